@@ -1,0 +1,167 @@
+// srkit eval TEST REF: PSNR, SSIM and LSD of images against references, per image and mean.
+#include <cmath>
+#include <fstream>
+#include <map>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "common.h"
+#include "srkit/io/atomic_file.h"
+#include "srkit/io/image_io.h"
+#include "srkit/metrics/metric.h"
+
+namespace srkit::cli {
+namespace {
+
+struct EvalArgs {
+  std::string test;
+  std::string reference;
+  int64_t scale = 0;
+  int64_t crop = -1;
+  bool rgb = false;
+  std::string csv;
+  CommonFlags common;
+};
+
+struct Pair {
+  std::filesystem::path test, reference;
+};
+
+std::vector<Pair> pair_inputs(const EvalArgs& args, std::vector<std::string>& unmatched) {
+  const std::filesystem::path test(args.test), reference(args.reference);
+  if (!std::filesystem::is_directory(test)) return {{test, reference}};
+  if (!std::filesystem::is_directory(reference)) {
+    throw usage_error(args.reference + ": give a folder of references to compare with the folder " +
+                      args.test);
+  }
+  std::map<std::string, std::filesystem::path> references;
+  for (const auto& file : expand_inputs({args.reference})) references[file.stem().string()] = file;
+  std::vector<Pair> pairs;
+  for (const auto& file : expand_inputs({args.test})) {
+    const auto match = references.find(file.stem().string());
+    if (match == references.end()) {
+      unmatched.push_back(file.string());
+    } else {
+      pairs.push_back({file, match->second});
+    }
+  }
+  return pairs;
+}
+
+// Benchmarks crop HR to a multiple of the scale before downscaling; a reference larger than the
+// test image by less than the scale is cropped the same way (bottom and right).
+torch::Tensor align_reference(const torch::Tensor& reference, const torch::Tensor& test,
+                              int64_t scale, const std::filesystem::path& path) {
+  const int64_t dh = reference.size(1) - test.size(1), dw = reference.size(2) - test.size(2);
+  if (dh == 0 && dw == 0) return reference;
+  if (scale > 0 && dh >= 0 && dw >= 0 && dh < scale && dw < scale) {
+    return reference.slice(1, 0, test.size(1)).slice(2, 0, test.size(2));
+  }
+  throw input_error(path.string(),
+                    fmt::format("is {}x{} but the reference is {}x{}", test.size(2), test.size(1),
+                                reference.size(2), reference.size(1)),
+                    "compare images of the same size");
+}
+
+std::string format_db(double value) {
+  return std::isfinite(value) ? fmt::format("{:.4f}", value) : "inf";
+}
+
+int run_eval(const EvalArgs& args) {
+  apply_runtime(args.common);
+  MetricOptions protocol;
+  protocol.crop_border = args.crop >= 0 ? args.crop : std::max<int64_t>(0, args.scale);
+  protocol.y_channel = !args.rgb;
+  const std::string protocol_text =
+      fmt::format("{}, 0..255, border crop {} px; SSIM Gaussian 11x11 sigma 1.5 (valid); LSD on {} in "
+                  "[0,1]", protocol.y_channel ? "BT.601 Y" : "RGB", protocol.crop_border,
+                  protocol.y_channel ? "Y" : "RGB");
+  std::vector<std::string> unmatched;
+  const auto pairs = pair_inputs(args, unmatched);
+  for (const auto& name : unmatched) print_error(name + ": no reference with the same name");
+
+  nlohmann::json rows = nlohmann::json::array();
+  double sum_psnr = 0, sum_ssim = 0, sum_lsd = 0;
+  int counted = 0, failed = static_cast<int>(unmatched.size());
+  std::vector<std::string> csv_lines{"test,reference,psnr,ssim,lsd"};
+  if (!args.common.quiet && !args.common.json) {
+    fmt::print(stderr, "{:<40} {:>10} {:>8} {:>8}\n", "image", "PSNR dB", "SSIM", "LSD dB");
+  }
+  for (const auto& pair : pairs) {
+    try {
+      const auto test = read_image(pair.test).pixels;
+      auto reference = read_image(pair.reference).pixels;
+      if (test.size(0) != reference.size(0)) {
+        throw input_error(pair.test.string(), "has a different channel count than its reference");
+      }
+      reference = align_reference(reference, test, args.scale, pair.test);
+      const double p = psnr(test, reference, protocol), s = ssim(test, reference, protocol),
+                   l = lsd(test, reference, protocol);
+      rows.push_back({{"test", pair.test.string()}, {"reference", pair.reference.string()},
+                      {"psnr", finite_or_null(p)}, {"ssim", s}, {"lsd", l}});
+      csv_lines.push_back(fmt::format("{},{},{},{:.6f},{:.6f}", pair.test.string(),
+                                      pair.reference.string(), format_db(p), s, l));
+      if (!args.common.quiet && !args.common.json) {
+        fmt::print(stderr, "{:<40} {:>10} {:>8.4f} {:>8.4f}\n", pair.test.filename().string(),
+                   format_db(p), s, l);
+      }
+      sum_psnr += p;
+      sum_ssim += s;
+      sum_lsd += l;
+      ++counted;
+    } catch (const Error& e) {
+      ++failed;
+      print_error(e.what());
+    } catch (const c10::Error& e) {
+      ++failed;
+      print_error(pair.test.string() + ": " + e.what_without_backtrace());
+    }
+  }
+  const double mean_psnr = counted ? sum_psnr / counted : NAN;
+  const double mean_ssim = counted ? sum_ssim / counted : NAN;
+  const double mean_lsd = counted ? sum_lsd / counted : NAN;
+  if (!args.common.quiet && !args.common.json) {
+    fmt::print(stderr, "{:<40} {:>10} {:>8.4f} {:>8.4f}\n", fmt::format("mean of {}", counted),
+               format_db(mean_psnr), mean_ssim, mean_lsd);
+    fmt::print(stderr, "protocol: {}\n", protocol_text);
+  }
+  if (!args.csv.empty()) {
+    AtomicOutput out(args.csv);
+    std::ofstream file(out.temp_path());
+    for (const auto& line : csv_lines) file << line << "\n";
+    file.close();
+    if (!file) throw output_error(args.csv, "cannot be written", "check the folder and disk space");
+    out.commit();
+  }
+  if (args.common.json) {
+    print_json({{"protocol", protocol_text},
+                {"crop_border", protocol.crop_border},
+                {"y_channel", protocol.y_channel},
+                {"images", rows},
+                {"mean", {{"psnr", finite_or_null(mean_psnr)}, {"ssim", finite_or_null(mean_ssim)},
+                          {"lsd", finite_or_null(mean_lsd)}, {"count", counted}}},
+                {"failed", failed}});
+  }
+  if (counted == 0 && failed == 0) throw usage_error("no image pairs to compare");
+  return failed > 0 ? kExitSomeFailed : kExitOk;
+}
+
+}  // namespace
+
+void register_eval(CLI::App& app, Runner& run) {
+  auto args = std::make_shared<EvalArgs>();
+  auto* command = app.add_subcommand(
+      "eval", "PSNR/SSIM (BT.601 Y, BasicSR protocol) and LSD of images against references");
+  command->add_option("test", args->test, "image or folder to evaluate (e.g. SR outputs)")->required();
+  command->add_option("reference", args->reference, "reference image or folder (HR)")->required();
+  command->add_option("-s,--scale", args->scale,
+                      "SR scale: crops that many border pixels, and tolerates HR modcrop");
+  command->add_option("--crop", args->crop, "border pixels to crop (default: --scale, else 0)");
+  command->add_flag("--rgb", args->rgb, "compare all channels instead of BT.601 Y");
+  command->add_option("--csv", args->csv, "also write per-image results to this CSV file");
+  add_common_flags(*command, args->common);
+  command->callback([args, &run] { run = [args] { return run_eval(*args); }; });
+}
+
+}  // namespace srkit::cli

@@ -1,0 +1,111 @@
+#include "common.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <iostream>
+
+#include "srkit/core/runtime.h"
+#include "srkit/io/image_io.h"
+
+namespace srkit::cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+void on_interrupt(int) {
+  if (g_interrupted.exchange(true)) _exit(kExitInterrupted);
+}
+
+bool stderr_is_terminal() { return isatty(STDERR_FILENO) != 0; }
+
+}  // namespace
+
+void add_common_flags(CLI::App& command, CommonFlags& flags) {
+  command.add_option("--threads", flags.threads, "CPU threads (default: all cores)");
+  command.add_option("--device", flags.device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  command.add_flag("--json", flags.json, "machine-readable results on stdout");
+  command.add_flag("-q,--quiet", flags.quiet, "no progress or notes on stderr (errors still)");
+}
+
+torch::Device apply_runtime(const CommonFlags& flags) {
+  set_threads(flags.threads);
+  return parse_device(flags.device);
+}
+
+void install_interrupt_handler() {
+  struct sigaction action {};
+  action.sa_handler = on_interrupt;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+bool interrupted() { return g_interrupted.load(); }
+
+ProgressFn progress_printer(const CommonFlags& flags, const std::string& label) {
+  const bool show = !flags.quiet && stderr_is_terminal();
+  return [show, label](int64_t done, int64_t total) {
+    if (show) {
+      std::cerr << "\r" << label << " " << done << "/" << total << std::flush;
+    }
+    return !interrupted();
+  };
+}
+
+void clear_progress_line(const CommonFlags& flags) {
+  if (!flags.quiet && stderr_is_terminal()) std::cerr << "\r\033[K" << std::flush;
+}
+
+void say(const CommonFlags& flags, const std::string& message) {
+  if (!flags.quiet) std::cerr << message << "\n";
+}
+
+void print_error(const std::string& message) { std::cerr << "srkit: error: " << message << "\n"; }
+
+void print_json(const nlohmann::json& document) { std::cout << document.dump(2) << std::endl; }
+
+std::vector<std::filesystem::path> expand_inputs(const std::vector<std::string>& inputs) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& input : inputs) {
+    const std::filesystem::path path(input);
+    if (std::filesystem::is_directory(path)) {
+      std::vector<std::filesystem::path> found;
+      for (const auto& entry : std::filesystem::directory_iterator(path)) {
+        if (entry.is_regular_file() && is_image_path(entry.path())) found.push_back(entry.path());
+      }
+      std::sort(found.begin(), found.end());
+      files.insert(files.end(), found.begin(), found.end());
+    } else {
+      files.push_back(path);  // a missing file is reported when it is read, with the others
+    }
+  }
+  return files;
+}
+
+int64_t parse_bytes(const std::string& text) {
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    throw usage_error("'" + text + "' is not a size (examples: 4G, 512M, 1000000)");
+  }
+  const std::string unit = text.substr(used);
+  double factor = 1;
+  if (unit == "K" || unit == "k") factor = 1024.0;
+  else if (unit == "M" || unit == "m") factor = 1024.0 * 1024;
+  else if (unit == "G" || unit == "g") factor = 1024.0 * 1024 * 1024;
+  else if (!unit.empty()) throw usage_error("'" + text + "': unknown unit (use K, M or G)");
+  if (value <= 0) throw usage_error("'" + text + "': a size must be positive");
+  return static_cast<int64_t>(value * factor);
+}
+
+nlohmann::json finite_or_null(double value) {
+  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+}
+
+}  // namespace srkit::cli

@@ -1,0 +1,72 @@
+// What every srkit subcommand shares: the common flags, progress on stderr, Ctrl-C, error
+// reporting and exit codes.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <torch/types.h>
+
+#include "srkit/core/error.h"
+#include "srkit/core/progress.h"
+
+namespace srkit::cli {
+
+// Exit codes (DESIGN.md).
+constexpr int kExitOk = 0;
+constexpr int kExitSomeFailed = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitInterrupted = 130;
+
+struct CommonFlags {
+  int threads = 0;  // 0 = all cores
+  std::string device = "cpu";
+  bool json = false;
+  bool quiet = false;
+};
+
+// Adds --threads, --device, --json and --quiet to a subcommand.
+void add_common_flags(CLI::App& command, CommonFlags& flags);
+
+// Applies --threads and returns the --device.
+torch::Device apply_runtime(const CommonFlags& flags);
+
+// A subcommand: registered with CLI11, then run when chosen; returns the exit code.
+using Runner = std::function<int()>;
+void register_upscale(CLI::App& app, Runner& run);
+void register_eval(CLI::App& app, Runner& run);
+void register_degrade(CLI::App& app, Runner& run);
+void register_models(CLI::App& app, Runner& run);
+void register_bench(CLI::App& app, Runner& run);
+
+// Ctrl-C sets a flag that long work polls; a second Ctrl-C exits at once.
+void install_interrupt_handler();
+bool interrupted();
+
+// Progress on stderr, only when stderr is a terminal and not --quiet. The returned function also
+// answers "stop" after Ctrl-C.
+ProgressFn progress_printer(const CommonFlags& flags, const std::string& label);
+void clear_progress_line(const CommonFlags& flags);
+
+// Human messages on stderr (silenced by --quiet) and errors (never silenced).
+void say(const CommonFlags& flags, const std::string& message);
+void print_error(const std::string& message);
+
+// Prints a JSON document on stdout.
+void print_json(const nlohmann::json& document);
+
+// Expands the inputs (files, or folders of images, not recursive) into a sorted list of files.
+// A folder contributes its files with image extensions.
+std::vector<std::filesystem::path> expand_inputs(const std::vector<std::string>& inputs);
+
+// Parses "4G", "512M", "1000000" into bytes.
+int64_t parse_bytes(const std::string& text);
+
+// JSON has no infinity: a PSNR of identical images is written as null, with "inf" in tables.
+nlohmann::json finite_or_null(double value);
+
+}  // namespace srkit::cli

@@ -1,0 +1,56 @@
+#include "srkit/core/runtime.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <thread>
+
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+
+#include "srkit/core/error.h"
+
+namespace srkit {
+
+int default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+void set_threads(int threads) {
+  at::set_num_threads(threads > 0 ? threads : default_threads());
+}
+
+torch::Device parse_device(const std::string& name) {
+  if (name == "auto") return torch::cuda::is_available() ? torch::kCUDA : torch::kCPU;
+  if (name == "cpu") return torch::kCPU;
+  if (name.rfind("cuda", 0) == 0) {
+    if (!torch::cuda::is_available()) {
+      throw usage_error("--device " + name +
+                        ": this build of srkit sees no CUDA device (use --device cpu)");
+    }
+    return torch::Device(name);
+  }
+  throw usage_error("--device " + name + ": unknown device (use cpu, cuda, cuda:N or auto)");
+}
+
+namespace {
+
+int64_t available_host_memory() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  int64_t kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib * 1024;
+  }
+  return static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
+}
+
+}  // namespace
+
+int64_t default_memory_budget(const torch::Device& device) {
+  constexpr int64_t kCap = int64_t{4} << 30;
+  if (device.is_cuda()) return kCap;  // refined by the out-of-memory retry in the tiler
+  return std::min(kCap, available_host_memory() / 4);
+}
+
+}  // namespace srkit

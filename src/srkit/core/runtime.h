@@ -1,0 +1,23 @@
+// Process-wide compute settings: threads and device. Set once by the program, before any work.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <torch/types.h>
+
+namespace srkit {
+
+// Debian's LibTorch starts with one thread; srkit uses every core unless told otherwise.
+// threads <= 0 means all cores.
+void set_threads(int threads);
+int default_threads();
+
+// "cpu", "cuda", "cuda:N" or "auto" (CUDA when present, else CPU).
+torch::Device parse_device(const std::string& name);
+
+// Bytes of memory this process may reasonably use for one tiled pass on the device, used when the
+// user gives no --max-memory: a quarter of the memory available now, at most 4 GiB.
+int64_t default_memory_budget(const torch::Device& device);
+
+}  // namespace srkit

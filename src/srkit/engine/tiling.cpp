@@ -1,0 +1,117 @@
+#include "srkit/engine/tiling.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <torch/torch.h>
+
+#include "srkit/core/error.h"
+#include "srkit/core/runtime.h"
+
+namespace srkit {
+namespace {
+
+constexpr double kMemorySafety = 2.0;  // allocator slack and oneDNN scratch beyond the estimate
+constexpr int64_t kMinTile = 16;
+
+// Blending weight of one tile along one axis, in output pixels: 1 inside, rising over the overlap
+// at a start shared with a previous tile and falling over the overlap at a shared end.
+torch::Tensor axis_weight(const Span& span, int64_t length, int64_t overlap, int64_t scale) {
+  const int64_t n = (span.keep_end - span.keep_begin) * scale;
+  const int64_t ramp = std::min(overlap * scale, n);
+  auto w = torch::ones({n}, torch::kFloat32);
+  if (ramp == 0) return w;
+  const auto t = (torch::arange(ramp, torch::kFloat32) + 0.5) / static_cast<double>(ramp);
+  const auto rise = 0.5 - 0.5 * torch::cos(t * M_PI);
+  if (span.keep_begin > 0) w.slice(0, 0, ramp).copy_(rise);
+  if (span.keep_end < length) w.slice(0, n - ramp, n).mul_(rise.flip(0));
+  return w;
+}
+
+}  // namespace
+
+std::vector<Span> plan_axis(int64_t length, int64_t tile, int64_t overlap, int64_t pad,
+                            int64_t window) {
+  const int64_t keep = std::min(length, tile + overlap);
+  std::vector<int64_t> begins;
+  for (int64_t begin = 0;; begin += tile) {
+    if (begin + keep >= length) {
+      begins.push_back(length - keep);  // the last tile ends at the border
+      break;
+    }
+    begins.push_back(begin);
+  }
+  std::vector<Span> spans;
+  for (const int64_t begin : begins) {
+    const int64_t window_begin = std::clamp(begin - pad, int64_t{0}, length - window);
+    spans.push_back({begin, begin + keep, window_begin});
+  }
+  return spans;
+}
+
+TilePlan plan_tiles(int64_t height, int64_t width, const ModelCard& card, const TileOptions& options,
+                    const torch::Device& device) {
+  TilePlan plan;
+  plan.overlap = std::max<int64_t>(0, options.overlap);
+  plan.pad = options.pad >= 0 ? options.pad
+                              : static_cast<int64_t>(std::ceil(card.receptive_radius));
+  plan.tile = options.tile;
+  if (plan.tile <= 0) {
+    const int64_t budget =
+        options.max_memory > 0 ? options.max_memory : default_memory_budget(device);
+    const double bytes_per_pixel =
+        kMemorySafety * std::max(card.peak_bytes_per_input_pixel, 64.0);
+    const auto window = static_cast<int64_t>(std::sqrt(static_cast<double>(budget) / bytes_per_pixel));
+    plan.tile = std::max(kMinTile, window - 2 * plan.pad - plan.overlap);
+  }
+  plan.tile = std::max<int64_t>(1, plan.tile);
+  plan.window_h = std::min(height, plan.tile + plan.overlap + 2 * plan.pad);
+  plan.window_w = std::min(width, plan.tile + plan.overlap + 2 * plan.pad);
+  plan.rows = plan_axis(height, plan.tile, plan.overlap, plan.pad, plan.window_h);
+  plan.cols = plan_axis(width, plan.tile, plan.overlap, plan.pad, plan.window_w);
+  return plan;
+}
+
+torch::Tensor run_tiled(Model& model, const torch::Tensor& image, const TilePlan& plan,
+                        const ProgressFn& progress, int64_t progress_offset,
+                        int64_t progress_total) {
+  torch::InferenceMode inference;
+  const int64_t scale = model.card().scale;
+  const int64_t height = image.size(1), width = image.size(2);
+  const auto device = image.device();
+  auto output = torch::zeros({model.card().out_channels, height * scale, width * scale},
+                             image.options());
+  auto weight_sum = torch::zeros({1, height * scale, width * scale}, image.options());
+  auto window = torch::empty({1, image.size(0), plan.window_h, plan.window_w}, image.options());
+  if (progress_total == 0) progress_total = plan.count();
+
+  int64_t done = 0;
+  for (const auto& row : plan.rows) {
+    const auto wy = axis_weight(row, height, plan.overlap, scale).to(device).view({1, -1, 1});
+    for (const auto& col : plan.cols) {
+      window[0].copy_(image.slice(1, row.window_begin, row.window_begin + plan.window_h)
+                          .slice(2, col.window_begin, col.window_begin + plan.window_w));
+      const auto result = model.forward(window)[0];
+      const auto kept = result
+                            .slice(1, (row.keep_begin - row.window_begin) * scale,
+                                   (row.keep_end - row.window_begin) * scale)
+                            .slice(2, (col.keep_begin - col.window_begin) * scale,
+                                   (col.keep_end - col.window_begin) * scale);
+      const auto wx = axis_weight(col, width, plan.overlap, scale).to(device).view({1, 1, -1});
+      const auto w = wy * wx;
+      output.slice(1, row.keep_begin * scale, row.keep_end * scale)
+          .slice(2, col.keep_begin * scale, col.keep_end * scale)
+          .add_(kept * w);
+      weight_sum.slice(1, row.keep_begin * scale, row.keep_end * scale)
+          .slice(2, col.keep_begin * scale, col.keep_end * scale)
+          .add_(w);
+      ++done;
+      if (!report(progress, progress_offset + done, progress_total)) {
+        throw Error(ErrorKind::kCancelled, "cancelled");
+      }
+    }
+  }
+  return output.div_(weight_sum);
+}
+
+}  // namespace srkit

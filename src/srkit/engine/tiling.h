@@ -1,0 +1,56 @@
+// Tiled inference: runs a model over an image of any size in bounded memory, so that the result
+// equals the untiled one.
+//
+// Each tile keeps a region of the image and feeds the model a larger window around it, padded by at
+// least the model's receptive radius, so the kept pixels see the same context as in one whole pass
+// (at the image border the window stops where the image does, exactly as the model's own zero
+// padding would). Neighbouring kept regions overlap and are blended with a raised-cosine window,
+// which hides seams if a user trades exactness for speed with a smaller --tile-pad. Every window has
+// the same size, so one input buffer is reused and oneDNN reuses its kernels.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "srkit/core/progress.h"
+#include "srkit/models/model.h"
+
+namespace srkit {
+
+struct TileOptions {
+  int64_t tile = 0;        // tile side in input pixels; 0 = the largest that fits max_memory
+  int64_t overlap = 8;     // input pixels shared by neighbouring tiles, blended
+  int64_t pad = -1;        // context around a tile in input pixels; -1 = the receptive radius
+  int64_t max_memory = 0;  // bytes one forward pass may use; 0 = default_memory_budget()
+};
+
+struct Span {
+  int64_t keep_begin, keep_end;  // the pixels this tile contributes, [begin, end)
+  int64_t window_begin;          // first pixel of the model's input window
+};
+
+struct TilePlan {
+  int64_t tile = 0, overlap = 0, pad = 0;
+  int64_t window_h = 0, window_w = 0;  // every model input has this size
+  std::vector<Span> rows, cols;         // the tiles are their cartesian product
+  int64_t count() const { return static_cast<int64_t>(rows.size() * cols.size()); }
+};
+
+// Lays the tiles along one axis of `length` pixels.
+std::vector<Span> plan_axis(int64_t length, int64_t tile, int64_t overlap, int64_t pad,
+                            int64_t window);
+
+// Plans the tiles for an image of height x width, with the tile size from the options or from the
+// memory budget and the card's activation memory per pixel.
+TilePlan plan_tiles(int64_t height, int64_t width, const ModelCard& card, const TileOptions& options,
+                    const torch::Device& device);
+
+// Runs the model tile by tile. `image` is [C,H,W] on the model's device, C = the model's input
+// channels; returns [C_out, H*scale, W*scale], not clamped. `progress` is called after each tile.
+torch::Tensor run_tiled(Model& model, const torch::Tensor& image, const TilePlan& plan,
+                        const ProgressFn& progress = {}, int64_t progress_offset = 0,
+                        int64_t progress_total = 0);
+
+}  // namespace srkit

@@ -1,0 +1,52 @@
+// Upscaling one image with a model: colour layouts (gray, RGB, RGBA), scales the model does not
+// offer, tiling and the out-of-memory retry. Tensors in, tensors out; files are the caller's.
+//
+//   auto model = srkit::load_model({"esrgan-medium", 4});
+//   model->prepare(torch::kCPU, /*channels_last=*/true);
+//   srkit::UpscaleOptions options;            // defaults: native scale, tiles from memory budget
+//   srkit::UpscaleReport report;
+//   torch::Tensor hr = srkit::upscale(*model, lr, options, {}, &report);  // [C,H,W] in [0,1]
+#pragma once
+
+#include <string>
+
+#include <torch/types.h>
+
+#include "srkit/core/progress.h"
+#include "srkit/engine/tiling.h"
+#include "srkit/models/model.h"
+
+namespace srkit {
+
+// How the alpha channel of an RGBA image is upscaled.
+enum class AlphaMethod {
+  kModel,    // alpha, repeated into three channels, goes through the model: sharp edges
+  kBicubic,  // MATLAB-compatible bicubic: smooth, cheaper, never rings past the model
+};
+
+struct UpscaleOptions {
+  double scale = 0;  // output size / input size; 0 = the model's native scale
+  TileOptions tiling;
+  AlphaMethod alpha = AlphaMethod::kModel;
+};
+
+struct UpscaleReport {
+  int64_t native_scale = 0;
+  double scale = 0;
+  bool resized = false;  // the model's output was resized to reach `scale`
+  int64_t tile = 0;      // tile side actually used (after any out-of-memory retries)
+  int64_t tiles = 0;     // tiles per model pass
+  int64_t passes = 0;    // 1, or 2 when alpha went through the model
+};
+
+// `image` is [C,H,W] float in [0,1] with C = 1 (gray), 3 (RGB) or 4 (RGBA),  on the device the model was
+// prepared for. Returns [C, round(H*scale), round(W*scale)] in [0,1]
+// on the CPU. Gray runs as RGB (R=G=B) and is written back as the channel mean. A scale the model
+// does not offer is reached by resizing its output with MATLAB-compatible bicubic.
+torch::Tensor upscale(Model& model, const torch::Tensor& image, const UpscaleOptions& options,
+                      const ProgressFn& progress = {}, UpscaleReport* report = nullptr);
+
+// The output size srkit produces for an input side at a scale: round(side * scale).
+int64_t scaled_size(int64_t side, double scale);
+
+}  // namespace srkit

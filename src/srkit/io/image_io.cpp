@@ -1,0 +1,182 @@
+#include "srkit/io/image_io.h"
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+#include <opencv2/core/utils/logger.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <torch/torch.h>
+
+#include "srkit/core/error.h"
+#include "srkit/io/atomic_file.h"
+#include "srkit/io/exif_orientation.h"
+
+namespace srkit {
+namespace {
+
+std::string lower_extension(const std::filesystem::path& path) {
+  auto ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext;
+}
+
+bool is_jpeg(const std::vector<unsigned char>& bytes) {
+  return bytes.size() > 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
+}
+
+// libjpeg decodes a truncated file without failing (it fills the rest with grey), so a JPEG is
+// checked for its end-of-image marker after the last start-of-scan marker.
+bool jpeg_is_complete(const std::vector<unsigned char>& bytes) {
+  int64_t last_sos = -1, last_eoi = -1;
+  for (size_t i = 0; i + 1 < bytes.size(); ++i) {
+    if (bytes[i] != 0xFF) continue;
+    if (bytes[i + 1] == 0xDA) last_sos = static_cast<int64_t>(i);
+    if (bytes[i + 1] == 0xD9) last_eoi = static_cast<int64_t>(i);
+  }
+  return last_sos >= 0 && last_eoi > last_sos;
+}
+
+std::vector<unsigned char> read_bytes(const std::filesystem::path& path) {
+  std::error_code error;
+  if (!std::filesystem::exists(path, error)) {
+    throw input_error(path.string(), "no such file", "check the path");
+  }
+  if (std::filesystem::is_directory(path, error)) {
+    throw input_error(path.string(), "is a folder, not an image file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw input_error(path.string(), "cannot be opened", "check its permissions");
+  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)),
+                                   std::istreambuf_iterator<char>());
+  if (bytes.empty()) throw input_error(path.string(), "is empty (0 bytes)");
+  return bytes;
+}
+
+double full_scale(int depth) {
+  switch (depth) {
+    case CV_8U: return 255.0;
+    case CV_16U: return 65535.0;
+    default: return 1.0;
+  }
+}
+
+}  // namespace
+
+bool is_image_path(const std::filesystem::path& path) {
+  static const char* kExtensions[] = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp",
+                                      ".bmp", ".ppm", ".pgm", ".pnm"};
+  const auto ext = lower_extension(path);
+  return std::any_of(std::begin(kExtensions), std::end(kExtensions),
+                     [&ext](const char* e) { return ext == e; });
+}
+
+Image read_image(const std::filesystem::path& path) {
+  cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+  const auto bytes = read_bytes(path);
+  if (is_jpeg(bytes) && !jpeg_is_complete(bytes)) {
+    throw input_error(path.string(), "is a truncated JPEG (no end-of-image marker)",
+                      "the file was cut short; copy it again");
+  }
+  cv::Mat mat;
+  try {
+    mat = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception& e) {
+    mat.release();
+  }
+  if (mat.empty() || mat.rows <= 0 || mat.cols <= 0) {
+    throw input_error(path.string(),
+                      "cannot be decoded (not an image, corrupt, or absurd dimensions in its header)",
+                      "open it in an image viewer to check it");
+  }
+  const int depth = mat.depth();
+  if (depth != CV_8U && depth != CV_16U && depth != CV_32F) {
+    throw input_error(path.string(), "has an unsupported sample type",
+                      "srkit reads 8-bit, 16-bit and float32 images");
+  }
+  const int channels = mat.channels();
+  if (channels != 1 && channels != 3 && channels != 4) {
+    throw input_error(path.string(), "has " + std::to_string(channels) + " channels",
+                      "srkit reads gray, RGB and RGBA images");
+  }
+  if (is_jpeg(bytes)) mat = apply_exif_orientation(mat, exif_orientation(bytes));
+
+  cv::Mat as_float;
+  mat.convertTo(as_float, CV_32F, 1.0 / full_scale(depth));
+  auto hwc = torch::from_blob(as_float.data, {as_float.rows, as_float.cols, channels},
+                              torch::kFloat32);
+  auto chw = hwc.permute({2, 0, 1});
+  if (channels >= 3) {  // OpenCV's BGR(A) -> RGB(A)
+    std::vector<int64_t> order{2, 1, 0};
+    if (channels == 4) order.push_back(3);
+    chw = chw.index_select(0, torch::tensor(order));
+  }
+  Image image;
+  image.pixels = chw.contiguous().clone();
+  image.bit_depth = depth == CV_8U ? 8 : depth == CV_16U ? 16 : 32;
+  image.origin = path;
+  return image;
+}
+
+int write_image(const std::filesystem::path& path, const torch::Tensor& pixels, int bit_depth,
+                const WriteOptions& options) {
+  const auto ext = lower_extension(path);
+  if (!is_image_path(path)) {
+    throw output_error(path.string(), "has no image extension srkit can write",
+                       "use .png, .jpg, .tif, .webp or .bmp");
+  }
+  std::error_code error;
+  if (!options.overwrite && std::filesystem::exists(path, error)) {
+    throw output_error(path.string(), "already exists", "pass --overwrite to replace it");
+  }
+  const bool keeps_16 = ext == ".png" || ext == ".tif" || ext == ".tiff" || ext == ".pgm" ||
+                        ext == ".ppm" || ext == ".pnm";
+  const bool keeps_float = ext == ".tif" || ext == ".tiff";
+  int written = 8;
+  if (bit_depth == 32 && keeps_float) written = 32;
+  else if (bit_depth >= 16 && keeps_16) written = 16;
+
+  const int64_t channels = pixels.size(0);
+  auto chw = pixels.to(torch::kCPU, torch::kFloat32).clamp(0.0, 1.0);
+  if (channels >= 3) {
+    std::vector<int64_t> order{2, 1, 0};
+    if (channels == 4) order.push_back(3);
+    chw = chw.index_select(0, torch::tensor(order));
+  }
+  auto hwc = chw.permute({1, 2, 0});
+  torch::Tensor samples;
+  int cv_depth = CV_32F;
+  if (written == 8) {
+    samples = hwc.mul(255.0).round_().to(torch::kUInt8);
+    cv_depth = CV_8U;
+  } else if (written == 16) {
+    samples = hwc.mul(65535.0).round_().to(torch::kInt32).to(torch::kInt16);  // bit pattern of u16
+    cv_depth = CV_16U;
+  } else {
+    samples = hwc;
+  }
+  samples = samples.contiguous();
+  const cv::Mat mat(static_cast<int>(samples.size(0)), static_cast<int>(samples.size(1)),
+                    CV_MAKETYPE(cv_depth, static_cast<int>(channels)), samples.data_ptr());
+
+  std::vector<int> params;
+  if (ext == ".jpg" || ext == ".jpeg") params = {cv::IMWRITE_JPEG_QUALITY, options.jpeg_quality};
+  if (ext == ".png") params = {cv::IMWRITE_PNG_COMPRESSION, 3};
+  if (ext == ".webp") params = {cv::IMWRITE_WEBP_QUALITY, 100};  // >100 would be lossless; keep 100
+  AtomicOutput out(path);
+  bool ok = false;
+  try {
+    ok = cv::imwrite(out.temp_path().string(), mat, params);
+  } catch (const cv::Exception& e) {
+    ok = false;
+  }
+  if (!ok) {
+    throw output_error(path.string(), "cannot be written",
+                       "check that the folder exists and is writable and the disk has space");
+  }
+  out.commit();
+  return written;
+}
+
+}  // namespace srkit

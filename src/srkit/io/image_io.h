@@ -1,0 +1,36 @@
+// Reading and writing image files (PNG, JPEG, TIFF, WebP, BMP, PNM) as srkit images: float32
+// [C,H,W] tensors in [0,1] in RGB(A) order, remembering the file's bit depth so 16-bit stays 16-bit.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include <torch/types.h>
+
+namespace srkit {
+
+struct Image {
+  torch::Tensor pixels;  // [C,H,W] float32 in [0,1]; C = 1 (gray), 3 (RGB) or 4 (RGBA)
+  int bit_depth = 8;     // of the source: 8, 16, or 32 (float TIFF)
+  std::filesystem::path origin;
+};
+
+// Decodes a file and applies its EXIF orientation. Throws an input Error naming the file when it is
+// missing, unreadable, not an image, truncated, or has an unsupported layout.
+Image read_image(const std::filesystem::path& path);
+
+struct WriteOptions {
+  bool overwrite = false;
+  int jpeg_quality = 95;
+};
+
+// Writes atomically, in the format of the extension. 16-bit data is written as 16-bit where the
+// format allows it (PNG, TIFF), float (bit_depth 32) as float TIFF; otherwise 8-bit. Values are
+// rounded, never truncated. Returns the bit depth written.
+int write_image(const std::filesystem::path& path, const torch::Tensor& pixels, int bit_depth,
+                const WriteOptions& options = {});
+
+// True for the extensions read_image understands (case-insensitive).
+bool is_image_path(const std::filesystem::path& path);
+
+}  // namespace srkit

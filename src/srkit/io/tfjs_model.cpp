@@ -1,0 +1,115 @@
+#include "srkit/io/tfjs_model.h"
+
+#include <fstream>
+#include <numeric>
+
+#include <torch/torch.h>
+
+#include "srkit/core/error.h"
+
+namespace srkit {
+namespace {
+
+constexpr const char* kFix = "run scripts/setup.sh to fetch the model again";
+
+Error bad_model(const std::filesystem::path& path, const std::string& problem) {
+  return setup_error(path.string() + ": " + problem + " (" + kFix + ")");
+}
+
+nlohmann::json parse_json_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw bad_model(path, "model file is missing");
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw bad_model(path, std::string("is not valid JSON: ") + e.what());
+  }
+}
+
+// Keras stores inbound nodes as [[[layer_name, node_index, tensor_index, kwargs], ...]].
+std::vector<std::string> inbound_layer_names(const nlohmann::json& layer) {
+  std::vector<std::string> names;
+  const auto& nodes = layer.at("inbound_nodes");
+  if (nodes.empty()) return names;
+  for (const auto& edge : nodes.at(0)) names.push_back(edge.at(0).get<std::string>());
+  return names;
+}
+
+std::string single_endpoint(const nlohmann::json& endpoints, const std::filesystem::path& path,
+                            const char* what) {
+  if (endpoints.size() != 1) {
+    throw bad_model(path, std::string("has ") + std::to_string(endpoints.size()) + " " + what +
+                              " layers; srkit supports exactly one");
+  }
+  return endpoints.at(0).at(0).get<std::string>();
+}
+
+}  // namespace
+
+TfjsLayersModel read_tfjs_topology(const std::filesystem::path& model_json) {
+  const nlohmann::json root = parse_json_file(model_json);
+  TfjsLayersModel model;
+  model.model_json = model_json;
+  try {
+    if (root.value("format", "") != "layers-model") {
+      throw bad_model(model_json, "is not a TF.js layers-model (format is '" +
+                                      root.value("format", "") + "')");
+    }
+    const auto& config = root.at("modelTopology").at("model_config").at("config");
+    for (const auto& layer : config.at("layers")) {
+      model.layers.push_back({layer.at("name").get<std::string>(),
+                              layer.at("class_name").get<std::string>(),
+                              inbound_layer_names(layer), layer.at("config")});
+    }
+    model.input_layer = single_endpoint(config.at("input_layers"), model_json, "input");
+    model.output_layer = single_endpoint(config.at("output_layers"), model_json, "output");
+
+    const auto directory = model_json.parent_path();
+    for (const auto& group : root.at("weightsManifest")) {
+      for (const auto& shard : group.at("paths")) {
+        model.shard_paths.push_back(directory / shard.get<std::string>());
+      }
+      for (const auto& weight : group.at("weights")) {
+        const auto name = weight.at("name").get<std::string>();
+        if (weight.value("dtype", "float32") != "float32" || weight.contains("quantization")) {
+          throw bad_model(model_json, "weight " + name +
+                                          " is quantised or not float32, which srkit does not read");
+        }
+        model.weights.push_back({name, weight.at("shape").get<std::vector<int64_t>>()});
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw bad_model(model_json, std::string("unexpected layout: ") + e.what());
+  }
+  return model;
+}
+
+std::map<std::string, torch::Tensor> read_tfjs_weights(const TfjsLayersModel& model) {
+  std::vector<char> bytes;
+  for (const auto& shard : model.shard_paths) {
+    std::ifstream in(shard, std::ios::binary);
+    if (!in) throw bad_model(shard, "weight shard is missing");
+    bytes.insert(bytes.end(), std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  int64_t expected = 0;
+  for (const auto& spec : model.weights) {
+    expected += 4 * std::accumulate(spec.shape.begin(), spec.shape.end(), int64_t{1},
+                                    std::multiplies<int64_t>());
+  }
+  if (expected != static_cast<int64_t>(bytes.size())) {
+    throw bad_model(model.model_json, "weight shards hold " + std::to_string(bytes.size()) +
+                                          " bytes but the manifest needs " +
+                                          std::to_string(expected));
+  }
+  std::map<std::string, torch::Tensor> weights;
+  int64_t offset = 0;
+  for (const auto& spec : model.weights) {
+    // TF.js writes little-endian float32, the host order on every machine srkit targets.
+    auto tensor = torch::from_blob(bytes.data() + offset, spec.shape, torch::kFloat32).clone();
+    offset += tensor.numel() * 4;
+    weights[spec.name] = tensor;
+  }
+  return weights;
+}
+
+}  // namespace srkit

@@ -1,0 +1,170 @@
+#include "srkit/models/registry.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "srkit/core/error.h"
+#include "srkit/io/sha256.h"
+#include "srkit/io/tfjs_model.h"
+#include "srkit/models/imported_model.h"
+
+namespace srkit {
+namespace {
+
+constexpr const char* kSetupFix = "run scripts/setup.sh";
+
+bool looks_like_path(const std::string& s) {
+  return s.find('/') != std::string::npos || s.find(".json") != std::string::npos;
+}
+
+std::filesystem::path resolve_model_json(const std::string& path) {
+  std::filesystem::path p(path);
+  if (std::filesystem::is_directory(p)) p /= "model.json";
+  if (!std::filesystem::exists(p)) {
+    throw usage_error("--model " + path + ": no such model file (give a model.json, its folder, "
+                      "or a name from `srkit models`)");
+  }
+  return p;
+}
+
+std::string join_scales(const std::vector<int64_t>& scales) {
+  std::string s;
+  for (auto v : scales) s += (s.empty() ? "" : ", ") + std::to_string(v);
+  return s;
+}
+
+void verify_files(const ModelEntry& entry, const std::filesystem::path& model_json,
+                  ModelCard& card) {
+  if (!std::filesystem::exists(model_json)) {
+    throw setup_error("model '" + entry.name + "' x" + std::to_string(card.scale) +
+                      " is not installed: " + model_json.string() + " is missing (" + kSetupFix +
+                      ")");
+  }
+  const auto root = models_root();
+  const auto manifest = read_sha256_manifest(root / "MANIFEST.sha256");
+  std::vector<std::filesystem::path> files{model_json};
+  for (const auto& shard : read_tfjs_topology(model_json).shard_paths) files.push_back(shard);
+  for (const auto& file : files) {
+    const auto relative = std::filesystem::relative(file, root).generic_string();
+    const auto expected = manifest.find(relative);
+    if (expected == manifest.end()) {
+      throw setup_error(file.string() + ": not listed in " + (root / "MANIFEST.sha256").string() +
+                        " (" + kSetupFix + ")");
+    }
+    if (!std::filesystem::exists(file)) {
+      throw setup_error("model '" + entry.name + "' is not installed: " + file.string() +
+                        " is missing (" + kSetupFix + ")");
+    }
+    const auto actual = sha256_file(file);
+    if (actual != expected->second) {
+      throw setup_error(file.string() + ": checksum mismatch, the file is corrupt or was changed (" +
+                        kSetupFix + " to fetch it again)");
+    }
+    card.sha256[relative] = actual;
+  }
+}
+
+ModelCard registry_card(const ModelEntry& entry, int64_t scale) {
+  ModelCard card;
+  card.name = entry.name;
+  card.architecture = entry.architecture;
+  card.scale = scale;
+  card.value_range = entry.value_range;
+  card.licence = entry.licence;
+  card.source = "npm " + entry.package;
+  return card;
+}
+
+}  // namespace
+
+const std::vector<ModelEntry>& known_models() {
+  static const std::vector<ModelEntry> kModels = {
+      {"default", "@upscalerjs/default-model@1.0.0", "RDN C1 D2 G4 G0 64 (esrgan-slim x2)", {2},
+       255.0, "MIT"},
+      {"esrgan-slim", "@upscalerjs/esrgan-slim@1.0.0", "RDN C1 D2 G4 G0 64", {2, 3, 4, 8}, 255.0,
+       "MIT"},
+      {"esrgan-medium", "@upscalerjs/esrgan-medium@1.0.0", "RDN C1 D10 G64 G0 64", {2, 3, 4, 8},
+       255.0, "MIT"},
+      {"esrgan-thick", "@upscalerjs/esrgan-thick@1.0.0", "RRDN C4 D3 G32 G0 64 T10", {2, 3, 4, 8},
+       1.0, "MIT"},
+  };
+  return kModels;
+}
+
+const ModelEntry& find_model(const std::string& name) {
+  std::string names;
+  for (const auto& entry : known_models()) {
+    if (entry.name == name) return entry;
+    names += (names.empty() ? "" : ", ") + entry.name;
+  }
+  throw usage_error("--model " + name + ": unknown model (known: " + names +
+                    "; or give the path of a model.json)");
+}
+
+std::filesystem::path models_root() {
+  if (const char* env = std::getenv("SRKIT_MODELS"); env && *env) return env;
+  return std::filesystem::path(SRKIT_SOURCE_DIR) / "models";
+}
+
+std::filesystem::path model_json_path(const ModelEntry& entry, int64_t scale) {
+  return models_root() / entry.name / ("x" + std::to_string(scale)) / "model.json";
+}
+
+bool is_installed(const ModelEntry& entry, int64_t scale) {
+  return std::filesystem::exists(model_json_path(entry, scale));
+}
+
+ModelCard describe_model(const std::string& name, int64_t scale) {
+  const auto& entry = find_model(name);
+  auto card = registry_card(entry, scale);
+  if (is_installed(entry, scale)) describe_graph(model_json_path(entry, scale), card);
+  return card;
+}
+
+int64_t choose_native_scale(const std::vector<int64_t>& offered, double wanted) {
+  auto sorted = offered;
+  std::sort(sorted.begin(), sorted.end());
+  for (auto s : sorted) {
+    if (static_cast<double>(s) >= wanted) return s;
+  }
+  return sorted.back();
+}
+
+std::vector<int64_t> offered_scales(const std::string& name_or_path) {
+  if (looks_like_path(name_or_path)) {
+    ModelCard card;
+    describe_graph(resolve_model_json(name_or_path), card);
+    return {card.scale};
+  }
+  return find_model(name_or_path).scales;
+}
+
+std::unique_ptr<Model> load_model(const ModelRequest& request) {
+  if (looks_like_path(request.name_or_path)) {
+    const auto model_json = resolve_model_json(request.name_or_path);
+    ModelCard card;
+    card.name = model_json.string();
+    card.architecture = "TF.js layers-model";
+    card.value_range = request.value_range;
+    card.source = model_json.string();
+    auto model = std::make_unique<ImportedTfjsModel>(model_json, card);
+    if (request.scale != 0 && request.scale != model->card().scale) {
+      throw usage_error("--model " + request.name_or_path + " upscales x" +
+                        std::to_string(model->card().scale) + ", not x" +
+                        std::to_string(request.scale));
+    }
+    return model;
+  }
+  const auto& entry = find_model(request.name_or_path);
+  const int64_t scale = request.scale == 0 ? entry.scales.front() : request.scale;
+  if (std::find(entry.scales.begin(), entry.scales.end(), scale) == entry.scales.end()) {
+    throw usage_error("--model " + entry.name + " has no x" + std::to_string(scale) +
+                      " weights (offered: " + join_scales(entry.scales) + ")");
+  }
+  auto card = registry_card(entry, scale);
+  const auto model_json = model_json_path(entry, scale);
+  verify_files(entry, model_json, card);
+  return std::make_unique<ImportedTfjsModel>(model_json, card);
+}
+
+}  // namespace srkit

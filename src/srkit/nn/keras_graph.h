@@ -1,0 +1,78 @@
+// A LibTorch module that runs a Keras functional graph read from a TF.js layers-model.
+//
+//   auto topology = srkit::read_tfjs_topology("models/esrgan-slim/x4/model.json");
+//   srkit::KerasGraph net(topology);
+//   net->load_weights(srkit::read_tfjs_weights(topology));
+//   torch::Tensor sr = net->forward(lr_nchw);  // in the model's own value range
+//
+// Supported layer classes: InputLayer, Conv2D (odd kernels, 'same' or 1x1 'valid', stride 1,
+// linear or relu), Activation(relu), Concatenate (channel axis), Add, UpSampling2D (nearest),
+// MultiplyBeta and PixelShuffle<N>x (TF depth_to_space channel order). Anything else is a clear
+// setup error naming the layer.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/pimpl.h>
+
+#include "srkit/io/tfjs_model.h"
+
+namespace srkit {
+
+// Facts derived from the graph alone, without running it: what a model card reports.
+struct GraphStats {
+  int64_t in_channels = 0;
+  int64_t out_channels = 0;
+  int64_t scale = 1;                   // output size / input size
+  int64_t parameters = 0;
+  double flops_per_input_pixel = 0;    // multiply-adds count as 2 FLOPs
+  double receptive_radius = 0;         // in input pixels, from the centre to the edge
+  double peak_bytes_per_input_pixel = 0;  // float32 activations alive at once, inference
+};
+
+class KerasGraphImpl : public torch::nn::Module {
+ public:
+  explicit KerasGraphImpl(const TfjsLayersModel& topology);
+
+  // Copies Keras weights (HWIO kernels) into the convolutions (OIHW). Every convolution must get
+  // both its kernel and bias, with matching shapes.
+  void load_weights(const std::map<std::string, torch::Tensor>& weights);
+
+  // Stores the convolution kernels channels-last (or back), which oneDNN runs faster on CPU.
+  void set_channels_last(bool channels_last);
+
+  torch::Tensor forward(const torch::Tensor& input);
+
+  const GraphStats& stats() const { return stats_; }
+
+ private:
+  enum class Op { kInput, kConv, kRelu, kConcat, kAdd, kUpsample, kScale, kDepthToSpace };
+  struct Node {
+    Op op = Op::kInput;
+    std::string name;
+    std::vector<int> inputs;
+    int conv = -1;        // index into convs_ for kConv
+    bool relu = false;    // fused activation of a Conv2D
+    int64_t factor = 1;   // upsampling / depth-to-space block size
+    double multiplier = 1.0;
+    int last_use = -1;    // index of the last node that reads this one
+  };
+
+  void add_layer(const KerasLayer& layer, const std::map<std::string, int64_t>& kernel_in,
+                 const std::map<std::string, int>& index_of);
+  void compute_stats(const std::vector<int64_t>& channels, const std::vector<double>& spatial);
+
+  std::vector<Node> nodes_;
+  std::vector<torch::nn::Conv2d> convs_;
+  std::vector<std::string> conv_layer_names_;
+  int output_ = -1;
+  GraphStats stats_;
+  std::string source_;  // model.json path, for error messages
+};
+TORCH_MODULE(KerasGraph);
+
+}  // namespace srkit
