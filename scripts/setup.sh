@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Sets up srkit on Debian 12: system packages, pretrained weights (npm) and sample/test images
+# (Debian packages), each verified against the committed sha256 manifests. Safe to run again: it
+# only does what is missing or broken. Needs root or sudo only when packages are missing.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+models="$root/models"
+data="$root/data"
+
+packages=(
+  cmake g++ make pkg-config ca-certificates
+  libtorch-dev libopencv-dev libopencv-contrib-dev
+  libcli11-dev nlohmann-json3-dev libfmt-dev libexif-dev libssl-dev
+  libgtest-dev libbenchmark-dev
+  libopenblas0-pthread  # Debian's LibTorch otherwise multiplies matrices with the reference BLAS
+)
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else die "need root or sudo to install packages: $*"
+  fi
+}
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+install_packages() {
+  local missing=()
+  for p in "$@"; do installed "$p" || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}
+
+# Verifies the manifest lines whose path starts with $2 in folder $1; true when all match.
+verified() {
+  local folder=$1 prefix=$2
+  local lines
+  lines=$(grep -E "^[0-9a-f]{64}  ${prefix}" "$folder/MANIFEST.sha256") || return 1
+  (cd "$folder" && printf '%s\n' "$lines" | sha256sum -c --quiet --strict - >/dev/null 2>&1)
+}
+
+# fetch_model NAME NPM_PACKAGE: weights and golden outputs into models/NAME/x<scale>/ and assets/.
+fetch_model() {
+  local name=$1 package=$2
+  if verified "$models" "$name/"; then return 0; fi
+  say "fetching $package"
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$package" >/dev/null 2>&1) || die "npm pack $package failed"
+  tar -xzf "$tmp"/*.tgz -C "$tmp"
+  rm -rf "${models:?}/$name"
+  mkdir -p "$models/$name"
+  if [ -f "$tmp/package/models/model.json" ]; then  # single-scale package (default-model: x2)
+    mkdir -p "$models/$name/x2"
+    cp "$tmp"/package/models/* "$models/$name/x2/"
+  else
+    cp -r "$tmp"/package/models/x* "$models/$name/"
+  fi
+  cp -r "$tmp/package/assets" "$models/$name/"
+  rm -rf "$tmp"
+  verified "$models" "$name/" || die "$package does not match models/MANIFEST.sha256"
+}
+
+# fetch_deb_files PACKAGE DEST_SUBDIR FILE...: extracts files from a Debian package without
+# installing it (apt-get download + dpkg-deb), into data/DEST_SUBDIR/.
+fetch_deb_files() {
+  local package=$1 dest=$2
+  shift 2
+  if verified "$data" "$dest/"; then
+    local all=1
+    for f in "$@"; do [ -f "$data/$dest/$(basename "$f")" ] || all=0; done
+    [ $all -eq 1 ] && return 0
+  fi
+  say "extracting ${#@} file(s) from Debian package $package"
+  local debs="$data/.debs"
+  mkdir -p "$debs"
+  if ! ls "$debs/${package}"_*.deb >/dev/null 2>&1; then
+    (cd "$debs" && apt-get download -qq "$package" >/dev/null 2>&1) ||
+      { as_root apt-get update -qq && (cd "$debs" && apt-get download -qq "$package" >/dev/null); } ||
+      die "apt-get download $package failed"
+  fi
+  local tmp
+  tmp=$(mktemp -d)
+  dpkg-deb --fsys-tarfile "$debs/${package}"_*.deb | tar -x -C "$tmp" "${@/#/.}"
+  mkdir -p "$data/$dest"
+  for f in "$@"; do cp "$tmp/$f" "$data/$dest/"; done
+  rm -rf "$tmp"
+}
+
+install_packages "${packages[@]}"
+command -v npm >/dev/null 2>&1 || install_packages npm
+
+mkdir -p "$models" "$data"
+fetch_model default @upscalerjs/default-model@1.0.0
+fetch_model esrgan-slim @upscalerjs/esrgan-slim@1.0.0
+fetch_model esrgan-medium @upscalerjs/esrgan-medium@1.0.0
+fetch_model esrgan-thick @upscalerjs/esrgan-thick@1.0.0
+
+skimage=/usr/lib/python3/dist-packages/skimage/data
+fetch_deb_files python3-skimage samples \
+  $skimage/astronaut.png $skimage/coffee.png $skimage/chelsea.png $skimage/motorcycle_left.png \
+  $skimage/camera.png
+fetch_deb_files python3-skimage bad $skimage/truncated.jpg
+fetch_deb_files opencv-doc samples /usr/share/doc/opencv-doc/examples/dnn_superres/butterfly.png
+
+rm -rf "$data/.debs"
+(cd "$data" && sha256sum -c --quiet --strict MANIFEST.sha256) ||
+  die "data/ does not match data/MANIFEST.sha256 (delete data/ and run again)"
+say "ready: models in $models, images in $data"
