@@ -105,7 +105,7 @@ fetch_model esrgan-thick @upscalerjs/esrgan-thick@1.0.0
 
 skimage=/usr/lib/python3/dist-packages/skimage/data
 fetch_deb_files python3-skimage samples \
-  $skimage/astronaut.png $skimage/coffee.png $skimage/chelsea.png $skimage/motorcycle_left.png \
+  $skimage/astronaut.png $skimage/coffee.png $skimage/chelsea.png $skimage/motorcycle_left.png $skimage/motorcycle_right.png \
   $skimage/camera.png
 fetch_deb_files python3-skimage bad $skimage/truncated.jpg
 fetch_deb_files opencv-doc samples /usr/share/doc/opencv-doc/examples/dnn_superres/butterfly.png

@@ -22,7 +22,7 @@ struct UpscaleArgs {
   int64_t tile_pad = -1;
   int64_t tile_overlap = 8;
   std::string max_memory;
-  std::string alpha = "model";
+  std::string alpha = "bicubic";
   std::string format;
   double model_range = 1.0;
   bool overwrite = false;
@@ -85,8 +85,8 @@ int run_upscale(const UpscaleArgs& args) {
     std::error_code error;
     std::filesystem::create_directories(output, error);
     if (error) {
-      throw Error(ErrorKind::kOutput, args.output + ": cannot create the output folder: " +
-                                          error.message() + " (choose a writable place)");
+      throw usage_error(args.output + ": cannot create the output folder: " + error.message() +
+                        " (choose a writable place)");
     }
   }
 

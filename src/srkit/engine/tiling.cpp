@@ -75,7 +75,7 @@ TilePlan plan_tiles(int64_t height, int64_t width, const ModelCard& card, const 
 torch::Tensor run_tiled(Model& model, const torch::Tensor& image, const TilePlan& plan,
                         const ProgressFn& progress, int64_t progress_offset,
                         int64_t progress_total) {
-  torch::InferenceMode inference;
+  torch::NoGradGuard no_grad;  // plain tensors out, so callers may modify them in place
   const int64_t scale = model.card().scale;
   const int64_t height = image.size(1), width = image.size(2);
   const auto device = image.device();

@@ -20,14 +20,15 @@ namespace srkit {
 
 // How the alpha channel of an RGBA image is upscaled.
 enum class AlphaMethod {
-  kModel,    // alpha, repeated into three channels, goes through the model: sharp edges
-  kBicubic,  // MATLAB-compatible bicubic: smooth, cheaper, never rings past the model
+  kBicubic,  // MATLAB-compatible bicubic: smooth, cheap, exact on opaque regions and borders
+  kModel,    // alpha, repeated into three channels, goes through the model: sharper edges, but
+             // the model's border effects can dim the alpha at the image edges
 };
 
 struct UpscaleOptions {
   double scale = 0;  // output size / input size; 0 = the model's native scale
   TileOptions tiling;
-  AlphaMethod alpha = AlphaMethod::kModel;
+  AlphaMethod alpha = AlphaMethod::kBicubic;
 };
 
 struct UpscaleReport {

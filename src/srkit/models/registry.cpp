@@ -6,6 +6,7 @@
 #include "srkit/core/error.h"
 #include "srkit/io/sha256.h"
 #include "srkit/io/tfjs_model.h"
+#include "srkit/models/bicubic_model.h"
 #include "srkit/models/imported_model.h"
 
 namespace srkit {
@@ -79,6 +80,7 @@ ModelCard registry_card(const ModelEntry& entry, int64_t scale) {
 
 const std::vector<ModelEntry>& known_models() {
   static const std::vector<ModelEntry> kModels = {
+      {"bicubic", "", "MATLAB-compatible bicubic interpolation", {2, 3, 4, 8}, 1.0, "n/a", true},
       {"default", "@upscalerjs/default-model@1.0.0", "RDN C1 D2 G4 G0 64 (esrgan-slim x2)", {2},
        255.0, "MIT"},
       {"esrgan-slim", "@upscalerjs/esrgan-slim@1.0.0", "RDN C1 D2 G4 G0 64", {2, 3, 4, 8}, 255.0,
@@ -111,11 +113,12 @@ std::filesystem::path model_json_path(const ModelEntry& entry, int64_t scale) {
 }
 
 bool is_installed(const ModelEntry& entry, int64_t scale) {
-  return std::filesystem::exists(model_json_path(entry, scale));
+  return entry.builtin || std::filesystem::exists(model_json_path(entry, scale));
 }
 
 ModelCard describe_model(const std::string& name, int64_t scale) {
   const auto& entry = find_model(name);
+  if (entry.builtin) return BicubicModel(scale).card();
   auto card = registry_card(entry, scale);
   if (is_installed(entry, scale)) describe_graph(model_json_path(entry, scale), card);
   return card;
@@ -161,6 +164,7 @@ std::unique_ptr<Model> load_model(const ModelRequest& request) {
     throw usage_error("--model " + entry.name + " has no x" + std::to_string(scale) +
                       " weights (offered: " + join_scales(entry.scales) + ")");
   }
+  if (entry.builtin) return std::make_unique<BicubicModel>(scale);
   auto card = registry_card(entry, scale);
   const auto model_json = model_json_path(entry, scale);
   verify_files(entry, model_json, card);

@@ -21,6 +21,7 @@ struct ModelEntry {
   std::vector<int64_t> scales;
   double value_range;        // 255 for the RDN graphs, 1 for RRDN (as the packages define them)
   std::string licence;
+  bool builtin = false;      // computed by srkit itself, nothing to install
 };
 
 const std::vector<ModelEntry>& known_models();

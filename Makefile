@@ -1,0 +1,31 @@
+# The two commands of the README's quick start, and their parts.
+#   make demo   set up, build, upscale a sample photo with the default model
+#   make test   set up, build, run the test suite (heavy evaluations are not part of it)
+BUILD ?= build
+JOBS ?= $(shell nproc)
+SAMPLE ?= data/samples/butterfly.png
+DEMO_OUT ?= out/butterfly_x2.png
+
+.PHONY: all setup build demo test bench clean
+
+all: build
+
+setup:
+	bash scripts/setup.sh
+
+build: setup
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	./$(BUILD)/srkit upscale $(SAMPLE) -o $(DEMO_OUT) --overwrite
+	@echo "upscaled $(SAMPLE) x2 with the default model: $(DEMO_OUT)"
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j 2 -LE slow
+
+bench: build
+	bash bench/run_benchmarks.sh
+
+clean:
+	rm -rf $(BUILD) out

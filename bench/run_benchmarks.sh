@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Speed of every model at x4 on a 128x128 input, as a fraction of this machine's own fp32 peak
+# measured in the same run (srkit bench). JSON per model in out/bench/.
+#   bash bench/run_benchmarks.sh            (needs `make build`)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+srkit=${SRKIT:-build/srkit}
+out=out/bench
+mkdir -p "$out"
+printf '| model x4, 128x128 | GFLOP/image | median s | GFLOP/s | conv peak GFLOP/s | ratio |\n|---|---|---|---|---|---|\n'
+for model in esrgan-slim esrgan-medium esrgan-thick; do
+  "$srkit" bench --model "$model" --scale 4 --size 128 --warmup 2 --repeats 7 --json -q > "$out/$model.json"
+  python3 -c "
+import json
+b=json.load(open('$out/$model.json'))
+r=b['model_run']; p=b['conv_peak']
+print(f\"| $model | {r['gflop']:.1f} | {r['median_seconds']:.4f} | {r['gflops']:.1f} | {p['gflops']:.1f} | {b['ratio_to_conv_peak']:.2f} |\")"
+done

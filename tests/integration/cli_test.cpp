@@ -1,0 +1,170 @@
+// The srkit program as a user meets it: exit codes, messages that name the file and the fix,
+// batches that go on past a bad file, JSON on stdout.
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "srkit/io/image_io.h"
+#include "test_data.h"
+
+namespace srkit {
+namespace {
+
+using testing::run_srkit;
+using testing::TempDir;
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// A small real photo to keep the program runs fast.
+std::filesystem::path small_photo(const TempDir& dir, const std::string& name = "small.png") {
+  const auto photo = read_image(testing::data_path("samples/butterfly.png")).pixels;
+  write_image(dir / name, photo.slice(1, 0, 48).slice(2, 0, 64), 8);
+  return dir / name;
+}
+
+TEST(Cli, ModelsListsEveryModelAsJson) {
+  const auto result = run_srkit("models --json");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto cards = nlohmann::json::parse(result.out);
+  EXPECT_EQ(cards.size(), 17u);  // bicubic + 4 packages, every scale
+  for (const auto& card : cards) {
+    EXPECT_TRUE(card["installed"].get<bool>()) << card["name"];
+    if (card["name"] != "bicubic") EXPECT_GT(card["parameters"].get<int64_t>(), 200000);
+  }
+}
+
+TEST(Cli, BatchGoesOnPastABadFileAndReportsIt) {
+  TempDir in, out;
+  small_photo(in, "good.png");
+  std::filesystem::copy_file(testing::data_path("bad/truncated.jpg"), in / "bad.jpg");
+  const auto result = run_srkit("upscale " + in.path().string() + " -o " + out.path().string() +
+                                " --json -q");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_TRUE(contains(result.err, "bad.jpg")) << result.err;
+  EXPECT_TRUE(contains(result.err, "truncated")) << result.err;
+  EXPECT_TRUE(std::filesystem::exists(out / "good.png"));
+  EXPECT_FALSE(std::filesystem::exists(out / "bad.jpg"));
+  const auto report = nlohmann::json::parse(result.out);
+  EXPECT_EQ(report["failed"], 1);
+  const auto good = read_image(out / "good.png").pixels;
+  EXPECT_EQ(good.sizes(), torch::IntArrayRef({3, 96, 128}));
+}
+
+TEST(Cli, MissingInputIsReportedWithItsName) {
+  TempDir out;
+  const auto result = run_srkit("upscale /nonexistent/photo.png -o " + (out / "x.png").string());
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_TRUE(contains(result.err, "/nonexistent/photo.png: no such file")) << result.err;
+}
+
+TEST(Cli, ExistingOutputNeedsOverwrite) {
+  TempDir dir;
+  const auto photo = small_photo(dir);
+  const auto target = (dir / "up.png").string();
+  ASSERT_EQ(run_srkit("upscale " + photo.string() + " -o " + target + " -q").exit_code, 0);
+  const auto again = run_srkit("upscale " + photo.string() + " -o " + target + " -q");
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_TRUE(contains(again.err, "--overwrite")) << again.err;
+  EXPECT_EQ(run_srkit("upscale " + photo.string() + " -o " + target + " -q --overwrite").exit_code, 0);
+  // The input is never the output, even with --overwrite.
+  const auto self = run_srkit("upscale " + photo.string() + " -o " + photo.string() + " --overwrite");
+  EXPECT_EQ(self.exit_code, 1);
+  EXPECT_TRUE(contains(self.err, "never overwrites inputs")) << self.err;
+}
+
+TEST(Cli, OutputFolderThatCannotBeCreatedIsAUsageError) {
+  TempDir dir;
+  const auto photo = small_photo(dir);
+  small_photo(dir, "second.png");
+  // A regular file where the output folder's parent should be: no user can write there.
+  const auto result = run_srkit("upscale " + dir.path().string() + " -o " + photo.string() + "/out");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_TRUE(contains(result.err, "cannot create the output folder")) << result.err;
+}
+
+TEST(Cli, UnknownModelListsTheKnownOnes) {
+  TempDir dir;
+  const auto result = run_srkit("upscale " + small_photo(dir).string() + " -o " +
+                                (dir / "o.png").string() + " --model esrgan-huge");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_TRUE(contains(result.err, "unknown model")) << result.err;
+  EXPECT_TRUE(contains(result.err, "esrgan-medium")) << result.err;
+}
+
+TEST(Cli, ScaleNotOfferedIsResizedWithANoteOrRefusedByBench) {
+  TempDir dir;
+  const auto result = run_srkit("upscale " + small_photo(dir).string() + " -o " +
+                                (dir / "o.png").string() + " --model default --scale 3 --json");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(contains(result.err, "has no x3 weights")) << result.err;
+  const auto report = nlohmann::json::parse(result.out);
+  EXPECT_TRUE(report["images"][0]["resized"].get<bool>());
+  EXPECT_EQ(report["images"][0]["out_width"], 192);
+  const auto bench = run_srkit("bench --model default --scale 3");
+  EXPECT_EQ(bench.exit_code, 2);
+  EXPECT_TRUE(contains(bench.err, "offered: 2")) << bench.err;
+}
+
+TEST(Cli, CorruptOrMissingWeightsSayRunSetup) {
+  TempDir models, dir;
+  std::filesystem::copy(testing::model_path("MANIFEST.sha256"), models / "MANIFEST.sha256");
+  const auto photo = small_photo(dir).string();
+  const auto env = "SRKIT_MODELS=" + models.path().string();
+  auto missing = run_srkit("upscale " + photo + " -o " + (dir / "o.png").string(), env);
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_TRUE(contains(missing.err, "not installed")) << missing.err;
+  EXPECT_TRUE(contains(missing.err, "scripts/setup.sh")) << missing.err;
+
+  std::filesystem::copy(testing::model_path("default"), models / "default",
+                        std::filesystem::copy_options::recursive);
+  const auto shard = models / "default/x2/group1-shard1of1.bin";
+  std::fstream(shard, std::ios::in | std::ios::out | std::ios::binary).write("\x42", 1);
+  auto corrupt = run_srkit("upscale " + photo + " -o " + (dir / "o.png").string(), env);
+  EXPECT_EQ(corrupt.exit_code, 2);
+  EXPECT_TRUE(contains(corrupt.err, "checksum mismatch")) << corrupt.err;
+  EXPECT_TRUE(contains(corrupt.err, "scripts/setup.sh")) << corrupt.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "o.png"));
+}
+
+TEST(Cli, SixteenBitInputGivesSixteenBitOutput) {
+  TempDir dir;
+  const auto photo = read_image(testing::data_path("samples/coffee.png")).pixels;
+  write_image(dir / "deep.png", photo.slice(1, 0, 40).slice(2, 0, 40), 16);
+  const auto result = run_srkit("upscale " + (dir / "deep.png").string() + " -o " +
+                                (dir / "deep_x2.png").string() + " -q");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(read_image(dir / "deep_x2.png").bit_depth, 16);
+}
+
+TEST(Cli, EvalOfIdenticalImagesIsInfiniteAndWritesCsv) {
+  TempDir dir;
+  const auto photo = small_photo(dir).string();
+  const auto csv = (dir / "m.csv").string();
+  const auto result = run_srkit("eval " + photo + " " + photo + " --json --csv " + csv);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto report = nlohmann::json::parse(result.out);
+  EXPECT_TRUE(report["images"][0]["psnr"].is_null());
+  EXPECT_DOUBLE_EQ(report["images"][0]["ssim"].get<double>(), 1.0);
+  std::ifstream in(csv);
+  std::string header, row;
+  std::getline(in, header);
+  std::getline(in, row);
+  EXPECT_EQ(header, "test,reference,psnr,ssim,lsd");
+  EXPECT_TRUE(contains(row, ",inf,")) << row;
+}
+
+TEST(Cli, DegradeMakesBenchmarkLowResolutionInputs) {
+  TempDir dir;
+  const auto lr = (dir / "lr.png").string();
+  const auto result = run_srkit("degrade " + testing::data_path("samples/butterfly.png").string() +
+                                " -o " + lr + " --scale 4 -q");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(read_image(lr).pixels.sizes(), torch::IntArrayRef({3, 64, 64}));
+}
+
+}  // namespace
+}  // namespace srkit

@@ -1,0 +1,64 @@
+#include "test_data.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+namespace srkit::testing {
+namespace {
+
+std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+}  // namespace
+
+std::filesystem::path data_path(const std::string& relative) {
+  const auto path = std::filesystem::path(SRKIT_SOURCE_DIR) / "data" / relative;
+  EXPECT_TRUE(std::filesystem::exists(path)) << path << " is missing: run scripts/setup.sh";
+  return path;
+}
+
+std::filesystem::path model_path(const std::string& relative) {
+  const auto path = std::filesystem::path(SRKIT_SOURCE_DIR) / "models" / relative;
+  EXPECT_TRUE(std::filesystem::exists(path)) << path << " is missing: run scripts/setup.sh";
+  return path;
+}
+
+TempDir::TempDir() {
+  static std::atomic<int> counter{0};
+  path_ = std::filesystem::temp_directory_path() /
+          ("srkit-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
+  std::filesystem::remove_all(path_);
+  std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::permissions(path_, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::add, ignored);
+  std::filesystem::remove_all(path_, ignored);
+}
+
+CliResult run_srkit(const std::string& arguments, const std::string& environment) {
+  TempDir capture;
+  const auto out = capture / "stdout", err = capture / "stderr";
+  const std::string command = environment + " " + SRKIT_BINARY + " " + arguments + " >" +
+                              out.string() + " 2>" + err.string() + " </dev/null";
+  const int status = std::system(command.c_str());
+  CliResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.out = slurp(out);
+  result.err = slurp(err);
+  return result;
+}
+
+}  // namespace srkit::testing

@@ -1,0 +1,36 @@
+// Shared helpers of the integration tests: where the fetched data is, temporary folders, and
+// running the srkit program.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace srkit::testing {
+
+// data/ and models/ as fetched by scripts/setup.sh.
+std::filesystem::path data_path(const std::string& relative);
+std::filesystem::path model_path(const std::string& relative);
+
+// A fresh temporary folder, removed with its contents at the end of the scope.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs `srkit <arguments>` (arguments are passed to the shell as written) with optional
+// environment assignments prefixed (e.g. "SRKIT_MODELS=/tmp/x").
+CliResult run_srkit(const std::string& arguments, const std::string& environment = "");
+
+}  // namespace srkit::testing

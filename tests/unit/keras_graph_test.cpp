@@ -1,0 +1,132 @@
+// The TF.js layers-model reader and the Keras graph module on a small model written by the test,
+// checked against a direct computation (HWIO kernels, TF depth_to_space order done by loops).
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "srkit/core/error.h"
+#include "srkit/nn/keras_graph.h"
+
+namespace srkit {
+namespace {
+
+nlohmann::json conv_layer(const std::string& name, const std::string& input, int filters, int k,
+                          const std::string& activation = "linear") {
+  return {{"class_name", "Conv2D"},
+          {"name", name},
+          {"config",
+           {{"filters", filters}, {"kernel_size", {k, k}}, {"strides", {1, 1}}, {"padding", "same"},
+            {"dilation_rate", {1, 1}}, {"activation", activation}, {"use_bias", true}}},
+          {"inbound_nodes", {{{input, 0, 0, nlohmann::json::object()}}}}};
+}
+
+// Input(3) -> Conv2D 3x3 -> 12 (relu) -> PixelShuffle2x -> 3 channels at twice the size.
+struct TinyModel {
+  std::filesystem::path dir;
+  torch::Tensor kernel_hwio, bias;
+
+  explicit TinyModel(const std::string& extra_layer_class = "") {
+    dir = std::filesystem::temp_directory_path() / ("srkit-tiny-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    torch::manual_seed(3);
+    kernel_hwio = torch::randn({3, 3, 3, 12});
+    bias = torch::randn({12});
+    nlohmann::json layers = nlohmann::json::array();
+    layers.push_back({{"class_name", "InputLayer"}, {"name", "in"},
+                      {"config", {{"batch_input_shape", {nullptr, nullptr, nullptr, 3}}}},
+                      {"inbound_nodes", nlohmann::json::array()}});
+    layers.push_back(conv_layer("c1", "in", 12, 3, "relu"));
+    layers.push_back({{"class_name", "PixelShuffle2x"}, {"name", "ps"}, {"config", {{"scale", 2}}},
+                      {"inbound_nodes", {{{"c1", 0, 0, nlohmann::json::object()}}}}});
+    std::string output = "ps";
+    if (!extra_layer_class.empty()) {
+      layers.push_back({{"class_name", extra_layer_class}, {"name", "odd"}, {"config", {}},
+                        {"inbound_nodes", {{{"ps", 0, 0, nlohmann::json::object()}}}}});
+      output = "odd";
+    }
+    nlohmann::json model = {
+        {"format", "layers-model"},
+        {"modelTopology",
+         {{"model_config",
+           {{"class_name", "Functional"},
+            {"config", {{"layers", layers}, {"input_layers", {{"in", 0, 0}}},
+                        {"output_layers", {{output, 0, 0}}}}}}}}},
+        {"weightsManifest",
+         {{{"paths", {"group1-shard1of1.bin"}},
+           {"weights", {{{"name", "c1/bias"}, {"shape", {12}}, {"dtype", "float32"}},
+                        {{"name", "c1/kernel"}, {"shape", {3, 3, 3, 12}}, {"dtype", "float32"}}}}}}}};
+    std::ofstream(dir / "model.json") << model.dump();
+    std::ofstream shard(dir / "group1-shard1of1.bin", std::ios::binary);
+    shard.write(static_cast<const char*>(bias.data_ptr()), bias.numel() * 4);
+    shard.write(static_cast<const char*>(kernel_hwio.data_ptr()), kernel_hwio.numel() * 4);
+  }
+  ~TinyModel() { std::filesystem::remove_all(dir); }
+};
+
+TEST(KerasGraph, MatchesADirectComputationInTfChannelOrder) {
+  TinyModel tiny;
+  const auto topology = read_tfjs_topology(tiny.dir / "model.json");
+  KerasGraph net(topology);
+  net->load_weights(read_tfjs_weights(topology));
+  const auto x = torch::rand({1, 3, 5, 7});
+  torch::NoGradGuard no_grad;
+  const auto y = net->forward(x);
+  ASSERT_EQ(y.sizes(), torch::IntArrayRef({1, 3, 10, 14}));
+
+  const auto features =
+      torch::relu(torch::conv2d(x, tiny.kernel_hwio.permute({3, 2, 0, 1}), tiny.bias, 1, 1));
+  // TF depth_to_space: out[c, 2h+i, 2w+j] = in[(i*2 + j)*C + c, h, w].
+  auto expected = torch::empty({1, 3, 10, 14});
+  for (int c = 0; c < 3; ++c)
+    for (int h = 0; h < 5; ++h)
+      for (int w = 0; w < 7; ++w)
+        for (int i = 0; i < 2; ++i)
+          for (int j = 0; j < 2; ++j)
+            expected[0][c][2 * h + i][2 * w + j] = features[0][(i * 2 + j) * 3 + c][h][w];
+  EXPECT_LT((y - expected).abs().max().item<double>(), 1e-5);
+}
+
+TEST(KerasGraph, StatsComeFromTheGraph) {
+  TinyModel tiny;
+  KerasGraph net(read_tfjs_topology(tiny.dir / "model.json"));
+  const auto& stats = net->stats();
+  EXPECT_EQ(stats.parameters, 3 * 3 * 3 * 12 + 12);
+  EXPECT_DOUBLE_EQ(stats.flops_per_input_pixel, 2.0 * 3 * 12 * 9);
+  EXPECT_DOUBLE_EQ(stats.receptive_radius, 1.0);
+  EXPECT_EQ(stats.scale, 2);
+  EXPECT_EQ(stats.in_channels, 3);
+  EXPECT_EQ(stats.out_channels, 3);
+}
+
+TEST(KerasGraph, UnknownLayerClassIsASetupErrorNamingTheLayer) {
+  TinyModel tiny("Dense");
+  try {
+    KerasGraph net(read_tfjs_topology(tiny.dir / "model.json"));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kSetup);
+    EXPECT_NE(std::string(e.what()).find("'odd' (Dense)"), std::string::npos) << e.what();
+  }
+}
+
+TEST(TfjsReader, ShortShardIsASetupError) {
+  TinyModel tiny;
+  std::filesystem::resize_file(tiny.dir / "group1-shard1of1.bin", 100);
+  const auto topology = read_tfjs_topology(tiny.dir / "model.json");
+  EXPECT_THROW(read_tfjs_weights(topology), Error);
+}
+
+TEST(TfjsReader, MissingFileSaysHowToFixIt) {
+  try {
+    read_tfjs_topology("/nonexistent/model.json");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("scripts/setup.sh"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace srkit
