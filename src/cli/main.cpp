@@ -5,6 +5,7 @@
 #include <c10/util/Exception.h>
 
 #include "common.h"
+#include "srkit/core/runtime.h"
 
 int main(int argc, char** argv) {
   using namespace srkit::cli;
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
   install_interrupt_handler();
+  srkit::keep_freed_memory();
   try {
     return run();
   } catch (const srkit::Error& e) {

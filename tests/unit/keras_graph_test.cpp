@@ -112,6 +112,58 @@ TEST(KerasGraph, UnknownLayerClassIsASetupErrorNamingTheLayer) {
   }
 }
 
+// Input(3) -> Conv2D 3x3 -> 8 -> UpSampling2D(s) -> Conv2D 3x3 -> 3 (relu): the RDN tail.
+std::filesystem::path write_upsampling_model(const std::filesystem::path& dir, int scale) {
+  std::filesystem::create_directories(dir);
+  nlohmann::json layers = nlohmann::json::array();
+  layers.push_back({{"class_name", "InputLayer"}, {"name", "in"},
+                    {"config", {{"batch_input_shape", {nullptr, nullptr, nullptr, 3}}}},
+                    {"inbound_nodes", nlohmann::json::array()}});
+  layers.push_back(conv_layer("a", "in", 8, 3));
+  layers.push_back({{"class_name", "UpSampling2D"}, {"name", "up"},
+                    {"config", {{"size", {scale, scale}}, {"interpolation", "nearest"}}},
+                    {"inbound_nodes", {{{"a", 0, 0, nlohmann::json::object()}}}}});
+  layers.push_back(conv_layer("b", "up", 3, 3, "relu"));
+  nlohmann::json weights = {{{"name", "a/bias"}, {"shape", {8}}, {"dtype", "float32"}},
+                            {{"name", "a/kernel"}, {"shape", {3, 3, 3, 8}}, {"dtype", "float32"}},
+                            {{"name", "b/bias"}, {"shape", {3}}, {"dtype", "float32"}},
+                            {{"name", "b/kernel"}, {"shape", {3, 3, 8, 3}}, {"dtype", "float32"}}};
+  nlohmann::json model = {
+      {"format", "layers-model"},
+      {"modelTopology",
+       {{"model_config",
+         {{"config", {{"layers", layers}, {"input_layers", {{"in", 0, 0}}},
+                      {"output_layers", {{"b", 0, 0}}}}}}}}},
+      {"weightsManifest", {{{"paths", {"w.bin"}}, {"weights", weights}}}}};
+  std::ofstream(dir / "model.json") << model.dump();
+  const auto values = torch::randn({8 + 3 * 3 * 3 * 8 + 3 + 3 * 3 * 8 * 3});
+  std::ofstream(dir / "w.bin", std::ios::binary)
+      .write(static_cast<const char*>(values.data_ptr()), values.numel() * 4);
+  return dir / "model.json";
+}
+
+TEST(KerasGraph, FusedUpsamplingConvEqualsTheLiteralGraph) {
+  torch::manual_seed(11);
+  const auto dir = std::filesystem::temp_directory_path() / ("srkit-up-" + std::to_string(getpid()));
+  for (const int scale : {2, 3, 4, 8}) {
+    const auto topology = read_tfjs_topology(write_upsampling_model(dir, scale));
+    const auto weights = read_tfjs_weights(topology);
+    KerasGraph fused(topology, true), literal(topology, false);
+    fused->load_weights(weights);
+    literal->load_weights(weights);
+    torch::NoGradGuard no_grad;
+    const auto x = torch::rand({1, 3, 9, 6});
+    for (const bool channels_last : {false, true}) {
+      fused->set_channels_last(channels_last);
+      literal->set_channels_last(channels_last);
+      const auto a = fused->forward(x), b = literal->forward(x);
+      ASSERT_EQ(a.sizes(), b.sizes());
+      EXPECT_LT((a - b).abs().max().item<double>(), 1e-4) << "x" << scale;
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(TfjsReader, ShortShardIsASetupError) {
   TinyModel tiny;
   std::filesystem::resize_file(tiny.dir / "group1-shard1of1.bin", 100);

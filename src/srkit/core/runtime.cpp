@@ -1,5 +1,6 @@
 #include "srkit/core/runtime.h"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,13 @@ int default_threads() { return std::max(1u, std::thread::hardware_concurrency())
 
 void set_threads(int threads) {
   at::set_num_threads(threads > 0 ? threads : default_threads());
+}
+
+void keep_freed_memory() {
+  constexpr int kNever = 1 << 30;
+  mallopt(M_MMAP_THRESHOLD, kNever);  // serve large blocks from the heap, where they are reused
+  mallopt(M_TRIM_THRESHOLD, kNever);  // and do not hand the heap's top back after each pass
+  mallopt(M_ARENA_MAX, 1);            // one arena: blocks freed by one thread serve the others
 }
 
 torch::Device parse_device(const std::string& name) {

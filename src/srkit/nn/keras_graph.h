@@ -36,7 +36,10 @@ struct GraphStats {
 
 class KerasGraphImpl : public torch::nn::Module {
  public:
-  explicit KerasGraphImpl(const TfjsLayersModel& topology);
+  // fuse_upsampling: run "nearest upsampling by s, then a k x k conv" (the RDN tail) as one conv on
+  // the low-resolution grid with s*s times the output channels followed by a pixel shuffle. Same
+  // result, no upsampled intermediate; false keeps the literal graph (the slow twin in tests).
+  explicit KerasGraphImpl(const TfjsLayersModel& topology, bool fuse_upsampling = true);
 
   // Copies Keras weights (HWIO kernels) into the convolutions (OIHW). Every convolution must get
   // both its kernel and bias, with matching shapes.
@@ -50,7 +53,10 @@ class KerasGraphImpl : public torch::nn::Module {
   const GraphStats& stats() const { return stats_; }
 
  private:
-  enum class Op { kInput, kConv, kRelu, kConcat, kAdd, kUpsample, kScale, kDepthToSpace };
+  enum class Op {
+    kInput, kConv, kRelu, kConcat, kAdd, kUpsample, kScale, kDepthToSpace,
+    kUpsampleConv,  // a fused nearest upsampling + conv
+  };
   struct Node {
     Op op = Op::kInput;
     std::string name;
@@ -60,16 +66,22 @@ class KerasGraphImpl : public torch::nn::Module {
     int64_t factor = 1;   // upsampling / depth-to-space block size
     double multiplier = 1.0;
     int last_use = -1;    // index of the last node that reads this one
+    int fused = -1;       // index into fused_weights_ for kUpsampleConv
   };
 
   void add_layer(const KerasLayer& layer, const std::map<std::string, int64_t>& kernel_in,
                  const std::map<std::string, int>& index_of);
   void compute_stats(const std::vector<int64_t>& channels, const std::vector<double>& spatial);
+  void fuse_upsampling_into_convs();
+  void compute_fused_weights();
+  void mark_last_uses();
 
   std::vector<Node> nodes_;
   std::vector<torch::nn::Conv2d> convs_;
   std::vector<std::string> conv_layer_names_;
+  std::vector<torch::Tensor> fused_weights_, fused_biases_;  // buffers, derived from the convs
   int output_ = -1;
+  bool channels_last_ = false;
   GraphStats stats_;
   std::string source_;  // model.json path, for error messages
 };
