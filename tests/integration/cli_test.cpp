@@ -33,7 +33,9 @@ TEST(Cli, ModelsListsEveryModelAsJson) {
   EXPECT_EQ(cards.size(), 17u);  // bicubic + 4 packages, every scale
   for (const auto& card : cards) {
     EXPECT_TRUE(card["installed"].get<bool>()) << card["name"];
-    if (card["name"] != "bicubic") EXPECT_GT(card["parameters"].get<int64_t>(), 200000);
+    if (card["name"] != "bicubic") {
+      EXPECT_GT(card["parameters"].get<int64_t>(), 200000);
+    }
   }
 }
 

@@ -1,5 +1,7 @@
 // Tiled inference on a real photo with real models equals one whole-image pass: within 1/255
 // everywhere (so no seam can show), for tile sizes that do and do not divide the image.
+#include <cstdio>
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -36,6 +38,9 @@ TEST_P(TiledVsUntiled, AgreeWithinOneGreyLevel) {
     const auto tiled = run_tiled(*model, image, plan).clamp(0, 1);
     const double max_diff = (tiled - whole).abs().max().item<double>();
     EXPECT_LE(max_diff, 1.0 / 255.0) << param.model << " x" << param.scale << " tile " << tile;
+    std::printf("%s x%ld tile %ld (%ld tiles): max |tiled - untiled| = %.3g (%.4f grey levels)\n",
+                param.model.c_str(), static_cast<long>(param.scale), static_cast<long>(tile),
+                static_cast<long>(plan.count()), max_diff, max_diff * 255);
     // After rounding to 8 bits the two images are the same picture.
     const auto differing = (tiled.mul(255).round() != whole.mul(255).round()).to(torch::kFloat64);
     EXPECT_LT(differing.mean().item<double>(), 1e-3) << "tile " << tile;

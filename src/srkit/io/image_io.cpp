@@ -1,6 +1,10 @@
 #include "srkit/io/image_io.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <vector>
@@ -54,6 +58,32 @@ std::vector<unsigned char> read_bytes(const std::filesystem::path& path) {
   return bytes;
 }
 
+// libpng and libjpeg print their own warnings (e.g. "iCCP: known incorrect sRGB profile") straight
+// to stderr, between srkit's messages. srkit reports unusable files itself, so the codecs' chatter
+// is silenced while they run.
+class SilencedStderr {
+ public:
+  SilencedStderr() {
+    std::fflush(stderr);
+    saved_ = dup(STDERR_FILENO);
+    const int null = open("/dev/null", O_WRONLY);
+    if (saved_ >= 0 && null >= 0) dup2(null, STDERR_FILENO);
+    if (null >= 0) close(null);
+  }
+  ~SilencedStderr() {
+    std::fflush(stderr);
+    if (saved_ >= 0) {
+      dup2(saved_, STDERR_FILENO);
+      close(saved_);
+    }
+  }
+  SilencedStderr(const SilencedStderr&) = delete;
+  SilencedStderr& operator=(const SilencedStderr&) = delete;
+
+ private:
+  int saved_ = -1;
+};
+
 double full_scale(int depth) {
   switch (depth) {
     case CV_8U: return 255.0;
@@ -81,8 +111,9 @@ Image read_image(const std::filesystem::path& path) {
   }
   cv::Mat mat;
   try {
+    const SilencedStderr quiet;
     mat = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
-  } catch (const cv::Exception& e) {
+  } catch (const cv::Exception&) {
     mat.release();
   }
   if (mat.empty() || mat.rows <= 0 || mat.cols <= 0) {
@@ -167,8 +198,9 @@ int write_image(const std::filesystem::path& path, const torch::Tensor& pixels, 
   AtomicOutput out(path);
   bool ok = false;
   try {
+    const SilencedStderr quiet;
     ok = cv::imwrite(out.temp_path().string(), mat, params);
-  } catch (const cv::Exception& e) {
+  } catch (const cv::Exception&) {
     ok = false;
   }
   if (!ok) {
