@@ -1,5 +1,7 @@
 // The srkit program as a user meets it: exit codes, messages that name the file and the fix,
 // batches that go on past a bad file, JSON on stdout.
+#include <sys/wait.h>
+
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -157,6 +159,21 @@ TEST(Cli, EvalOfIdenticalImagesIsInfiniteAndWritesCsv) {
   std::getline(in, row);
   EXPECT_EQ(header, "test,reference,psnr,ssim,lsd");
   EXPECT_TRUE(contains(row, ",inf,")) << row;
+}
+
+TEST(Cli, CtrlCStopsAtTheNextTileAndLeavesNoOutput) {
+  TempDir dir;
+  const auto out = dir / "big.png";
+  // About a thousand small tiles: srkit is still working when the interrupt arrives.
+  const std::string command = std::string("bash -c '") + SRKIT_BINARY + " upscale " +
+                              testing::data_path("samples/astronaut.png").string() + " -o " +
+                              out.string() +
+                              " --model esrgan-medium --scale 4 --tile 16 -q 2>/dev/null & "
+                              "pid=$!; sleep 1.5; kill -INT $pid; wait $pid'";
+  const int status = std::system(command.c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_FALSE(std::filesystem::exists(out));
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << "a temporary file was left behind";
 }
 
 TEST(Cli, DegradeMakesBenchmarkLowResolutionInputs) {

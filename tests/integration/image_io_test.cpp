@@ -114,6 +114,13 @@ TEST(ImageIo, BadFilesAreInputErrorsNamingTheFile) {
   expect_input_error(dir / "empty.png", "empty");
   write_bytes(dir / "text.png", {'h', 'e', 'l', 'l', 'o', '\n'});
   expect_input_error(dir / "text.png", "cannot be decoded");
+  // A netpbm PAM with gray + alpha decodes to two channels, a layout srkit does not take.
+  const std::string header =
+      "P7\nWIDTH 4\nHEIGHT 4\nDEPTH 2\nMAXVAL 255\nTUPLTYPE GRAYSCALE_ALPHA\nENDHDR\n";
+  std::vector<unsigned char> pam(header.begin(), header.end());
+  pam.resize(pam.size() + 4 * 4 * 2, 128);
+  write_bytes(dir / "two.pam", pam);
+  expect_input_error(dir / "two.pam", "has 2 channels");
 }
 
 // A PNG whose header claims the given size, with a correct CRC and no pixel data.

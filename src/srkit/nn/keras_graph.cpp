@@ -113,17 +113,18 @@ void KerasGraphImpl::mark_last_uses() {
 }
 
 void KerasGraphImpl::fuse_upsampling_into_convs() {
+  const auto readers = [this](int producer) {
+    return std::count_if(nodes_.begin(), nodes_.end(), [producer](const Node& n) {
+      return std::find(n.inputs.begin(), n.inputs.end(), producer) != n.inputs.end();
+    });
+  };
   for (auto& node : nodes_) {
     if (node.op != Op::kConv) continue;
-    auto& upsample = nodes_[node.inputs[0]];
-    const auto& options = convs_[node.conv]->options;
-    const bool only_reader = upsample.last_use == &node - nodes_.data() &&
-                             std::count_if(nodes_.begin(), nodes_.end(), [&](const Node& n) {
-                               return std::find(n.inputs.begin(), n.inputs.end(),
-                                                node.inputs[0]) != n.inputs.end();
-                             }) == 1;
-    if (upsample.op != Op::kUpsample || !only_reader || (*options.dilation())[0] != 1 ||
-        (*options.dilation())[1] != 1 || node.inputs[0] == output_) {
+    const int producer = node.inputs[0];
+    const auto& upsample = nodes_[producer];
+    const auto& dilation = *convs_[node.conv]->options.dilation();
+    if (upsample.op != Op::kUpsample || readers(producer) != 1 || producer == output_ ||
+        dilation[0] != 1 || dilation[1] != 1) {
       continue;
     }
     node.op = Op::kUpsampleConv;
