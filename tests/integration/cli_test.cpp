@@ -37,6 +37,8 @@ TEST(Cli, ModelsListsEveryModelAsJson) {
     EXPECT_TRUE(card["installed"].get<bool>()) << card["name"];
     if (card["name"] != "bicubic") {
       EXPECT_GT(card["parameters"].get<int64_t>(), 200000);
+      EXPECT_GE(card["sha256"].size(), 2u) << "model.json and at least one shard";
+      EXPECT_GT(card["receptive_radius"].get<double>(), 5);
     }
   }
 }

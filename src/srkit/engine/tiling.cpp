@@ -81,14 +81,24 @@ torch::Tensor run_tiled(Model& model, const torch::Tensor& image, const TilePlan
   const auto device = image.device();
   auto output = torch::zeros({model.card().out_channels, height * scale, width * scale},
                              image.options());
-  auto weight_sum = torch::zeros({1, height * scale, width * scale}, image.options());
+  // Every tile's blending weight is row_weight(y) * col_weight(x), and the tiles are all pairs of a
+  // row span and a column span, so the total weight at (y, x) is row_total(y) * col_total(x).
+  auto row_total = torch::zeros({height * scale}, image.options());
+  auto col_total = torch::zeros({width * scale}, image.options());
+  std::vector<torch::Tensor> col_weights;
+  for (const auto& col : plan.cols) {
+    col_weights.push_back(axis_weight(col, width, plan.overlap, scale).to(device));
+    col_total.slice(0, col.keep_begin * scale, col.keep_end * scale).add_(col_weights.back());
+  }
   auto window = torch::empty({1, image.size(0), plan.window_h, plan.window_w}, image.options());
   if (progress_total == 0) progress_total = plan.count();
 
   int64_t done = 0;
   for (const auto& row : plan.rows) {
-    const auto wy = axis_weight(row, height, plan.overlap, scale).to(device).view({1, -1, 1});
-    for (const auto& col : plan.cols) {
+    const auto row_weight = axis_weight(row, height, plan.overlap, scale).to(device);
+    row_total.slice(0, row.keep_begin * scale, row.keep_end * scale).add_(row_weight);
+    for (size_t c = 0; c < plan.cols.size(); ++c) {
+      const auto& col = plan.cols[c];
       window[0].copy_(image.slice(1, row.window_begin, row.window_begin + plan.window_h)
                           .slice(2, col.window_begin, col.window_begin + plan.window_w));
       const auto result = model.forward(window)[0];
@@ -97,21 +107,16 @@ torch::Tensor run_tiled(Model& model, const torch::Tensor& image, const TilePlan
                                    (row.keep_end - row.window_begin) * scale)
                             .slice(2, (col.keep_begin - col.window_begin) * scale,
                                    (col.keep_end - col.window_begin) * scale);
-      const auto wx = axis_weight(col, width, plan.overlap, scale).to(device).view({1, 1, -1});
-      const auto w = wy * wx;
       output.slice(1, row.keep_begin * scale, row.keep_end * scale)
           .slice(2, col.keep_begin * scale, col.keep_end * scale)
-          .add_(kept * w);
-      weight_sum.slice(1, row.keep_begin * scale, row.keep_end * scale)
-          .slice(2, col.keep_begin * scale, col.keep_end * scale)
-          .add_(w);
+          .add_(kept * row_weight.view({1, -1, 1}) * col_weights[c].view({1, 1, -1}));
       ++done;
       if (!report(progress, progress_offset + done, progress_total)) {
         throw Error(ErrorKind::kCancelled, "cancelled");
       }
     }
   }
-  return output.div_(weight_sum);
+  return output.div_(row_total.view({1, -1, 1})).div_(col_total.view({1, 1, -1}));
 }
 
 }  // namespace srkit

@@ -34,6 +34,27 @@ std::string join_scales(const std::vector<int64_t>& scales) {
   return s;
 }
 
+struct WeightFile {
+  std::filesystem::path path;
+  std::string relative;  // as listed in models/MANIFEST.sha256
+  std::string expected;  // its digest there; empty when it is not listed
+};
+
+// model.json and its shards, with the digests the committed manifest expects for them.
+std::vector<WeightFile> weight_files(const std::filesystem::path& model_json) {
+  const auto root = models_root();
+  const auto manifest = read_sha256_manifest(root / "MANIFEST.sha256");
+  std::vector<std::filesystem::path> paths{model_json};
+  for (const auto& shard : read_tfjs_topology(model_json).shard_paths) paths.push_back(shard);
+  std::vector<WeightFile> files;
+  for (const auto& path : paths) {
+    const auto relative = std::filesystem::relative(path, root).generic_string();
+    const auto found = manifest.find(relative);
+    files.push_back({path, relative, found == manifest.end() ? "" : found->second});
+  }
+  return files;
+}
+
 void verify_files(const ModelEntry& entry, const std::filesystem::path& model_json,
                   ModelCard& card) {
   if (!std::filesystem::exists(model_json)) {
@@ -41,27 +62,21 @@ void verify_files(const ModelEntry& entry, const std::filesystem::path& model_js
                       " is not installed: " + model_json.string() + " is missing (" + kSetupFix +
                       ")");
   }
-  const auto root = models_root();
-  const auto manifest = read_sha256_manifest(root / "MANIFEST.sha256");
-  std::vector<std::filesystem::path> files{model_json};
-  for (const auto& shard : read_tfjs_topology(model_json).shard_paths) files.push_back(shard);
-  for (const auto& file : files) {
-    const auto relative = std::filesystem::relative(file, root).generic_string();
-    const auto expected = manifest.find(relative);
-    if (expected == manifest.end()) {
-      throw setup_error(file.string() + ": not listed in " + (root / "MANIFEST.sha256").string() +
-                        " (" + kSetupFix + ")");
+  for (const auto& file : weight_files(model_json)) {
+    if (file.expected.empty()) {
+      throw setup_error(file.path.string() + ": not listed in " +
+                        (models_root() / "MANIFEST.sha256").string() + " (" + kSetupFix + ")");
     }
-    if (!std::filesystem::exists(file)) {
-      throw setup_error("model '" + entry.name + "' is not installed: " + file.string() +
+    if (!std::filesystem::exists(file.path)) {
+      throw setup_error("model '" + entry.name + "' is not installed: " + file.path.string() +
                         " is missing (" + kSetupFix + ")");
     }
-    const auto actual = sha256_file(file);
-    if (actual != expected->second) {
-      throw setup_error(file.string() + ": checksum mismatch, the file is corrupt or was changed (" +
-                        kSetupFix + " to fetch it again)");
+    if (sha256_file(file.path) != file.expected) {
+      throw setup_error(file.path.string() +
+                        ": checksum mismatch, the file is corrupt or was changed (" + kSetupFix +
+                        " to fetch it again)");
     }
-    card.sha256[relative] = actual;
+    card.sha256[file.relative] = file.expected;
   }
 }
 
@@ -120,7 +135,11 @@ ModelCard describe_model(const std::string& name, int64_t scale) {
   const auto& entry = find_model(name);
   if (entry.builtin) return BicubicModel(scale).card();
   auto card = registry_card(entry, scale);
-  if (is_installed(entry, scale)) describe_graph(model_json_path(entry, scale), card);
+  const auto model_json = model_json_path(entry, scale);
+  if (!is_installed(entry, scale)) return card;
+  describe_graph(model_json, card);
+  // The digests the files must have (models/MANIFEST.sha256); load_model checks them.
+  for (const auto& file : weight_files(model_json)) card.sha256[file.relative] = file.expected;
   return card;
 }
 
