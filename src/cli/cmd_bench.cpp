@@ -20,7 +20,9 @@ struct BenchArgs {
 };
 
 nlohmann::json timing_json(const Timing& t) {
-  return {{"gflop", t.gflop}, {"median_seconds", t.median_seconds}, {"gflops", t.gflops()},
+  return {{"gflop", t.gflop},
+          {"median_seconds", t.median_seconds},
+          {"gflops", t.gflops()},
           {"seconds", t.seconds}};
 }
 
@@ -29,9 +31,10 @@ int run_bench(const BenchArgs& args) {
   auto model = load_model({args.model, args.scale, 1.0});
   const bool channels_last = !args.contiguous;
   model->prepare(device, channels_last);
-  say(args.common, fmt::format("benchmarking {} x{} on {}x{} ({} threads, {}) ...",
-                               model->card().name, args.scale, args.size, args.size,
-                               at::get_num_threads(), channels_last ? "channels-last" : "contiguous"));
+  say(args.common,
+      fmt::format("benchmarking {} x{} on {}x{} ({} threads, {}) ...", model->card().name,
+                  args.scale, args.size, args.size, at::get_num_threads(),
+                  channels_last ? "channels-last" : "contiguous"));
   const auto run = measure_model(*model, args.size, device, args.warmup, args.repeats);
   const auto conv = measure_conv_peak(device, args.warmup, args.repeats);
   const auto gemm = measure_gemm_peak(device, 1, std::max(3, args.repeats / 2));
@@ -51,12 +54,16 @@ int run_bench(const BenchArgs& args) {
   } else {
     fmt::print(stderr, "model        {:>8.2f} GFLOP/image  median {:.4f} s  {:>7.1f} GFLOP/s\n",
                run.gflop, run.median_seconds, run.gflops());
-    fmt::print(stderr, "conv peak    {:>8.2f} GFLOP        median {:.4f} s  {:>7.1f} GFLOP/s "
-               "(64->64 3x3 channels-last, 256x256)\n", conv.gflop, conv.median_seconds, conv.gflops());
-    fmt::print(stderr, "gemm peak    {:>8.2f} GFLOP        median {:.4f} s  {:>7.1f} GFLOP/s "
-               "(2048^3 fp32)\n", gemm.gflop, gemm.median_seconds, gemm.gflops());
-    fmt::print(stderr, "ratio        {:.2f} of the conv peak, {:.2f} of the GEMM peak\n", conv_ratio,
-               run.gflops() / gemm.gflops());
+    fmt::print(stderr,
+               "conv peak    {:>8.2f} GFLOP        median {:.4f} s  {:>7.1f} GFLOP/s "
+               "(64->64 3x3 channels-last, 256x256)\n",
+               conv.gflop, conv.median_seconds, conv.gflops());
+    fmt::print(stderr,
+               "gemm peak    {:>8.2f} GFLOP        median {:.4f} s  {:>7.1f} GFLOP/s "
+               "(2048^3 fp32)\n",
+               gemm.gflop, gemm.median_seconds, gemm.gflops());
+    fmt::print(stderr, "ratio        {:.2f} of the conv peak, {:.2f} of the GEMM peak\n",
+               conv_ratio, run.gflops() / gemm.gflops());
   }
   return kExitOk;
 }
@@ -65,7 +72,8 @@ int run_bench(const BenchArgs& args) {
 
 void register_bench(CLI::App& app, Runner& run) {
   auto args = std::make_shared<BenchArgs>();
-  auto* command = app.add_subcommand("bench", "measure a model's speed against this machine's peak");
+  auto* command =
+      app.add_subcommand("bench", "measure a model's speed against this machine's peak");
   command->add_option("-m,--model", args->model, "model name")->capture_default_str();
   command->add_option("-s,--scale", args->scale, "native scale")->capture_default_str();
   command->add_option("--size", args->size, "input side in pixels")->capture_default_str();

@@ -37,7 +37,8 @@ int run_degrade(const DegradeArgs& args) {
     nlohmann::json result = {{"input", input.string()}, {"output", destination.string()}};
     try {
       if (!args.overwrite && std::filesystem::exists(destination)) {
-        throw output_error(destination.string(), "already exists", "pass --overwrite to replace it");
+        throw output_error(destination.string(), "already exists",
+                           "pass --overwrite to replace it");
       }
       const auto image = read_image(input);
       auto hr = image.pixels;
@@ -50,8 +51,11 @@ int run_degrade(const DegradeArgs& args) {
       }
       const auto lr = resize_bicubic(hr, 1.0 / static_cast<double>(args.scale)).clamp(0.0, 1.0);
       write_image(destination, lr, image.bit_depth, {args.overwrite});
-      result.update({{"ok", true}, {"hr_width", hr.size(2)}, {"hr_height", hr.size(1)},
-                     {"width", lr.size(2)}, {"height", lr.size(1)}});
+      result.update({{"ok", true},
+                     {"hr_width", hr.size(2)},
+                     {"hr_height", hr.size(1)},
+                     {"width", lr.size(2)},
+                     {"height", lr.size(1)}});
       say(args.common, fmt::format("{} -> {} ({}x{})", input.string(), destination.string(),
                                    lr.size(2), lr.size(1)));
     } catch (const Error& e) {
@@ -62,7 +66,8 @@ int run_degrade(const DegradeArgs& args) {
     }
     results.push_back(result);
   }
-  if (args.common.json) print_json({{"scale", args.scale}, {"images", results}, {"failed", failed}});
+  if (args.common.json)
+    print_json({{"scale", args.scale}, {"images", results}, {"failed", failed}});
   return failed > 0 ? kExitSomeFailed : kExitOk;
 }
 
@@ -74,10 +79,12 @@ void register_degrade(CLI::App& app, Runner& run) {
       "degrade", "downscale HR images with MATLAB-compatible bicubic (the SR benchmark protocol)");
   command->add_option("inputs", args->inputs, "HR image files or folders")->required();
   command->add_option("-o,--output", args->output, "output file (one input) or folder")->required();
-  command->add_option("-s,--scale", args->scale, "integer downscaling factor")->capture_default_str();
+  command->add_option("-s,--scale", args->scale, "integer downscaling factor")
+      ->capture_default_str();
   command->add_flag("--no-modcrop", args->no_modcrop,
                     "do not crop HR to a multiple of the scale first (LR size is then ceil(HR/N))");
-  command->add_option("--format", args->format, "output extension for folders")->capture_default_str();
+  command->add_option("--format", args->format, "output extension for folders")
+      ->capture_default_str();
   command->add_flag("--overwrite", args->overwrite, "replace existing outputs");
   add_common_flags(*command, args->common);
   command->callback([args, &run] { run = [args] { return run_degrade(*args); }; });

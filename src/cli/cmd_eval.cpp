@@ -73,10 +73,11 @@ int run_eval(const EvalArgs& args) {
   MetricOptions protocol;
   protocol.crop_border = args.crop >= 0 ? args.crop : std::max<int64_t>(0, args.scale);
   protocol.y_channel = !args.rgb;
-  const std::string protocol_text =
-      fmt::format("{}, 0..255, border crop {} px; SSIM Gaussian 11x11 sigma 1.5 (valid); LSD on {} in "
-                  "[0,1]", protocol.y_channel ? "BT.601 Y" : "RGB", protocol.crop_border,
-                  protocol.y_channel ? "Y" : "RGB");
+  const std::string protocol_text = fmt::format(
+      "{}, 0..255, border crop {} px; SSIM Gaussian 11x11 sigma 1.5 (valid); LSD on {} in "
+      "[0,1]",
+      protocol.y_channel ? "BT.601 Y" : "RGB", protocol.crop_border,
+      protocol.y_channel ? "Y" : "RGB");
   std::vector<std::string> unmatched;
   const auto pairs = pair_inputs(args, unmatched);
   for (const auto& name : unmatched) print_error(name + ": no reference with the same name");
@@ -98,8 +99,11 @@ int run_eval(const EvalArgs& args) {
       reference = align_reference(reference, test, args.scale, pair.test);
       const double p = psnr(test, reference, protocol), s = ssim(test, reference, protocol),
                    l = lsd(test, reference, protocol);
-      rows.push_back({{"test", pair.test.string()}, {"reference", pair.reference.string()},
-                      {"psnr", finite_or_null(p)}, {"ssim", s}, {"lsd", l}});
+      rows.push_back({{"test", pair.test.string()},
+                      {"reference", pair.reference.string()},
+                      {"psnr", finite_or_null(p)},
+                      {"ssim", s},
+                      {"lsd", l}});
       csv_lines.push_back(fmt::format("{},{},{},{:.6f},{:.6f}", pair.test.string(),
                                       pair.reference.string(), format_db(p), s, l));
       if (!args.common.quiet && !args.common.json) {
@@ -139,8 +143,11 @@ int run_eval(const EvalArgs& args) {
                 {"crop_border", protocol.crop_border},
                 {"y_channel", protocol.y_channel},
                 {"images", rows},
-                {"mean", {{"psnr", finite_or_null(mean_psnr)}, {"ssim", finite_or_null(mean_ssim)},
-                          {"lsd", finite_or_null(mean_lsd)}, {"count", counted}}},
+                {"mean",
+                 {{"psnr", finite_or_null(mean_psnr)},
+                  {"ssim", finite_or_null(mean_ssim)},
+                  {"lsd", finite_or_null(mean_lsd)},
+                  {"count", counted}}},
                 {"failed", failed}});
   }
   if (counted == 0 && failed == 0) throw usage_error("no image pairs to compare");
@@ -153,7 +160,8 @@ void register_eval(CLI::App& app, Runner& run) {
   auto args = std::make_shared<EvalArgs>();
   auto* command = app.add_subcommand(
       "eval", "PSNR/SSIM (BT.601 Y, BasicSR protocol) and LSD of images against references");
-  command->add_option("test", args->test, "image or folder to evaluate (e.g. SR outputs)")->required();
+  command->add_option("test", args->test, "image or folder to evaluate (e.g. SR outputs)")
+      ->required();
   command->add_option("reference", args->reference, "reference image or folder (HR)")->required();
   command->add_option("-s,--scale", args->scale,
                       "SR scale: crops that many border pixels, and tolerates HR modcrop");

@@ -30,7 +30,7 @@ struct UpscaleArgs {
 };
 
 std::filesystem::path output_for(const std::filesystem::path& input, const UpscaleArgs& args,
-                                  bool output_is_file) {
+                                 bool output_is_file) {
   if (output_is_file) return args.output;
   const auto ext = args.format.empty() ? input.extension().string() : "." + args.format;
   return std::filesystem::path(args.output) / (input.stem().string() + ext);
@@ -43,8 +43,9 @@ bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
 
 double default_scale(const std::vector<int64_t>& offered) {
   if (offered.size() == 1) return static_cast<double>(offered.front());
-  return std::find(offered.begin(), offered.end(), 4) != offered.end() ? 4.0
-                                                                        : static_cast<double>(offered.front());
+  return std::find(offered.begin(), offered.end(), 4) != offered.end()
+             ? 4.0
+             : static_cast<double>(offered.front());
 }
 
 int run_upscale(const UpscaleArgs& args) {
@@ -99,11 +100,13 @@ int run_upscale(const UpscaleArgs& args) {
     const auto start = std::chrono::steady_clock::now();
     try {
       if (same_file(input, destination)) {
-        throw output_error(destination.string(), "is the input itself; srkit never overwrites inputs",
+        throw output_error(destination.string(),
+                           "is the input itself; srkit never overwrites inputs",
                            "choose another output");
       }
       if (!args.overwrite && std::filesystem::exists(destination)) {
-        throw output_error(destination.string(), "already exists", "pass --overwrite to replace it");
+        throw output_error(destination.string(), "already exists",
+                           "pass --overwrite to replace it");
       }
       const auto image = read_image(input);
       UpscaleReport report;
@@ -171,18 +174,21 @@ void register_upscale(CLI::App& app, Runner& run) {
       ->capture_default_str();
   command->add_option("-s,--scale", args->scale,
                       "output/input size (default: the model's scale, 4 when it has several)");
-  command->add_option("--tile", args->tile, "tile side in input pixels (default: from --max-memory)");
+  command->add_option("--tile", args->tile,
+                      "tile side in input pixels (default: from --max-memory)");
   command->add_option("--tile-pad", args->tile_pad,
                       "context around each tile (default: the model's receptive radius, exact)");
   command->add_option("--tile-overlap", args->tile_overlap, "blended overlap between tiles")
       ->capture_default_str();
-  command->add_option("--max-memory", args->max_memory,
-                      "memory for one forward pass, e.g. 2G (default: 1/4 of free RAM, at most 4G)");
+  command->add_option(
+      "--max-memory", args->max_memory,
+      "memory for one forward pass, e.g. 2G (default: 1/4 of free RAM, at most 4G)");
   command->add_option("--alpha", args->alpha, "alpha channel: model or bicubic")
       ->capture_default_str();
   command->add_option("--format", args->format, "output extension for folders (default: as input)");
-  command->add_option("--model-range", args->model_range,
-                      "value range a model given by path expects: 1 or 255")
+  command
+      ->add_option("--model-range", args->model_range,
+                   "value range a model given by path expects: 1 or 255")
       ->capture_default_str();
   command->add_flag("--overwrite", args->overwrite, "replace existing outputs");
   add_common_flags(*command, args->common);

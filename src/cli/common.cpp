@@ -96,10 +96,14 @@ int64_t parse_bytes(const std::string& text) {
   }
   const std::string unit = text.substr(used);
   double factor = 1;
-  if (unit == "K" || unit == "k") factor = 1024.0;
-  else if (unit == "M" || unit == "m") factor = 1024.0 * 1024;
-  else if (unit == "G" || unit == "g") factor = 1024.0 * 1024 * 1024;
-  else if (!unit.empty()) throw usage_error("'" + text + "': unknown unit (use K, M or G)");
+  if (unit == "K" || unit == "k")
+    factor = 1024.0;
+  else if (unit == "M" || unit == "m")
+    factor = 1024.0 * 1024;
+  else if (unit == "G" || unit == "g")
+    factor = 1024.0 * 1024 * 1024;
+  else if (!unit.empty())
+    throw usage_error("'" + text + "': unknown unit (use K, M or G)");
   if (value <= 0) throw usage_error("'" + text + "': a size must be positive");
   return static_cast<int64_t>(value * factor);
 }

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include <torch/types.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-#include <torch/types.h>
 
 #include "srkit/core/error.h"
 #include "srkit/core/progress.h"

@@ -5,8 +5,8 @@
 #include <iostream>
 #include <string>
 
-#include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
+#include <CLI/CLI.hpp>
 
 #include "common.h"
 #include "srkit/core/runtime.h"
@@ -21,8 +21,7 @@ void restart_with_huge_pages(char** argv) {
   const char* current = std::getenv("GLIBC_TUNABLES");
   const std::string tunables = current ? current : "";
   if (tunables.find("glibc.malloc.hugetlb") != std::string::npos) return;
-  const std::string updated =
-      (tunables.empty() ? "" : tunables + ":") + "glibc.malloc.hugetlb=1";
+  const std::string updated = (tunables.empty() ? "" : tunables + ":") + "glibc.malloc.hugetlb=1";
   setenv("GLIBC_TUNABLES", updated.c_str(), 1);
   execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
 }

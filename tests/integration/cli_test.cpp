@@ -5,8 +5,8 @@
 #include <fstream>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "srkit/io/image_io.h"
 #include "test_data.h"
@@ -47,8 +47,8 @@ TEST(Cli, BatchGoesOnPastABadFileAndReportsIt) {
   TempDir in, out;
   small_photo(in, "good.png");
   std::filesystem::copy_file(testing::data_path("bad/truncated.jpg"), in / "bad.jpg");
-  const auto result = run_srkit("upscale " + in.path().string() + " -o " + out.path().string() +
-                                " --json -q");
+  const auto result =
+      run_srkit("upscale " + in.path().string() + " -o " + out.path().string() + " --json -q");
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_TRUE(contains(result.err, "bad.jpg")) << result.err;
   EXPECT_TRUE(contains(result.err, "truncated")) << result.err;
@@ -75,9 +75,11 @@ TEST(Cli, ExistingOutputNeedsOverwrite) {
   const auto again = run_srkit("upscale " + photo.string() + " -o " + target + " -q");
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_TRUE(contains(again.err, "--overwrite")) << again.err;
-  EXPECT_EQ(run_srkit("upscale " + photo.string() + " -o " + target + " -q --overwrite").exit_code, 0);
+  EXPECT_EQ(run_srkit("upscale " + photo.string() + " -o " + target + " -q --overwrite").exit_code,
+            0);
   // The input is never the output, even with --overwrite.
-  const auto self = run_srkit("upscale " + photo.string() + " -o " + photo.string() + " --overwrite");
+  const auto self =
+      run_srkit("upscale " + photo.string() + " -o " + photo.string() + " --overwrite");
   EXPECT_EQ(self.exit_code, 1);
   EXPECT_TRUE(contains(self.err, "never overwrites inputs")) << self.err;
 }
@@ -87,7 +89,8 @@ TEST(Cli, OutputFolderThatCannotBeCreatedIsAUsageError) {
   const auto photo = small_photo(dir);
   small_photo(dir, "second.png");
   // A regular file where the output folder's parent should be: no user can write there.
-  const auto result = run_srkit("upscale " + dir.path().string() + " -o " + photo.string() + "/out");
+  const auto result =
+      run_srkit("upscale " + dir.path().string() + " -o " + photo.string() + "/out");
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_TRUE(contains(result.err, "cannot create the output folder")) << result.err;
 }

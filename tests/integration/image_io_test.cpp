@@ -5,9 +5,9 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <opencv2/imgcodecs.hpp>
 #include <torch/torch.h>
 #include <zlib.h>
+#include <opencv2/imgcodecs.hpp>
 
 #include "srkit/core/error.h"
 #include "srkit/io/image_io.h"
@@ -18,7 +18,8 @@ namespace {
 
 void write_bytes(const std::filesystem::path& path, const std::vector<unsigned char>& bytes) {
   std::ofstream(path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
 }
 
 // Expects read_image to fail with an input error whose message names the file and contains `what`.
@@ -66,7 +67,8 @@ TEST(ImageIo, GrayAndRgbaKeepTheirChannels) {
   const auto gray = read_image(testing::data_path("samples/camera.png"));
   EXPECT_EQ(gray.pixels.size(0), 1);
   const auto rgb = read_image(testing::data_path("samples/chelsea.png")).pixels;
-  const auto alpha = torch::linspace(0, 1, rgb.size(2)).view({1, 1, -1}).expand({1, rgb.size(1), -1});
+  const auto alpha =
+      torch::linspace(0, 1, rgb.size(2)).view({1, 1, -1}).expand({1, rgb.size(1), -1});
   const auto rgba = torch::cat({rgb, alpha}, 0).mul(255).round().div(255);
   write_image(dir / "c.png", rgba, 8);
   const auto back = read_image(dir / "c.png");

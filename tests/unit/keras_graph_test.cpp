@@ -4,8 +4,8 @@
 #include <fstream>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "srkit/core/error.h"
 #include "srkit/nn/keras_graph.h"
@@ -18,8 +18,13 @@ nlohmann::json conv_layer(const std::string& name, const std::string& input, int
   return {{"class_name", "Conv2D"},
           {"name", name},
           {"config",
-           {{"filters", filters}, {"kernel_size", {k, k}}, {"strides", {1, 1}}, {"padding", "same"},
-            {"dilation_rate", {1, 1}}, {"activation", activation}, {"use_bias", true}}},
+           {{"filters", filters},
+            {"kernel_size", {k, k}},
+            {"strides", {1, 1}},
+            {"padding", "same"},
+            {"dilation_rate", {1, 1}},
+            {"activation", activation},
+            {"use_bias", true}}},
           {"inbound_nodes", {{{input, 0, 0, nlohmann::json::object()}}}}};
 }
 
@@ -35,15 +40,20 @@ struct TinyModel {
     kernel_hwio = torch::randn({3, 3, 3, 12});
     bias = torch::randn({12});
     nlohmann::json layers = nlohmann::json::array();
-    layers.push_back({{"class_name", "InputLayer"}, {"name", "in"},
+    layers.push_back({{"class_name", "InputLayer"},
+                      {"name", "in"},
                       {"config", {{"batch_input_shape", {nullptr, nullptr, nullptr, 3}}}},
                       {"inbound_nodes", nlohmann::json::array()}});
     layers.push_back(conv_layer("c1", "in", 12, 3, "relu"));
-    layers.push_back({{"class_name", "PixelShuffle2x"}, {"name", "ps"}, {"config", {{"scale", 2}}},
+    layers.push_back({{"class_name", "PixelShuffle2x"},
+                      {"name", "ps"},
+                      {"config", {{"scale", 2}}},
                       {"inbound_nodes", {{{"c1", 0, 0, nlohmann::json::object()}}}}});
     std::string output = "ps";
     if (!extra_layer_class.empty()) {
-      layers.push_back({{"class_name", extra_layer_class}, {"name", "odd"}, {"config", {}},
+      layers.push_back({{"class_name", extra_layer_class},
+                        {"name", "odd"},
+                        {"config", {}},
                         {"inbound_nodes", {{{"ps", 0, 0, nlohmann::json::object()}}}}});
       output = "odd";
     }
@@ -52,12 +62,15 @@ struct TinyModel {
         {"modelTopology",
          {{"model_config",
            {{"class_name", "Functional"},
-            {"config", {{"layers", layers}, {"input_layers", {{"in", 0, 0}}},
-                        {"output_layers", {{output, 0, 0}}}}}}}}},
+            {"config",
+             {{"layers", layers},
+              {"input_layers", {{"in", 0, 0}}},
+              {"output_layers", {{output, 0, 0}}}}}}}}},
         {"weightsManifest",
          {{{"paths", {"group1-shard1of1.bin"}},
-           {"weights", {{{"name", "c1/bias"}, {"shape", {12}}, {"dtype", "float32"}},
-                        {{"name", "c1/kernel"}, {"shape", {3, 3, 3, 12}}, {"dtype", "float32"}}}}}}}};
+           {"weights",
+            {{{"name", "c1/bias"}, {"shape", {12}}, {"dtype", "float32"}},
+             {{"name", "c1/kernel"}, {"shape", {3, 3, 3, 12}}, {"dtype", "float32"}}}}}}}};
     std::ofstream(dir / "model.json") << model.dump();
     std::ofstream shard(dir / "group1-shard1of1.bin", std::ios::binary);
     shard.write(static_cast<const char*>(bias.data_ptr()), bias.numel() * 4);
@@ -116,11 +129,13 @@ TEST(KerasGraph, UnknownLayerClassIsASetupErrorNamingTheLayer) {
 std::filesystem::path write_upsampling_model(const std::filesystem::path& dir, int scale) {
   std::filesystem::create_directories(dir);
   nlohmann::json layers = nlohmann::json::array();
-  layers.push_back({{"class_name", "InputLayer"}, {"name", "in"},
+  layers.push_back({{"class_name", "InputLayer"},
+                    {"name", "in"},
                     {"config", {{"batch_input_shape", {nullptr, nullptr, nullptr, 3}}}},
                     {"inbound_nodes", nlohmann::json::array()}});
   layers.push_back(conv_layer("a", "in", 8, 3));
-  layers.push_back({{"class_name", "UpSampling2D"}, {"name", "up"},
+  layers.push_back({{"class_name", "UpSampling2D"},
+                    {"name", "up"},
                     {"config", {{"size", {scale, scale}}, {"interpolation", "nearest"}}},
                     {"inbound_nodes", {{{"a", 0, 0, nlohmann::json::object()}}}}});
   layers.push_back(conv_layer("b", "up", 3, 3, "relu"));
@@ -128,13 +143,14 @@ std::filesystem::path write_upsampling_model(const std::filesystem::path& dir, i
                             {{"name", "a/kernel"}, {"shape", {3, 3, 3, 8}}, {"dtype", "float32"}},
                             {{"name", "b/bias"}, {"shape", {3}}, {"dtype", "float32"}},
                             {{"name", "b/kernel"}, {"shape", {3, 3, 8, 3}}, {"dtype", "float32"}}};
-  nlohmann::json model = {
-      {"format", "layers-model"},
-      {"modelTopology",
-       {{"model_config",
-         {{"config", {{"layers", layers}, {"input_layers", {{"in", 0, 0}}},
-                      {"output_layers", {{"b", 0, 0}}}}}}}}},
-      {"weightsManifest", {{{"paths", {"w.bin"}}, {"weights", weights}}}}};
+  nlohmann::json model = {{"format", "layers-model"},
+                          {"modelTopology",
+                           {{"model_config",
+                             {{"config",
+                               {{"layers", layers},
+                                {"input_layers", {{"in", 0, 0}}},
+                                {"output_layers", {{"b", 0, 0}}}}}}}}},
+                          {"weightsManifest", {{{"paths", {"w.bin"}}, {"weights", weights}}}}};
   std::ofstream(dir / "model.json") << model.dump();
   const auto values = torch::randn({8 + 3 * 3 * 3 * 8 + 3 + 3 * 3 * 8 * 3});
   std::ofstream(dir / "w.bin", std::ios::binary)
@@ -144,7 +160,8 @@ std::filesystem::path write_upsampling_model(const std::filesystem::path& dir, i
 
 TEST(KerasGraph, FusedUpsamplingConvEqualsTheLiteralGraph) {
   torch::manual_seed(11);
-  const auto dir = std::filesystem::temp_directory_path() / ("srkit-up-" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("srkit-up-" + std::to_string(getpid()));
   for (const int scale : {2, 3, 4, 8}) {
     const auto topology = read_tfjs_topology(write_upsampling_model(dir, scale));
     const auto weights = read_tfjs_weights(topology);

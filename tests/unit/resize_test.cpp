@@ -1,5 +1,6 @@
-// MATLAB-compatible bicubic resize against GNU Octave's imresize (tests/reference/imresize_reference.m
-// produced tests/fixtures/imresize_octave.txt) and against properties any correct resampler has.
+// MATLAB-compatible bicubic resize against GNU Octave's imresize
+// (tests/reference/imresize_reference.m produced tests/fixtures/imresize_octave.txt) and against
+// properties any correct resampler has.
 #include <cmath>
 #include <fstream>
 #include <sstream>

@@ -16,9 +16,7 @@ namespace srkit {
 
 int default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
-void set_threads(int threads) {
-  at::set_num_threads(threads > 0 ? threads : default_threads());
-}
+void set_threads(int threads) { at::set_num_threads(threads > 0 ? threads : default_threads()); }
 
 void keep_freed_memory() {
   constexpr int kNever = 1 << 30;

@@ -39,7 +39,8 @@ Timing time_it(const std::function<void()>& work, double gflop, const torch::Dev
 Timing measure_conv_peak(const torch::Device& device, int warmup, int repeats) {
   const int64_t c = 64, side = 256;
   const auto options = torch::TensorOptions().device(device);
-  const auto x = torch::randn({1, c, side, side}, options).contiguous(torch::MemoryFormat::ChannelsLast);
+  const auto x =
+      torch::randn({1, c, side, side}, options).contiguous(torch::MemoryFormat::ChannelsLast);
   const auto w = torch::randn({c, c, 3, 3}, options).contiguous(torch::MemoryFormat::ChannelsLast);
   const auto b = torch::randn({c}, options);
   const double gflop = 2.0 * c * c * 9 * side * side / 1e9;
@@ -57,7 +58,8 @@ Timing measure_gemm_peak(const torch::Device& device, int warmup, int repeats) {
 Timing measure_model(Model& model, int64_t size, const torch::Device& device, int warmup,
                      int repeats) {
   const auto& card = model.card();
-  const auto x = torch::rand({1, card.in_channels, size, size}, torch::TensorOptions().device(device));
+  const auto x =
+      torch::rand({1, card.in_channels, size, size}, torch::TensorOptions().device(device));
   const double gflop = card.flops_per_input_pixel * static_cast<double>(size * size) / 1e9;
   return time_it([&] { model.forward(x); }, gflop, device, warmup, repeats);
 }

@@ -1,5 +1,5 @@
-// Speed measurement: a model's achieved GFLOP/s and the machine's own fp32 peak, measured in the same
-// run so that their ratio means something on a shared, noisy machine.
+// Speed measurement: a model's achieved GFLOP/s and the machine's own fp32 peak, measured in the
+// same run so that their ratio means something on a shared, noisy machine.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +15,7 @@ namespace srkit {
 struct Timing {
   std::vector<double> seconds;  // one per repeat, after the warm-up
   double median_seconds = 0;
-  double gflop = 0;             // work per repeat
+  double gflop = 0;  // work per repeat
   double gflops() const { return median_seconds > 0 ? gflop / median_seconds : 0; }
 };
 

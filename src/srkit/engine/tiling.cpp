@@ -59,12 +59,12 @@ std::vector<Span> plan_axis(int64_t length, int64_t tile, int64_t overlap, int64
   return spans;
 }
 
-TilePlan plan_tiles(int64_t height, int64_t width, const ModelCard& card, const TileOptions& options,
-                    const torch::Device& device) {
+TilePlan plan_tiles(int64_t height, int64_t width, const ModelCard& card,
+                    const TileOptions& options, const torch::Device& device) {
   TilePlan plan;
   plan.overlap = std::max<int64_t>(0, options.overlap);
-  plan.pad = options.pad >= 0 ? options.pad
-                              : static_cast<int64_t>(std::ceil(card.receptive_radius));
+  plan.pad =
+      options.pad >= 0 ? options.pad : static_cast<int64_t>(std::ceil(card.receptive_radius));
   plan.tile = options.tile;
   if (plan.tile <= 0) {
     const double budget = static_cast<double>(
@@ -94,8 +94,8 @@ torch::Tensor run_tiled(Model& model, const torch::Tensor& image, const TilePlan
   const int64_t scale = model.card().scale;
   const int64_t height = image.size(1), width = image.size(2);
   const auto device = image.device();
-  auto output = torch::zeros({model.card().out_channels, height * scale, width * scale},
-                             image.options());
+  auto output =
+      torch::zeros({model.card().out_channels, height * scale, width * scale}, image.options());
   // Every tile's blending weight is row_weight(y) * col_weight(x), and the tiles are all pairs of a
   // row span and a column span, so the total weight at (y, x) is row_total(y) * col_total(x).
   auto row_total = torch::zeros({height * scale}, image.options());

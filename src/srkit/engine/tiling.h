@@ -5,8 +5,8 @@
 // least the model's receptive radius, so the kept pixels see the same context as in one whole pass
 // (at the image border the window stops where the image does, exactly as the model's own zero
 // padding would). Neighbouring kept regions overlap and are blended with a raised-cosine window,
-// which hides seams if a user trades exactness for speed with a smaller --tile-pad. Every window has
-// the same size, so one input buffer is reused and oneDNN reuses its kernels.
+// which hides seams if a user trades exactness for speed with a smaller --tile-pad. Every window
+// has the same size, so one input buffer is reused and oneDNN reuses its kernels.
 #pragma once
 
 #include <cstdint>
@@ -34,7 +34,7 @@ struct Span {
 struct TilePlan {
   int64_t tile = 0, overlap = 0, pad = 0;
   int64_t window_h = 0, window_w = 0;  // every model input has this size
-  std::vector<Span> rows, cols;         // the tiles are their cartesian product
+  std::vector<Span> rows, cols;        // the tiles are their cartesian product
   int64_t count() const { return static_cast<int64_t>(rows.size() * cols.size()); }
 };
 
@@ -44,8 +44,8 @@ std::vector<Span> plan_axis(int64_t length, int64_t tile, int64_t overlap, int64
 
 // Plans the tiles for an image of height x width, with the tile size from the options or from the
 // memory budget and the card's activation memory per pixel.
-TilePlan plan_tiles(int64_t height, int64_t width, const ModelCard& card, const TileOptions& options,
-                    const torch::Device& device);
+TilePlan plan_tiles(int64_t height, int64_t width, const ModelCard& card,
+                    const TileOptions& options, const torch::Device& device);
 
 // Runs the model tile by tile. `image` is [C,H,W] on the model's device, C = the model's input
 // channels; returns [C_out, H*scale, W*scale], not clamped. `progress` is called after each tile.

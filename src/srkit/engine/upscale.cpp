@@ -57,8 +57,7 @@ torch::Tensor upscale(Model& model, const torch::Tensor& image, const UpscaleOpt
   report.scale = options.scale > 0 ? options.scale : static_cast<double>(card.scale);
   report.resized = report.scale != static_cast<double>(card.scale);
   // A constant alpha (an opaque image saved with an alpha channel) stays exactly constant.
-  const bool constant_alpha =
-      channels == 4 && (image[3].max() == image[3].min()).item<bool>();
+  const bool constant_alpha = channels == 4 && (image[3].max() == image[3].min()).item<bool>();
   const bool alpha_through_model =
       channels == 4 && !constant_alpha && options.alpha == AlphaMethod::kModel;
   report.passes = alpha_through_model ? 2 : 1;
@@ -71,8 +70,8 @@ torch::Tensor upscale(Model& model, const torch::Tensor& image, const UpscaleOpt
     const auto alpha = x.slice(0, 3, 4);
     torch::Tensor alpha_up;
     if (constant_alpha) {
-      alpha_up = torch::full({1, out.size(1), out.size(2)}, alpha[0][0][0].item<float>(),
-                             out.options());
+      alpha_up =
+          torch::full({1, out.size(1), out.size(2)}, alpha[0][0][0].item<float>(), out.options());
     } else if (alpha_through_model) {
       alpha_up = run_with_retry(model, alpha.expand({3, -1, -1}).contiguous(), options.tiling,
                                 progress, 1, report.passes, report)

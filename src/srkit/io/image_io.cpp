@@ -9,9 +9,9 @@
 #include <iterator>
 #include <vector>
 
+#include <torch/torch.h>
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
-#include <torch/torch.h>
 
 #include "srkit/core/error.h"
 #include "srkit/io/atomic_file.h"
@@ -22,7 +22,8 @@ namespace {
 
 std::string lower_extension(const std::filesystem::path& path) {
   auto ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return ext;
 }
 
@@ -86,17 +87,20 @@ class SilencedStderr {
 
 double full_scale(int depth) {
   switch (depth) {
-    case CV_8U: return 255.0;
-    case CV_16U: return 65535.0;
-    default: return 1.0;
+    case CV_8U:
+      return 255.0;
+    case CV_16U:
+      return 65535.0;
+    default:
+      return 1.0;
   }
 }
 
 }  // namespace
 
 bool is_image_path(const std::filesystem::path& path) {
-  static const char* kExtensions[] = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp",
-                                      ".bmp", ".ppm", ".pgm", ".pnm"};
+  static const char* kExtensions[] = {".png",  ".jpg", ".jpeg", ".tif", ".tiff",
+                                      ".webp", ".bmp", ".ppm",  ".pgm", ".pnm"};
   const auto ext = lower_extension(path);
   return std::any_of(std::begin(kExtensions), std::end(kExtensions),
                      [&ext](const char* e) { return ext == e; });
@@ -117,9 +121,10 @@ Image read_image(const std::filesystem::path& path) {
     mat.release();
   }
   if (mat.empty() || mat.rows <= 0 || mat.cols <= 0) {
-    throw input_error(path.string(),
-                      "cannot be decoded (not an image, corrupt, or absurd dimensions in its header)",
-                      "open it in an image viewer to check it");
+    throw input_error(
+        path.string(),
+        "cannot be decoded (not an image, corrupt, or absurd dimensions in its header)",
+        "open it in an image viewer to check it");
   }
   const int depth = mat.depth();
   if (depth != CV_8U && depth != CV_16U && depth != CV_32F) {
@@ -135,8 +140,8 @@ Image read_image(const std::filesystem::path& path) {
 
   cv::Mat as_float;
   mat.convertTo(as_float, CV_32F, 1.0 / full_scale(depth));
-  auto hwc = torch::from_blob(as_float.data, {as_float.rows, as_float.cols, channels},
-                              torch::kFloat32);
+  auto hwc =
+      torch::from_blob(as_float.data, {as_float.rows, as_float.cols, channels}, torch::kFloat32);
   auto chw = hwc.permute({2, 0, 1});
   if (channels >= 3) {  // OpenCV's BGR(A) -> RGB(A)
     std::vector<int64_t> order{2, 1, 0};
@@ -165,8 +170,10 @@ int write_image(const std::filesystem::path& path, const torch::Tensor& pixels, 
                         ext == ".ppm" || ext == ".pnm";
   const bool keeps_float = ext == ".tif" || ext == ".tiff";
   int written = 8;
-  if (bit_depth == 32 && keeps_float) written = 32;
-  else if (bit_depth >= 16 && keeps_16) written = 16;
+  if (bit_depth == 32 && keeps_float)
+    written = 32;
+  else if (bit_depth >= 16 && keeps_16)
+    written = 16;
 
   const int64_t channels = pixels.size(0);
   auto chw = pixels.to(torch::kCPU, torch::kFloat32).clamp(0.0, 1.0);

@@ -1,5 +1,6 @@
 // Reading and writing image files (PNG, JPEG, TIFF, WebP, BMP, PNM) as srkit images: float32
-// [C,H,W] tensors in [0,1] in RGB(A) order, remembering the file's bit depth so 16-bit stays 16-bit.
+// [C,H,W] tensors in [0,1] in RGB(A) order, remembering the file's bit depth so 16-bit stays
+// 16-bit.
 #pragma once
 
 #include <filesystem>

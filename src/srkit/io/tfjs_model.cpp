@@ -52,14 +52,14 @@ TfjsLayersModel read_tfjs_topology(const std::filesystem::path& model_json) {
   model.model_json = model_json;
   try {
     if (root.value("format", "") != "layers-model") {
-      throw bad_model(model_json, "is not a TF.js layers-model (format is '" +
-                                      root.value("format", "") + "')");
+      throw bad_model(model_json,
+                      "is not a TF.js layers-model (format is '" + root.value("format", "") + "')");
     }
     const auto& config = root.at("modelTopology").at("model_config").at("config");
     for (const auto& layer : config.at("layers")) {
       model.layers.push_back({layer.at("name").get<std::string>(),
-                              layer.at("class_name").get<std::string>(),
-                              inbound_layer_names(layer), layer.at("config")});
+                              layer.at("class_name").get<std::string>(), inbound_layer_names(layer),
+                              layer.at("config")});
     }
     model.input_layer = single_endpoint(config.at("input_layers"), model_json, "input");
     model.output_layer = single_endpoint(config.at("output_layers"), model_json, "output");
@@ -72,8 +72,9 @@ TfjsLayersModel read_tfjs_topology(const std::filesystem::path& model_json) {
       for (const auto& weight : group.at("weights")) {
         const auto name = weight.at("name").get<std::string>();
         if (weight.value("dtype", "float32") != "float32" || weight.contains("quantization")) {
-          throw bad_model(model_json, "weight " + name +
-                                          " is quantised or not float32, which srkit does not read");
+          throw bad_model(
+              model_json,
+              "weight " + name + " is quantised or not float32, which srkit does not read");
         }
         model.weights.push_back({name, weight.at("shape").get<std::vector<int64_t>>()});
       }

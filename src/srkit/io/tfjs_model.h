@@ -1,6 +1,6 @@
-// Reader for TensorFlow.js "layers-model" files: model.json (a Keras functional graph plus a weights
-// manifest) and its binary weight shards. It only parses; nn/keras_graph.h turns the result into a
-// LibTorch module.
+// Reader for TensorFlow.js "layers-model" files: model.json (a Keras functional graph plus a
+// weights manifest) and its binary weight shards. It only parses; nn/keras_graph.h turns the result
+// into a LibTorch module.
 #pragma once
 
 #include <filesystem>
@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <torch/types.h>
+#include <nlohmann/json.hpp>
 
 namespace srkit {
 

@@ -21,11 +21,13 @@ struct MetricOptions {
 torch::Tensor metric_planes(const torch::Tensor& image, const MetricOptions& options);
 
 // 10 log10(255^2 / MSE); +infinity for identical images.
-double psnr(const torch::Tensor& test, const torch::Tensor& reference, const MetricOptions& options);
+double psnr(const torch::Tensor& test, const torch::Tensor& reference,
+            const MetricOptions& options);
 
 // Mean SSIM (Wang et al. 2004) with an 11x11 Gaussian window, sigma 1.5, 'valid' filtering,
 // C1 = (0.01*255)^2, C2 = (0.03*255)^2; the mean over channels when not on Y.
-double ssim(const torch::Tensor& test, const torch::Tensor& reference, const MetricOptions& options);
+double ssim(const torch::Tensor& test, const torch::Tensor& reference,
+            const MetricOptions& options);
 
 // The per-pixel SSIM map, [C, H-10, W-10] after cropping, for visualising where quality is lost.
 torch::Tensor ssim_map(const torch::Tensor& test, const torch::Tensor& reference,

@@ -12,8 +12,8 @@ torch::Tensor metric_planes(const torch::Tensor& image, const MetricOptions& opt
   auto planes = image.to(torch::kFloat64);
   planes = options.y_channel && planes.size(0) == 3 ? rgb_to_y255(planes) : planes * 255.0;
   const int64_t crop = options.crop_border;
-  TORCH_CHECK(planes.size(1) > 2 * crop && planes.size(2) > 2 * crop,
-              "the border crop of ", crop, " leaves no pixels");
+  TORCH_CHECK(planes.size(1) > 2 * crop && planes.size(2) > 2 * crop, "the border crop of ", crop,
+              " leaves no pixels");
   if (crop > 0) {
     planes = planes.slice(1, crop, planes.size(1) - crop).slice(2, crop, planes.size(2) - crop);
   }
@@ -23,8 +23,10 @@ torch::Tensor metric_planes(const torch::Tensor& image, const MetricOptions& opt
 double psnr(const torch::Tensor& test, const torch::Tensor& reference,
             const MetricOptions& options) {
   TORCH_CHECK(test.sizes() == reference.sizes(), "psnr: image sizes differ");
-  const double mse =
-      (metric_planes(test, options) - metric_planes(reference, options)).square().mean().item<double>();
+  const double mse = (metric_planes(test, options) - metric_planes(reference, options))
+                         .square()
+                         .mean()
+                         .item<double>();
   if (mse == 0) return std::numeric_limits<double>::infinity();
   return 10.0 * std::log10(255.0 * 255.0 / mse);
 }

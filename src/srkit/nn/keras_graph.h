@@ -27,10 +27,10 @@ namespace srkit {
 struct GraphStats {
   int64_t in_channels = 0;
   int64_t out_channels = 0;
-  int64_t scale = 1;                   // output size / input size
+  int64_t scale = 1;  // output size / input size
   int64_t parameters = 0;
-  double flops_per_input_pixel = 0;    // multiply-adds count as 2 FLOPs
-  double receptive_radius = 0;         // in input pixels, from the centre to the edge
+  double flops_per_input_pixel = 0;       // multiply-adds count as 2 FLOPs
+  double receptive_radius = 0;            // in input pixels, from the centre to the edge
   double peak_bytes_per_input_pixel = 0;  // float32 activations alive at once, inference
 };
 
@@ -54,19 +54,26 @@ class KerasGraphImpl : public torch::nn::Module {
 
  private:
   enum class Op {
-    kInput, kConv, kRelu, kConcat, kAdd, kUpsample, kScale, kDepthToSpace,
+    kInput,
+    kConv,
+    kRelu,
+    kConcat,
+    kAdd,
+    kUpsample,
+    kScale,
+    kDepthToSpace,
     kUpsampleConv,  // a fused nearest upsampling + conv
   };
   struct Node {
     Op op = Op::kInput;
     std::string name;
     std::vector<int> inputs;
-    int conv = -1;        // index into convs_ for kConv
-    bool relu = false;    // fused activation of a Conv2D
-    int64_t factor = 1;   // upsampling / depth-to-space block size
+    int conv = -1;       // index into convs_ for kConv
+    bool relu = false;   // fused activation of a Conv2D
+    int64_t factor = 1;  // upsampling / depth-to-space block size
     double multiplier = 1.0;
-    int last_use = -1;    // index of the last node that reads this one
-    int fused = -1;       // index into fused_weights_ for kUpsampleConv
+    int last_use = -1;  // index of the last node that reads this one
+    int fused = -1;     // index into fused_weights_ for kUpsampleConv
   };
 
   void add_layer(const KerasLayer& layer, const std::map<std::string, int64_t>& kernel_in,

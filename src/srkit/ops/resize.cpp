@@ -25,8 +25,8 @@ int64_t mirror(int64_t index, int64_t length) {
 torch::Tensor apply_along_rows_and_cols(const torch::Tensor& image, const torch::Tensor& rows,
                                         const torch::Tensor& cols) {
   const auto x = image.to(torch::kFloat64);
-  auto y = torch::matmul(rows, x);        // [..., out_h, W]
-  y = torch::matmul(y, cols.t());          // [..., out_h, out_w]
+  auto y = torch::matmul(rows, x);  // [..., out_h, W]
+  y = torch::matmul(y, cols.t());   // [..., out_h, out_w]
   return y.to(image.scalar_type());
 }
 

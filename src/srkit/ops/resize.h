@@ -1,5 +1,5 @@
-// MATLAB-compatible bicubic resizing (imresize with 'bicubic' and antialiasing), the standard way SR
-// benchmarks make low-resolution inputs, and srkit's filter for scales a model does not offer.
+// MATLAB-compatible bicubic resizing (imresize with 'bicubic' and antialiasing), the standard way
+// SR benchmarks make low-resolution inputs, and srkit's filter for scales a model does not offer.
 #pragma once
 
 #include <torch/types.h>
