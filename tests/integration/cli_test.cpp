@@ -169,12 +169,16 @@ TEST(Cli, EvalOfIdenticalImagesIsInfiniteAndWritesCsv) {
 TEST(Cli, CtrlCStopsAtTheNextTileAndLeavesNoOutput) {
   TempDir dir;
   const auto out = dir / "big.png";
-  // About a thousand small tiles: srkit is still working when the interrupt arrives.
-  const std::string command = std::string("bash -c '") + SRKIT_BINARY + " upscale " +
-                              testing::data_path("samples/astronaut.png").string() + " -o " +
-                              out.string() +
-                              " --model esrgan-medium --scale 4 --tile 16 -q 2>/dev/null & "
-                              "pid=$!; sleep 1.5; kill -INT $pid; wait $pid'";
+  // About a thousand small tiles: srkit is still working when the interrupt arrives. The script
+  // waits until srkit has installed its SIGINT handler (bit 2 of SigCgt), so a slow start on a
+  // loaded machine cannot make the signal arrive first (bash starts background jobs ignoring it).
+  const std::string command =
+      std::string("bash -c '") + SRKIT_BINARY + " upscale " +
+      testing::data_path("samples/astronaut.png").string() + " -o " + out.string() +
+      " --model esrgan-medium --scale 4 --tile 16 -q 2>/dev/null & pid=$!; "
+      "for i in $(seq 200); do m=$(awk \"/SigCgt/{print \\$2}\" /proc/$pid/status); "
+      "[ $(( 0x$m & 2 )) -ne 0 ] && break; sleep 0.05; done; "
+      "sleep 0.5; kill -INT $pid; wait $pid'";
   const int status = std::system(command.c_str());
   EXPECT_EQ(WEXITSTATUS(status), 130);
   EXPECT_FALSE(std::filesystem::exists(out));

@@ -46,8 +46,8 @@ torch::Tensor upscale(Model& model, const torch::Tensor& image, const UpscaleOpt
                       const ProgressFn& progress, UpscaleReport* report_out) {
   UpscaleReport report;
   const auto& card = model.card();
-  const int64_t channels = image.size(0);
-  if (image.dim() != 3 || (channels != 1 && channels != 3 && channels != 4)) {
+  const int64_t channels = image.dim() == 3 ? image.size(0) : 0;
+  if (channels != 1 && channels != 3 && channels != 4) {
     throw usage_error("upscale expects a [C,H,W] image with 1, 3 or 4 channels");
   }
   if (card.in_channels != 3 || card.out_channels != 3) {

@@ -22,23 +22,20 @@ int64_t mirror(int64_t index, int64_t length) {
   return m < length ? m : period - 1 - m;
 }
 
-torch::Tensor apply_along_rows_and_cols(const torch::Tensor& image, const torch::Tensor& rows,
-                                        const torch::Tensor& cols) {
-  const auto x = image.to(torch::kFloat64);
-  auto y = torch::matmul(rows, x);  // [..., out_h, W]
-  y = torch::matmul(y, cols.t());   // [..., out_h, out_w]
-  return y.to(image.scalar_type());
-}
+// The input samples and weights of every output sample along one axis: MATLAB's contributions().
+struct AxisTaps {
+  torch::Tensor index;   // [out, taps] int64, already mirrored into [0, in)
+  torch::Tensor weight;  // [out, taps] float64, rows sum to one
+};
 
-}  // namespace
-
-torch::Tensor bicubic_weights(int64_t in_length, int64_t out_length, double scale) {
+AxisTaps bicubic_taps(int64_t in_length, int64_t out_length, double scale) {
   const bool shrink = scale < 1.0;
   const double kernel_width = shrink ? 4.0 / scale : 4.0;
   const int64_t taps = static_cast<int64_t>(std::ceil(kernel_width)) + 2;
-  auto weights = torch::zeros({out_length, in_length}, torch::kFloat64);
-  auto w = weights.accessor<double, 2>();
-  std::vector<double> row(taps);
+  AxisTaps result{torch::empty({out_length, taps}, torch::kInt64),
+                  torch::empty({out_length, taps}, torch::kFloat64)};
+  auto index = result.index.accessor<int64_t, 2>();
+  auto weight = result.weight.accessor<double, 2>();
   for (int64_t i = 0; i < out_length; ++i) {
     // 1-based output coordinate mapped into 1-based input space, as MATLAB does.
     const double u = static_cast<double>(i + 1) / scale + 0.5 * (1.0 - 1.0 / scale);
@@ -46,33 +43,59 @@ torch::Tensor bicubic_weights(int64_t in_length, int64_t out_length, double scal
     double sum = 0;
     for (int64_t t = 0; t < taps; ++t) {
       const double distance = u - static_cast<double>(left + t);
-      row[t] = shrink ? scale * cubic(scale * distance) : cubic(distance);
-      sum += row[t];
+      weight[i][t] = shrink ? scale * cubic(scale * distance) : cubic(distance);
+      index[i][t] = mirror(left + t - 1, in_length);
+      sum += weight[i][t];
     }
-    for (int64_t t = 0; t < taps; ++t) {
-      w[i][mirror(left + t - 1, in_length)] += row[t] / sum;
-    }
+    for (int64_t t = 0; t < taps; ++t) weight[i][t] /= sum;
   }
-  return weights;
+  return result;
+}
+
+// out[..., i, ...] = sum over t of weight[i, t] * x[..., index[i, t], ...] along `dim`: the cost is
+// linear in the image size (a dense [out, in] matrix would be quadratic).
+torch::Tensor resample_axis(const torch::Tensor& x, int64_t dim, const AxisTaps& taps) {
+  const auto index = taps.index.to(x.device());
+  const auto weight = taps.weight.to(x.device());
+  std::vector<int64_t> shape(x.dim(), 1);
+  shape[dim] = index.size(0);
+  torch::Tensor out;
+  for (int64_t t = 0; t < index.size(1); ++t) {
+    const auto term = x.index_select(dim, index.select(1, t)) * weight.select(1, t).view(shape);
+    out = out.defined() ? out.add_(term) : term;
+  }
+  return out;
+}
+
+torch::Tensor resize_with(const torch::Tensor& image, const AxisTaps& rows, const AxisTaps& cols) {
+  const auto x = image.to(torch::kFloat64);
+  const int64_t dims = x.dim();
+  return resample_axis(resample_axis(x, dims - 2, rows), dims - 1, cols).to(image.scalar_type());
+}
+
+}  // namespace
+
+torch::Tensor bicubic_weights(int64_t in_length, int64_t out_length, double scale) {
+  const auto taps = bicubic_taps(in_length, out_length, scale);
+  return torch::zeros({out_length, in_length}, torch::kFloat64)
+      .scatter_add_(1, taps.index, taps.weight);
 }
 
 torch::Tensor resize_bicubic(const torch::Tensor& image, int64_t out_h, int64_t out_w) {
   const int64_t in_h = image.size(-2), in_w = image.size(-1);
-  const auto rows = bicubic_weights(in_h, out_h, static_cast<double>(out_h) / in_h);
-  const auto cols = bicubic_weights(in_w, out_w, static_cast<double>(out_w) / in_w);
-  return apply_along_rows_and_cols(image, rows.to(image.device()), cols.to(image.device()));
+  return resize_with(
+      image, bicubic_taps(in_h, out_h, static_cast<double>(out_h) / static_cast<double>(in_h)),
+      bicubic_taps(in_w, out_w, static_cast<double>(out_w) / static_cast<double>(in_w)));
 }
 
 torch::Tensor resize_bicubic(const torch::Tensor& image, double scale) {
-  const int64_t in_h = image.size(-2), in_w = image.size(-1);
   // MATLAB's ceil(in * scale), without letting 255 * (1/3) = 85.00000000000001 round up to 86.
   const auto out_size = [scale](int64_t in) {
     return static_cast<int64_t>(std::ceil(static_cast<double>(in) * scale - 1e-9));
   };
-  const int64_t out_h = out_size(in_h), out_w = out_size(in_w);
-  const auto rows = bicubic_weights(in_h, out_h, scale);
-  const auto cols = bicubic_weights(in_w, out_w, scale);
-  return apply_along_rows_and_cols(image, rows.to(image.device()), cols.to(image.device()));
+  const int64_t in_h = image.size(-2), in_w = image.size(-1);
+  return resize_with(image, bicubic_taps(in_h, out_size(in_h), scale),
+                     bicubic_taps(in_w, out_size(in_w), scale));
 }
 
 }  // namespace srkit

@@ -14,8 +14,8 @@ torch::Tensor resize_bicubic(const torch::Tensor& image, int64_t out_h, int64_t 
 // imresize(image, scale): output size ceil(in * scale) per axis, kernel scale exactly `scale`.
 torch::Tensor resize_bicubic(const torch::Tensor& image, double scale);
 
-// The [out, in] matrix that applies the 1-D MATLAB bicubic resampling along one axis (rows sum
-// to one). Exposed for tests and for callers that resample many images of one size.
+// The dense [out, in] matrix of the 1-D MATLAB bicubic resampling along one axis (rows sum to
+// one), for tests and analysis; resize_bicubic itself works tap by tap, in linear time.
 torch::Tensor bicubic_weights(int64_t in_length, int64_t out_length, double scale);
 
 }  // namespace srkit
