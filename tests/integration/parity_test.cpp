@@ -45,9 +45,7 @@ INSTANTIATE_TEST_SUITE_P(
                       ParityCase{"esrgan-thick", 3}, ParityCase{"esrgan-thick", 4},
                       ParityCase{"esrgan-thick", 8}),
     [](const ::testing::TestParamInfo<ParityCase>& info) {
-      auto name = info.param.model + "_x" + std::to_string(info.param.scale);
-      std::replace(name.begin(), name.end(), '-', '_');
-      return name;
+      return testing::case_name(info.param.model, info.param.scale);
     });
 
 }  // namespace

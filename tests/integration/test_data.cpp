@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <sstream>
@@ -31,6 +32,12 @@ std::filesystem::path model_path(const std::string& relative) {
   const auto path = std::filesystem::path(SRKIT_SOURCE_DIR) / "models" / relative;
   EXPECT_TRUE(std::filesystem::exists(path)) << path << " is missing: run scripts/setup.sh";
   return path;
+}
+
+std::string case_name(const std::string& model, int64_t scale) {
+  auto name = model + "_x" + std::to_string(scale);
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
 }
 
 TempDir::TempDir() {

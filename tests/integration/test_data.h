@@ -2,6 +2,7 @@
 // running the srkit program.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -28,6 +29,9 @@ struct CliResult {
   std::string out;  // stdout
   std::string err;  // stderr
 };
+
+// A GoogleTest parameter name for a model at a scale: "esrgan_slim_x2".
+std::string case_name(const std::string& model, int64_t scale);
 
 // Runs `srkit <arguments>` (arguments are passed to the shell as written) with optional
 // environment assignments prefixed (e.g. "SRKIT_MODELS=/tmp/x").

@@ -52,9 +52,7 @@ INSTANTIATE_TEST_SUITE_P(RealModels, TiledVsUntiled,
                                            TilingCase{"esrgan-medium", 4, {24, 50, 100}},
                                            TilingCase{"esrgan-slim", 3, {45}}),
                          [](const ::testing::TestParamInfo<TilingCase>& info) {
-                           auto name = info.param.model + "_x" + std::to_string(info.param.scale);
-                           std::replace(name.begin(), name.end(), '-', '_');
-                           return name;
+                           return testing::case_name(info.param.model, info.param.scale);
                          });
 
 }  // namespace
