@@ -1,5 +1,7 @@
 // Parity with UpscalerJS: each package ships the output its JS runtime produced from
 // assets/fixture.png (assets/samples/<N>x/result.png); srkit must reproduce it within 1 grey level.
+#include <ostream>
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -15,6 +17,9 @@ struct ParityCase {
   std::string model;
   int64_t scale;
 };
+
+// Shown by GoogleTest (and so in CTest names) instead of the struct's raw bytes.
+void PrintTo(const ParityCase& c, std::ostream* os) { *os << c.model << " x" << c.scale; }
 
 class Parity : public ::testing::TestWithParam<ParityCase> {};
 

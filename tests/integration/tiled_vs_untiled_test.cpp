@@ -2,6 +2,8 @@
 // everywhere (so no seam can show), for tile sizes that do and do not divide the image.
 #include <cstdio>
 
+#include <ostream>
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -18,6 +20,9 @@ struct TilingCase {
   int64_t scale;
   std::vector<int64_t> tiles;
 };
+
+// Shown by GoogleTest (and so in CTest names) instead of the struct's raw bytes.
+void PrintTo(const TilingCase& c, std::ostream* os) { *os << c.model << " x" << c.scale; }
 
 class TiledVsUntiled : public ::testing::TestWithParam<TilingCase> {};
 
