@@ -1,5 +1,6 @@
 // Parity with UpscalerJS: each package ships the output its JS runtime produced from
 // assets/fixture.png (assets/samples/<N>x/result.png); srkit must reproduce it within 1 grey level.
+#include <cstdio>
 #include <ostream>
 
 #include <gtest/gtest.h>
@@ -39,6 +40,8 @@ TEST_P(Parity, MatchesThePackagesGoldenOutputWithinOneGreyLevel) {
   const auto diff = (ours_8bit - expected.mul(255).round()).abs();
   EXPECT_LE(diff.max().item<double>(), 1.0) << name << " x" << scale;
   EXPECT_LT(diff.mean().item<double>(), 0.01) << name << " x" << scale;
+  std::printf("%s x%ld vs UpscalerJS: max %.0f grey levels, mean %.2g\n", name.c_str(),
+              static_cast<long>(scale), diff.max().item<double>(), diff.mean().item<double>());
 }
 
 INSTANTIATE_TEST_SUITE_P(
