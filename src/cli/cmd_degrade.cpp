@@ -26,8 +26,7 @@ int run_degrade(const DegradeArgs& args) {
   const auto files = expand_inputs(args.inputs);
   if (files.empty()) throw usage_error("no image files found in the inputs");
   const std::filesystem::path output(args.output);
-  const bool output_is_file = files.size() == 1 && is_image_path(output);
-  if (!output_is_file) std::filesystem::create_directories(output);
+  const bool output_is_file = prepare_output(files, args.output);
 
   nlohmann::json results = nlohmann::json::array();
   int failed = 0;
@@ -36,10 +35,7 @@ int run_degrade(const DegradeArgs& args) {
         output_is_file ? output : output / (input.stem().string() + "." + args.format);
     nlohmann::json result = {{"input", input.string()}, {"output", destination.string()}};
     try {
-      if (!args.overwrite && std::filesystem::exists(destination)) {
-        throw output_error(destination.string(), "already exists",
-                           "pass --overwrite to replace it");
-      }
+      check_destination(input, destination, args.overwrite);
       const auto image = read_image(input);
       auto hr = image.pixels;
       if (!args.no_modcrop) {

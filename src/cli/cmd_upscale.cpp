@@ -36,11 +36,6 @@ std::filesystem::path output_for(const std::filesystem::path& input, const Upsca
   return std::filesystem::path(args.output) / (input.stem().string() + ext);
 }
 
-bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
-  std::error_code error;
-  return std::filesystem::weakly_canonical(a, error) == std::filesystem::weakly_canonical(b, error);
-}
-
 double default_scale(const std::vector<int64_t>& offered) {
   if (offered.size() == 1) return static_cast<double>(offered.front());
   return std::find(offered.begin(), offered.end(), 4) != offered.end()
@@ -76,20 +71,7 @@ int run_upscale(const UpscaleArgs& args) {
 
   const auto files = expand_inputs(args.inputs);
   if (files.empty()) throw usage_error("no image files found in the inputs");
-  const std::filesystem::path output(args.output);
-  const bool output_is_file =
-      files.size() == 1 && is_image_path(output) && !std::filesystem::is_directory(output);
-  if (!output_is_file) {
-    if (is_image_path(output) && !std::filesystem::is_directory(output)) {
-      throw usage_error("-o " + args.output + ": several inputs need an output folder, not a file");
-    }
-    std::error_code error;
-    std::filesystem::create_directories(output, error);
-    if (error) {
-      throw usage_error(args.output + ": cannot create the output folder: " + error.message() +
-                        " (choose a writable place)");
-    }
-  }
+  const bool output_is_file = prepare_output(files, args.output);
 
   nlohmann::json results = nlohmann::json::array();
   int failed = 0;
@@ -99,15 +81,7 @@ int run_upscale(const UpscaleArgs& args) {
     nlohmann::json result = {{"input", input.string()}, {"output", destination.string()}};
     const auto start = std::chrono::steady_clock::now();
     try {
-      if (same_file(input, destination)) {
-        throw output_error(destination.string(),
-                           "is the input itself; srkit never overwrites inputs",
-                           "choose another output");
-      }
-      if (!args.overwrite && std::filesystem::exists(destination)) {
-        throw output_error(destination.string(), "already exists",
-                           "pass --overwrite to replace it");
-      }
+      check_destination(input, destination, args.overwrite);
       const auto image = read_image(input);
       UpscaleReport report;
       const auto label = fmt::format("[{}/{}] {}", i + 1, files.size(), input.filename().string());

@@ -86,6 +86,35 @@ std::vector<std::filesystem::path> expand_inputs(const std::vector<std::string>&
   return files;
 }
 
+bool prepare_output(const std::vector<std::filesystem::path>& inputs, const std::string& output) {
+  const std::filesystem::path path(output);
+  const bool names_a_file = is_image_path(path) && !std::filesystem::is_directory(path);
+  if (names_a_file && inputs.size() == 1) return true;
+  if (names_a_file) {
+    throw usage_error("-o " + output + ": several inputs need an output folder, not a file");
+  }
+  std::error_code error;
+  std::filesystem::create_directories(path, error);
+  if (error) {
+    throw usage_error(output + ": cannot create the output folder: " + error.message() +
+                      " (choose a writable place)");
+  }
+  return false;
+}
+
+void check_destination(const std::filesystem::path& input, const std::filesystem::path& destination,
+                       bool overwrite) {
+  std::error_code error;
+  if (std::filesystem::weakly_canonical(input, error) ==
+      std::filesystem::weakly_canonical(destination, error)) {
+    throw output_error(destination.string(), "is the input itself; srkit never overwrites inputs",
+                       "choose another output");
+  }
+  if (!overwrite && std::filesystem::exists(destination, error)) {
+    throw output_error(destination.string(), "already exists", "pass --overwrite to replace it");
+  }
+}
+
 int64_t parse_bytes(const std::string& text) {
   size_t used = 0;
   double value = 0;

@@ -63,6 +63,16 @@ void print_json(const nlohmann::json& document);
 // A folder contributes its files with image extensions.
 std::vector<std::filesystem::path> expand_inputs(const std::vector<std::string>& inputs);
 
+// Whether -o names one output file (a single input and an image extension) rather than a folder;
+// a folder is created. Throws a usage Error when -o is a file for several inputs or the folder
+// cannot be created.
+bool prepare_output(const std::vector<std::filesystem::path>& inputs, const std::string& output);
+
+// Throws an output Error when `destination` is the input itself (srkit never overwrites inputs) or
+// already exists and `overwrite` is false. Called before the work, so nothing is computed in vain.
+void check_destination(const std::filesystem::path& input, const std::filesystem::path& destination,
+                       bool overwrite);
+
 // Parses "4G", "512M", "1000000" into bytes.
 int64_t parse_bytes(const std::string& text);
 

@@ -16,7 +16,8 @@ namespace {
 // Large tensors on a fresh page cost a page fault per 4 KiB, which on this project's VMs is slower
 // than the small models' arithmetic. glibc backs its memory with transparent huge pages when the
 // tunable below is set, which must happen before the process starts: srkit restarts itself once
-// with it (esrgan-medium x4 on a 512x512 photo: 7.0 s -> 4.1 s as one tile).
+// with it (esrgan-medium x4 on a 512x512 photo as one tile: 6.1 s -> 3.4 s,
+// bench/run_benchmarks.sh).
 void restart_with_huge_pages(char** argv) {
   const char* current = std::getenv("GLIBC_TUNABLES");
   const std::string tunables = current ? current : "";

@@ -166,6 +166,17 @@ TEST(Cli, EvalOfIdenticalImagesIsInfiniteAndWritesCsv) {
   EXPECT_TRUE(contains(row, ",inf,")) << row;
 }
 
+TEST(Cli, DegradeNeverOverwritesItsInput) {
+  TempDir dir;
+  const auto photo = small_photo(dir);
+  const auto before = read_image(photo).pixels;
+  const auto result =
+      run_srkit("degrade " + photo.string() + " -o " + photo.string() + " --scale 2 --overwrite");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_TRUE(contains(result.err, "never overwrites inputs")) << result.err;
+  EXPECT_TRUE(torch::equal(read_image(photo).pixels, before));
+}
+
 TEST(Cli, CtrlCStopsAtTheNextTileAndLeavesNoOutput) {
   TempDir dir;
   const auto out = dir / "big.png";
