@@ -31,3 +31,22 @@ peak=json.load(open('$out/$model.json'))['conv_peak']['gflops']
 g=r['model']['flops_per_input_pixel']*i['width']*i['height']/1e9
 print(f\"| $model | {i['tile']} | {i['tiles']} | {i['seconds']:.2f} | {g/i['seconds']:.1f} | {g/i['seconds']/peak:.2f} |\")"
 done
+
+# What the memory measures buy on a whole photo (esrgan-medium x4, astronaut): one tile vs the
+# automatic tiles, and glibc's transparent huge pages off (srkit sets them on by restarting itself
+# with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 unless the variable already names the tunable).
+echo
+printf '| esrgan-medium x4, astronaut | seconds |\n|---|---|\n'
+run_medium() {  # LABEL ENV ARGS...
+  local label=$1 env=$2
+  shift 2
+  env $env "$srkit" upscale data/samples/astronaut.png -o "$out/ablation.png" --model esrgan-medium \
+    --scale 4 --overwrite --json -q "$@" > "$out/ablation.json"
+  python3 -c "
+import json
+i=json.load(open('$out/ablation.json'))['images'][0]
+print(f\"| $label (tile {i['tile']}, {i['tiles']} tiles) | {i['seconds']:.2f} |\")"
+}
+run_medium "automatic tiles, huge pages" ""
+run_medium "one tile, huge pages" "" --tile 512
+run_medium "one tile, no huge pages" "GLIBC_TUNABLES=glibc.malloc.hugetlb=0" --tile 512

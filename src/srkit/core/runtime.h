@@ -16,8 +16,8 @@ int default_threads();
 // Keeps memory that LibTorch frees inside the process for the next allocation instead of returning
 // it to the kernel. glibc otherwise serves every large tensor with a fresh mmap and unmaps it when
 // freed, so each forward pass page-faults all of its activations again: on this project's CPU
-// machines that cost more than the convolutions of the small models (esrgan-medium x4 on 128x128
-// ran ~3x faster with it, `srkit bench`). Process-wide; the srkit program calls it at start.
+// machines that cost more than the convolutions of the small models. Process-wide; the srkit
+// program calls it at start.
 void keep_freed_memory();
 
 // "cpu", "cuda", "cuda:N" or "auto" (CUDA when present, else CPU).

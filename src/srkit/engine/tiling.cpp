@@ -14,8 +14,9 @@ namespace {
 constexpr double kMemorySafety = 2.0;  // allocator slack and oneDNN scratch beyond the estimate
 constexpr int64_t kMinTile = 16;
 // Past a few hundred MB of activations a pass is bound by memory traffic, not arithmetic
-// (esrgan-medium x4 on a 512x512 photo: 4.1 s as one tile, 2.8 s in 192-pixel tiles). Tiles are
-// kept to this working set, unless the padding would then more than double the work.
+// (esrgan-medium x4 on a 512x512 photo: 3.4 s as one tile, 2.4 s in the 179-pixel tiles this rule
+// picks; bench/run_benchmarks.sh). Tiles are kept to this working set, unless the padding would
+// then more than double the work.
 constexpr double kWorkingSetBytes = 512.0 * (1 << 20);
 constexpr double kMaxPadOverhead = 2.0;  // window area / kept area
 

@@ -34,7 +34,7 @@ torch::Tensor depth_to_space_tf(const torch::Tensor& x, int64_t block) {
 }
 
 // Concatenation along channels. Debian's LibTorch 1.13 concatenates channels-last tensors on dim 1
-// through a slow generic path (~50x slower here); in memory that is a concatenation along the last
+// through a slow generic path; in memory that is a concatenation along the last
 // dimension of NHWC views, which takes the fast contiguous path.
 torch::Tensor cat_channels(const std::vector<torch::Tensor>& parts) {
   const bool channels_last = std::all_of(parts.begin(), parts.end(), [](const torch::Tensor& t) {
