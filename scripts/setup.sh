@@ -109,6 +109,10 @@ fetch_deb_files python3-skimage samples \
   $skimage/camera.png
 fetch_deb_files python3-skimage bad $skimage/truncated.jpg
 fetch_deb_files opencv-doc samples /usr/share/doc/opencv-doc/examples/dnn_superres/butterfly.png
+# Photos never used for calibration or model choices: the held-out set of conformal evaluations.
+ocvdata=/usr/share/doc/opencv-doc/examples/data
+fetch_deb_files opencv-doc holdout \
+  $ocvdata/graf1.png $ocvdata/rubberwhale1.png $ocvdata/smarties.png $ocvdata/chicky_512.png
 
 rm -rf "$data/.debs"
 (cd "$data" && sha256sum -c --quiet --strict MANIFEST.sha256) ||

@@ -1,14 +1,16 @@
-// srkit upscale INPUT... -o OUTPUT: upscale image files or folders with a pretrained model.
+// srkit upscale INPUT... -o OUTPUT: upscale image files or folders with a pretrained model or an
+// external program; with --calibration, also a mask of the pixels to trust (seed 003).
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "common.h"
-#include "srkit/engine/upscale.h"
+#include "srkit/conformal/calibration_file.h"
 #include "srkit/io/image_io.h"
-#include "srkit/models/registry.h"
+#include "upscaler_flags.h"
 
 namespace srkit::cli {
 namespace {
@@ -16,77 +18,105 @@ namespace {
 struct UpscaleArgs {
   std::vector<std::string> inputs;
   std::string output;
-  std::string model = "default";
-  double scale = 0;
-  int64_t tile = 0;
-  int64_t tile_pad = -1;
-  int64_t tile_overlap = 8;
-  std::string max_memory;
-  std::string alpha = "bicubic";
+  UpscalerFlags upscaler;
   std::string format;
-  double model_range = 1.0;
+  std::string calibration;
+  double alpha = 0.1;
+  std::string mask;
+  std::string overlay;
   bool overwrite = false;
   CommonFlags common;
 };
 
-std::filesystem::path output_for(const std::filesystem::path& input, const UpscaleArgs& args,
-                                 bool output_is_file) {
-  if (output_is_file) return args.output;
-  const auto ext = args.format.empty() ? input.extension().string() : "." + args.format;
-  return std::filesystem::path(args.output) / (input.stem().string() + ext);
+// Where one input's output (or mask, overlay) goes: the file itself for a single input, else
+// <folder>/<stem><ext>.
+std::filesystem::path destination_for(const std::filesystem::path& input,
+                                      const std::string& target, bool target_is_file,
+                                      const std::string& extension) {
+  if (target_is_file) return target;
+  return std::filesystem::path(target) / (input.stem().string() + extension);
 }
 
-double default_scale(const std::vector<int64_t>& offered) {
-  if (offered.size() == 1) return static_cast<double>(offered.front());
-  return std::find(offered.begin(), offered.end(), 4) != offered.end()
-             ? 4.0
-             : static_cast<double>(offered.front());
-}
+// The confidence mask of a calibrated upscale: what to compute and where to write it.
+struct MaskJob {
+  conformal::Calibration calibration;
+  float threshold = 0;
+  bool mask_is_file = false, overlay_is_file = false;
+};
 
 int run_upscale(const UpscaleArgs& args) {
   const auto device = apply_runtime(args.common);
-  const auto offered = offered_scales(args.model);
-  const double wanted = args.scale > 0 ? args.scale : default_scale(offered);
-  if (wanted <= 0 || wanted > 32) throw usage_error("--scale must be in (0, 32]");
-  const int64_t native = choose_native_scale(offered, wanted);
+  const auto upscaler = make_upscaler(args.upscaler, device, args.common.quiet);
 
-  auto model = load_model({args.model, native, args.model_range});
-  model->prepare(device, /*channels_last=*/device.is_cpu());
-  if (static_cast<double>(native) != wanted) {
-    say(args.common, fmt::format("note: {} has no x{} weights; running x{} and resizing its output "
-                                 "to x{} with MATLAB-compatible bicubic",
-                                 model->card().name, wanted, native, wanted));
+  std::optional<MaskJob> masks;
+  if (!args.calibration.empty()) {
+    masks.emplace();
+    masks->calibration = conformal::load_calibration(args.calibration);
+    conformal::check_same_model(masks->calibration, args.calibration, upscaler.identity,
+                                upscaler.scale);
+    if (!(args.alpha > 0)) throw usage_error("--alpha must be > 0");
+    masks->threshold = conformal::threshold(masks->calibration, args.alpha);
+    if (args.mask.empty() && args.overlay.empty() && !args.common.json) {
+      throw usage_error("--calibration needs --mask, --overlay or --json to show its result");
+    }
+  } else if (!args.mask.empty() || !args.overlay.empty()) {
+    throw usage_error("--mask and --overlay need --calibration (make one with srkit calibrate)");
   }
-
-  UpscaleOptions options;
-  options.scale = wanted;
-  options.tiling.tile = args.tile;
-  options.tiling.pad = args.tile_pad;
-  options.tiling.overlap = args.tile_overlap;
-  if (!args.max_memory.empty()) options.tiling.max_memory = parse_bytes(args.max_memory);
-  if (args.alpha != "model" && args.alpha != "bicubic") {
-    throw usage_error("--alpha " + args.alpha + ": use model or bicubic");
-  }
-  options.alpha = args.alpha == "model" ? AlphaMethod::kModel : AlphaMethod::kBicubic;
 
   const auto files = expand_inputs(args.inputs);
   if (files.empty()) throw usage_error("no image files found in the inputs");
   const bool output_is_file = prepare_output(files, args.output);
+  if (masks && !args.mask.empty()) masks->mask_is_file = prepare_output(files, args.mask);
+  if (masks && !args.overlay.empty()) masks->overlay_is_file = prepare_output(files, args.overlay);
 
   nlohmann::json results = nlohmann::json::array();
   int failed = 0;
   for (size_t i = 0; i < files.size(); ++i) {
     const auto& input = files[i];
-    const auto destination = output_for(input, args, output_is_file);
+    const auto extension = args.format.empty() ? input.extension().string() : "." + args.format;
+    const auto destination = destination_for(input, args.output, output_is_file, extension);
     nlohmann::json result = {{"input", input.string()}, {"output", destination.string()}};
     const auto start = std::chrono::steady_clock::now();
     try {
       check_destination(input, destination, args.overwrite);
+      std::filesystem::path mask_path, overlay_path;
+      if (masks && !args.mask.empty()) {
+        mask_path = destination_for(input, args.mask, masks->mask_is_file, ".png");
+        check_destination(input, mask_path, args.overwrite);
+      }
+      if (masks && !args.overlay.empty()) {
+        overlay_path = destination_for(input, args.overlay, masks->overlay_is_file, ".png");
+        check_destination(input, overlay_path, args.overwrite);
+      }
       const auto image = read_image(input);
-      UpscaleReport report;
       const auto label = fmt::format("[{}/{}] {}", i + 1, files.size(), input.filename().string());
-      const auto upscaled = upscale(*model, image.pixels.to(device), options,
-                                    progress_printer(args.common, label), &report);
+      torch::Tensor upscaled;
+      UpscaleReport report;
+      if (masks) {
+        const auto scored = conformal::predict_with_score(
+            upscaler.run, image.pixels, upscaler.scale, masks->calibration.settings,
+            progress_printer(args.common, label + " samples"));
+        upscaled = scored.prediction;
+        const auto trusted = conformal::trusted_mask(scored.score, masks->threshold);
+        const double fraction = trusted.to(torch::kFloat64).mean().item<double>();
+        if (!mask_path.empty()) {
+          write_image(mask_path, trusted.to(torch::kFloat).unsqueeze(0), 8, {args.overwrite});
+        }
+        if (!overlay_path.empty()) {
+          write_image(overlay_path, conformal::untrusted_overlay(upscaled, trusted), 8,
+                      {args.overwrite});
+        }
+        result.update({{"alpha", args.alpha},
+                       {"threshold", conformal::threshold_to_json(masks->threshold)},
+                       {"trusted_fraction", fraction},
+                       {"mask", mask_path.string()},
+                       {"overlay", overlay_path.string()}});
+      } else if (upscaler.model) {
+        upscaled = upscale(*upscaler.model, image.pixels.to(device), upscaler.options,
+                           progress_printer(args.common, label), &report);
+      } else {
+        upscaled = upscaler.run(image.pixels);
+      }
       clear_progress_line(args.common);
       const int bits = write_image(destination, upscaled, image.bit_depth, {args.overwrite});
       const double seconds =
@@ -99,16 +129,24 @@ int run_upscale(const UpscaleArgs& args) {
                      {"out_height", upscaled.size(1)},
                      {"bit_depth_in", image.bit_depth},
                      {"bit_depth_out", bits},
-                     {"native_scale", report.native_scale},
-                     {"scale", report.scale},
-                     {"resized", report.resized},
-                     {"tile", report.tile},
-                     {"tiles", report.tiles},
-                     {"passes", report.passes},
+                     {"scale", upscaler.scale},
                      {"seconds", seconds}});
-      say(args.common, fmt::format("{} -> {} ({}x{} -> {}x{}, {:.2f} s)", input.string(),
-                                   destination.string(), image.pixels.size(2), image.pixels.size(1),
-                                   upscaled.size(2), upscaled.size(1), seconds));
+      if (report.native_scale > 0) {
+        result.update({{"native_scale", report.native_scale},
+                       {"resized", report.resized},
+                       {"tile", report.tile},
+                       {"tiles", report.tiles},
+                       {"passes", report.passes}});
+      }
+      std::string trust;
+      if (result.contains("trusted_fraction")) {
+        trust = fmt::format(", {:.1f} % trusted at alpha {}",
+                            100.0 * result["trusted_fraction"].get<double>(), args.alpha);
+      }
+      say(args.common, fmt::format("{} -> {} ({}x{} -> {}x{}, {:.2f} s{})", input.string(),
+                                   destination.string(), image.pixels.size(2),
+                                   image.pixels.size(1), upscaled.size(2), upscaled.size(1),
+                                   seconds, trust));
     } catch (const Error& e) {
       clear_progress_line(args.common);
       if (e.kind() == ErrorKind::kCancelled) throw;
@@ -129,10 +167,19 @@ int run_upscale(const UpscaleArgs& args) {
                             failed, files.size()));
   }
   if (args.common.json) {
-    print_json({{"model", to_json(model->card())},
-                {"scale", wanted},
-                {"images", results},
-                {"failed", failed}});
+    nlohmann::json document = {
+        {"model", upscaler.model ? to_json(upscaler.model->card()) : upscaler.identity},
+        {"scale", upscaler.scale},
+        {"images", results},
+        {"failed", failed}};
+    if (masks) {
+      document["calibration"] = {{"file", args.calibration},
+                                 {"images", masks->calibration.images()},
+                                 {"alpha", args.alpha},
+                                 {"threshold", conformal::threshold_to_json(masks->threshold)},
+                                 {"trusted", "score < threshold"}};
+    }
+    print_json(document);
   }
   return failed > 0 ? kExitSomeFailed : kExitOk;
 }
@@ -144,26 +191,18 @@ void register_upscale(CLI::App& app, Runner& run) {
   auto* command = app.add_subcommand("upscale", "upscale images or folders with a model");
   command->add_option("inputs", args->inputs, "image files or folders")->required();
   command->add_option("-o,--output", args->output, "output file (one input) or folder")->required();
-  command->add_option("-m,--model", args->model, "model name (see `srkit models`) or model.json")
-      ->capture_default_str();
-  command->add_option("-s,--scale", args->scale,
-                      "output/input size (default: the model's scale, 4 when it has several)");
-  command->add_option("--tile", args->tile,
-                      "tile side in input pixels (default: from --max-memory)");
-  command->add_option("--tile-pad", args->tile_pad,
-                      "context around each tile (default: the model's receptive radius, exact)");
-  command->add_option("--tile-overlap", args->tile_overlap, "blended overlap between tiles")
-      ->capture_default_str();
-  command->add_option(
-      "--max-memory", args->max_memory,
-      "memory for one forward pass, e.g. 2G (default: 1/4 of free RAM, at most 4G)");
-  command->add_option("--alpha", args->alpha, "alpha channel: model or bicubic")
-      ->capture_default_str();
+  add_upscaler_flags(*command, args->upscaler);
   command->add_option("--format", args->format, "output extension for folders (default: as input)");
+  command->add_option("--calibration", args->calibration,
+                      "calibration file from `srkit calibrate`: also compute a confidence mask");
   command
-      ->add_option("--model-range", args->model_range,
-                   "value range a model given by path expects: 1 or 255")
+      ->add_option("--alpha", args->alpha,
+                   "guaranteed level: expected worst error (Lab L1, 0..3) inside the mask")
       ->capture_default_str();
+  command->add_option("--mask", args->mask,
+                      "mask file (one input) or folder: white = trusted pixels");
+  command->add_option("--overlay", args->overlay,
+                      "file or folder: the output with untrusted pixels tinted red");
   command->add_flag("--overwrite", args->overwrite, "replace existing outputs");
   add_common_flags(*command, args->common);
   command->callback([args, &run] { run = [args] { return run_upscale(*args); }; });

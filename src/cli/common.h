@@ -42,6 +42,8 @@ void register_eval(CLI::App& app, Runner& run);
 void register_degrade(CLI::App& app, Runner& run);
 void register_models(CLI::App& app, Runner& run);
 void register_bench(CLI::App& app, Runner& run);
+void register_calibrate(CLI::App& app, Runner& run);
+void register_conformal_eval(CLI::App& app, Runner& run);
 
 // Ctrl-C sets a flag that long work polls; a second Ctrl-C exits at once.
 void install_interrupt_handler();

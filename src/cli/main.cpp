@@ -32,7 +32,8 @@ void restart_with_huge_pages(char** argv) {
 int main(int argc, char** argv) {
   using namespace srkit::cli;
   restart_with_huge_pages(argv);
-  CLI::App app{"srkit: super-resolution toolkit (upscale, evaluate, degrade, benchmark)"};
+  CLI::App app{
+      "srkit: super-resolution toolkit (upscale, evaluate, degrade, benchmark, confidence masks)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "srkit 0.1.0");
   Runner run;
@@ -41,6 +42,8 @@ int main(int argc, char** argv) {
   register_degrade(app, run);
   register_models(app, run);
   register_bench(app, run);
+  register_calibrate(app, run);
+  register_conformal_eval(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -10,4 +10,13 @@ namespace srkit {
 // Input [3,H,W] or [N,3,H,W]; a single-channel image is returned as itself times 255.
 torch::Tensor rgb_to_y255(const torch::Tensor& rgb);
 
+// CIE L*a*b* of sRGB in [0,1] (sRGB transfer curve, D65 white), the constants of
+// skimage.color.rgb2lab: L in [0,100], a and b within about +-110. Channels are dimension -3.
+torch::Tensor rgb_to_lab(const torch::Tensor& rgb);
+
+// Lab scaled so every channel of every sRGB colour lies in [0,1]: (L/100, a/254 + 1/2,
+// b/254 + 1/2), as the conformal SR paper's code does; then an L1 distance over the channels is at
+// most 3.
+torch::Tensor rgb_to_unit_lab(const torch::Tensor& rgb);
+
 }  // namespace srkit

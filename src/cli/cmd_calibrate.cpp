@@ -1,0 +1,176 @@
+// srkit calibrate: thresholds for confidence masks with a statistical guarantee (seed 003). Runs
+// the upscaler on LR versions of HR images, measures where its output is wrong, and finds for each
+// alpha the score threshold below which the expected worst error is at most alpha.
+#include <chrono>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "common.h"
+#include "conformal_units.h"
+#include "srkit/conformal/calibration_file.h"
+#include "upscaler_flags.h"
+
+namespace srkit::cli {
+namespace {
+
+struct CalibrateArgs {
+  UpscalerFlags upscaler;
+  UnitFlags units;
+  std::string alphas = "0.05,0.1,0.2";
+  conformal::ConfidenceSettings settings;
+  std::string score_space = "lab";
+  std::string fidelity = "lab";
+  std::string output;
+  bool overwrite = false;
+  CommonFlags common;
+};
+
+std::vector<double> parse_alphas(const std::string& text) {
+  std::vector<double> alphas;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    try {
+      size_t used = 0;
+      const double alpha = std::stod(item, &used);
+      if (used != item.size() || !(alpha > 0)) throw std::invalid_argument(item);
+      alphas.push_back(alpha);
+    } catch (const std::exception&) {
+      throw usage_error("--alpha " + text + ": give positive numbers separated by commas");
+    }
+  }
+  if (alphas.empty()) throw usage_error("--alpha needs at least one value");
+  std::sort(alphas.begin(), alphas.end());
+  return alphas;
+}
+
+std::string threshold_text(float t) {
+  if (t == conformal::kEmptyMask) return "-inf (empty mask)";
+  if (t == conformal::kFullMask) return "inf (every pixel)";
+  return fmt::format("{:.6g}", t);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+int run_calibrate(CalibrateArgs args) {
+  const auto device = apply_runtime(args.common);
+  args.settings.score.space = conformal::parse_colour_space(args.score_space);
+  args.settings.fidelity.metric = conformal::parse_fidelity_metric(args.fidelity);
+  if (args.settings.fidelity.kernel < 1 || args.settings.fidelity.kernel % 2 == 0) {
+    throw usage_error("--fidelity-kernel must be an odd number >= 1");
+  }
+  conformal::PatchVariance check_score_options(args.settings.score);
+  ensemble_augmentations(args.settings.ensemble);  // rejects bad sample settings now
+  const auto alphas = parse_alphas(args.alphas);
+  check_destination("", args.output, args.overwrite);
+
+  const auto upscaler = make_upscaler(args.upscaler, device, args.common.quiet);
+  const auto units = unit_options(args.units, upscaler.scale);
+  say(args.common, fmt::format("calibrating {} x{} on {} ({} samples per unit) ...",
+                               upscaler.name, upscaler.scale, args.units.data,
+                               args.settings.ensemble.samples));
+
+  std::vector<conformal::Staircase> staircases;
+  double inference_seconds = 0, sweep_seconds = 0;
+  const auto loop = for_each_unit(
+      args.units, units, args.common,
+      [&](const conformal::ImageUnit& unit, const std::string& label) {
+        auto start = std::chrono::steady_clock::now();
+        const auto scored = conformal::predict_with_score(upscaler.run, unit.lr, upscaler.scale,
+                                                          args.settings,
+                                                          progress_printer(args.common, label));
+        inference_seconds += seconds_since(start);
+        if (scored.prediction.size(1) != unit.hr.size(1) ||
+            scored.prediction.size(2) != unit.hr.size(2)) {
+          throw input_error(unit.name, "the upscaled image does not match the HR size");
+        }
+        start = std::chrono::steady_clock::now();
+        const auto errors = conformal::fidelity_map(unit.hr, scored.prediction,
+                                                    args.settings.fidelity);
+        staircases.push_back(conformal::image_staircase(scored.score, errors));
+        sweep_seconds += seconds_since(start);
+      });
+  if (staircases.empty()) throw usage_error("no usable images in " + args.units.data);
+
+  const auto start = std::chrono::steady_clock::now();
+  conformal::Calibration calibration;
+  calibration.curve = conformal::risk_curve(staircases);
+  sweep_seconds += seconds_since(start);
+  calibration.model = upscaler.identity;
+  calibration.scale = upscaler.scale;
+  calibration.settings = args.settings;
+  calibration.data = conformal::describe_units(args.units.data, units, loop.files, loop.units);
+  calibration.alphas = alphas;
+  for (const double alpha : alphas) {
+    calibration.thresholds.push_back(conformal::threshold(calibration, alpha));
+  }
+  conformal::save_calibration(args.output, calibration);
+
+  const int64_t n = calibration.images();
+  say(args.common, fmt::format("{} units from {} files; masks can be non-empty from alpha {:.4f} "
+                               "= 3/(n+1)",
+                               n, loop.files, 3.0 / static_cast<double>(n + 1)));
+  say(args.common, fmt::format("{:>8}  {}", "alpha", "threshold (trusted: score < threshold)"));
+  for (size_t k = 0; k < alphas.size(); ++k) {
+    say(args.common, fmt::format("{:>8.4g}  {}", alphas[k], threshold_text(calibration.thresholds[k])));
+  }
+  say(args.common, fmt::format("wrote {} (model runs {:.1f} s, calibration {:.3f} s)", args.output,
+                               inference_seconds, sweep_seconds));
+  if (args.common.json) {
+    auto document = conformal::to_json(calibration);
+    document.erase("risk_curve");
+    document["file"] = args.output;
+    document["failed_files"] = loop.failed;
+    document["seconds"] = {{"model_runs", inference_seconds}, {"calibration", sweep_seconds}};
+    print_json(document);
+  }
+  return loop.failed > 0 ? kExitSomeFailed : kExitOk;
+}
+
+}  // namespace
+
+void register_calibrate(CLI::App& app, Runner& run) {
+  auto args = std::make_shared<CalibrateArgs>();
+  auto* command = app.add_subcommand(
+      "calibrate", "calibrate confidence masks for a model on HR images (conformal guarantee)");
+  add_upscaler_flags(*command, args->upscaler);
+  add_unit_flags(*command, args->units);
+  command->add_option("--alpha", args->alphas, "levels to calibrate, e.g. 0.05,0.1,0.2")
+      ->capture_default_str();
+  auto& s = args->settings;
+  command->add_option("--samples", s.ensemble.samples,
+                      "outputs per image for the score: flips/rotations, then shifted/noisy ones")
+      ->capture_default_str();
+  command->add_option("--shift", s.ensemble.shift, "random input shift of samples, LR pixels")
+      ->capture_default_str();
+  command->add_option("--noise", s.ensemble.noise, "Gaussian input noise of samples (0..1 scale)")
+      ->capture_default_str();
+  command->add_option("--seed", s.ensemble.seed, "seed of the shifts and noise")
+      ->capture_default_str();
+  command->add_option("--score-space", args->score_space, "variance measured in: lab or rgb")
+      ->capture_default_str();
+  command->add_option("--score-kernel", s.score.kernel, "box side K of the patch variance (odd)")
+      ->capture_default_str();
+  command->add_option("--score-clip", s.score.clip_quantile,
+                      "clip each score map at this quantile (1 = off)")
+      ->capture_default_str();
+  command->add_option("--score-blur", s.score.blur_sigma, "Gaussian sigma smoothing the score")
+      ->capture_default_str();
+  command->add_option("--fidelity", args->fidelity, "error measure: lab, lab-neighbourhood or rgb")
+      ->capture_default_str();
+  command->add_option("--fidelity-kernel", s.fidelity.kernel, "box side for lab-neighbourhood")
+      ->capture_default_str();
+  command->add_option("--fidelity-blur", s.fidelity.blur_sigma,
+                      "Gaussian sigma smoothing the error map (0 = off)")
+      ->capture_default_str();
+  command->add_option("-o,--output", args->output, "calibration file to write (.json)")
+      ->required();
+  command->add_flag("--overwrite", args->overwrite, "replace an existing calibration file");
+  add_common_flags(*command, args->common);
+  command->callback([args, &run] { run = [args] { return run_calibrate(*args); }; });
+}
+
+}  // namespace srkit::cli

@@ -1,0 +1,69 @@
+#include "conformal_units.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace srkit::cli {
+
+void add_unit_flags(CLI::App& command, UnitFlags& flags) {
+  command.add_option("--data", flags.data, "folder of high-resolution images (ground truth)")
+      ->required();
+  command.add_option("--lr", flags.lr,
+                     "folder of their low-resolution inputs, same names (default: bicubic "
+                     "downscaling of --data)");
+  command.add_option("--crop", flags.crop,
+                     "use square HR crops of this side as the units instead of whole images");
+}
+
+conformal::UnitOptions unit_options(const UnitFlags& flags, double scale) {
+  if (scale != std::round(scale) || scale < 1) {
+    throw usage_error("calibration needs an integer --scale (LR images are HR / scale)");
+  }
+  conformal::UnitOptions options;
+  options.scale = static_cast<int64_t>(scale);
+  options.crop = flags.crop;
+  options.lr_folder = flags.lr;
+  if (flags.crop < 0 || flags.crop % options.scale != 0) {
+    throw usage_error("--crop must be a multiple of the scale (" + std::to_string(options.scale) +
+                      ")");
+  }
+  return options;
+}
+
+UnitLoop for_each_unit(
+    const UnitFlags& flags, const conformal::UnitOptions& options, const CommonFlags& common,
+    const std::function<void(const conformal::ImageUnit& unit, const std::string& label)>& visit) {
+  UnitLoop loop;
+  const auto files = conformal::list_images(flags.data);
+  for (size_t i = 0; i < files.size(); ++i) {
+    try {
+      const auto units = conformal::image_units(files[i], options);
+      for (size_t u = 0; u < units.size(); ++u) {
+        const auto label = units.size() == 1
+                               ? fmt::format("[{}/{}] {}", i + 1, files.size(), units[u].name)
+                               : fmt::format("[{}/{}] {} ({}/{})", i + 1, files.size(),
+                                             files[i].filename().string(), u + 1, units.size());
+        visit(units[u], label);
+        ++loop.units;
+      }
+      ++loop.files;
+    } catch (const Error& e) {
+      clear_progress_line(common);
+      if (e.kind() == ErrorKind::kInput || e.kind() == ErrorKind::kOutput) {
+        ++loop.failed;
+        print_error(e.what());
+        continue;
+      }
+      throw;
+    } catch (const c10::Error& e) {
+      clear_progress_line(common);
+      ++loop.failed;
+      print_error(files[i].string() + ": " + e.what_without_backtrace());
+    }
+  }
+  clear_progress_line(common);
+  return loop;
+}
+
+}  // namespace srkit::cli

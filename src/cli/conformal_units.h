@@ -1,0 +1,38 @@
+// What `srkit calibrate` and `srkit conformal-eval` share: the flags that say where the images
+// are and how they are cut into units, and the loop over the units that goes on past bad files.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "common.h"
+#include "srkit/conformal/calibration_data.h"
+
+namespace srkit::cli {
+
+struct UnitFlags {
+  std::string data;  // HR folder
+  std::string lr;    // optional LR folder
+  int64_t crop = 0;
+};
+
+void add_unit_flags(CLI::App& command, UnitFlags& flags);
+
+conformal::UnitOptions unit_options(const UnitFlags& flags, double scale);
+
+struct UnitLoop {
+  int64_t files = 0;
+  int64_t units = 0;
+  int failed = 0;  // files that could not be used (reported on stderr)
+};
+
+// Calls `visit` for each unit of each image in the folder, with a progress label. A file that
+// cannot be read or used is reported and skipped; usage, setup and cancellation errors end the
+// loop.
+UnitLoop for_each_unit(
+    const UnitFlags& flags, const conformal::UnitOptions& options, const CommonFlags& common,
+    const std::function<void(const conformal::ImageUnit& unit, const std::string& label)>& visit);
+
+}  // namespace srkit::cli

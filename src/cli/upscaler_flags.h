@@ -1,0 +1,48 @@
+// The flags that choose an upscaler, shared by upscale, calibrate and conformal-eval: a model of
+// srkit (--model, tiles, memory) or any external program (--model-cmd).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <torch/types.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "srkit/engine/test_time_augmentation.h"
+#include "srkit/engine/upscale.h"
+#include "srkit/models/model.h"
+
+namespace srkit::cli {
+
+struct UpscalerFlags {
+  std::string model = "default";
+  std::string model_cmd;
+  double model_timeout = 600;
+  double scale = 0;
+  int64_t tile = 0;
+  int64_t tile_pad = -1;
+  int64_t tile_overlap = 8;
+  std::string max_memory;
+  std::string alpha = "bicubic";
+  double model_range = 1.0;
+};
+
+// With `choose_model` false only the flags that tune a run (tiles, memory, timeout) are added: the
+// model comes from elsewhere (a calibration file).
+void add_upscaler_flags(CLI::App& command, UpscalerFlags& flags, bool choose_model = true);
+
+struct Upscaler {
+  std::string name;            // the model's name or the command
+  double scale = 0;            // output size / input size
+  nlohmann::json identity;     // what a calibration file records (conformal::model_identity)
+  std::unique_ptr<Model> model;  // null for an external program
+  UpscaleOptions options;        // for the model
+  UpscaleFn run;               // [C,H,W] in [0,1] -> [C, H*scale, W*scale] on the CPU
+};
+
+// Loads the model (or checks the command); says on stderr (unless quiet) when the scale is reached
+// by resizing the model's output.
+Upscaler make_upscaler(const UpscalerFlags& flags, const torch::Device& device, bool quiet);
+
+}  // namespace srkit::cli

@@ -1,0 +1,49 @@
+// Test-time augmentation: the same low-resolution image seen through transforms (the 8 flips and
+// rotations, optional sub-pixel shifts and input noise), each output mapped back onto the
+// untransformed grid. Works for any upscaler, including an external program, because only its
+// input and output are touched. The spread of the outputs is srkit's uncertainty signal
+// (conformal/scores.h).
+//
+//   srkit::EnsembleOptions options;  // 8 samples: the dihedral group
+//   for (const auto& a : srkit::ensemble_augmentations(options)) {
+//     auto hr = srkit::restore(a, upscaler(srkit::augment(a, lr)), scale);
+//   }
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace srkit {
+
+// Any upscaler: [C,H,W] in [0,1] -> [C, H*scale, W*scale] in [0,1] on the CPU.
+using UpscaleFn = std::function<torch::Tensor(const torch::Tensor& lr)>;
+
+struct Augmentation {
+  int dihedral = 0;                  // 0..3: rotation by 90 degrees that many times; +4: then flip
+  double shift_y = 0, shift_x = 0;   // sub-pixel translation of the input, in input pixels
+  double noise = 0;                  // standard deviation of Gaussian noise added to the input
+  uint64_t seed = 0;                 // of that noise
+};
+
+struct EnsembleOptions {
+  int samples = 8;     // M; the first is always the plain input
+  double shift = 0;    // samples after the first are shifted by up to this many input pixels
+  double noise = 0;    // samples after the first get Gaussian noise of this standard deviation
+  uint64_t seed = 0;   // for the shifts and the noise; the same for every image
+};
+
+// M augmentations: the identity, then the other flips/rotations, then (M > 8, which needs shift or
+// noise) the group again. Shifts and noise are drawn from `seed` and apply to all but the first.
+// Throws a usage Error for M < 1 or M > 8 without shift or noise (the samples would repeat).
+std::vector<Augmentation> ensemble_augmentations(const EnsembleOptions& options);
+
+// The transformed input [C,H,W] (sides swap for odd rotations).
+torch::Tensor augment(const Augmentation& augmentation, const torch::Tensor& lr);
+
+// The output of an augmented input moved back onto the output grid of the plain input.
+torch::Tensor restore(const Augmentation& augmentation, const torch::Tensor& hr, double scale);
+
+}  // namespace srkit
