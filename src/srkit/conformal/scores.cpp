@@ -51,7 +51,7 @@ torch::Tensor PatchVariance::raw() const {
 torch::Tensor PatchVariance::score() const {
   auto score = raw();
   if (options_.clip_quantile < 1) {
-    score = score.clamp_max(srkit::quantile(score, options_.clip_quantile));
+    score = score.clamp_max(quantile_value(score, options_.clip_quantile));
   }
   return gaussian_blur(score, options_.blur_sigma).contiguous();
 }

@@ -49,7 +49,7 @@ torch::Tensor gaussian_blur(const torch::Tensor& image, double sigma) {
   return planes.reshape(image.sizes());
 }
 
-double quantile(const torch::Tensor& values, double q) {
+double quantile_value(const torch::Tensor& values, double q) {
   TORCH_CHECK(q >= 0 && q <= 1, "quantile must be in [0, 1]");
   const auto flat = values.reshape(-1);
   const int64_t n = flat.numel();

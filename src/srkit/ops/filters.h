@@ -17,6 +17,6 @@ torch::Tensor gaussian_blur(const torch::Tensor& image, double sigma);
 
 // The q-quantile of all elements, interpolating linearly between order statistics (numpy's
 // default); works beyond torch::quantile's 16M-element limit.
-double quantile(const torch::Tensor& values, double q);
+double quantile_value(const torch::Tensor& values, double q);
 
 }  // namespace srkit
