@@ -100,7 +100,7 @@ int run_shell(const std::string& command, const std::filesystem::path& stderr_fi
       kill(-child, SIGKILL);
       waitpid(child, &status, 0);
       if (stop) throw Error(ErrorKind::kCancelled, "interrupted");
-      throw input_error(label, "did not finish within " + std::to_string(options.timeout_seconds) +
+      throw input_error(label, "did not finish within " + number(options.timeout_seconds) +
                                    " s and was stopped",
                         "raise --model-timeout if it is just slow");
     }

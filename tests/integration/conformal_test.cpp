@@ -1,0 +1,224 @@
+// Confidence masks on real photos with a real model: the guarantee over random calibration/test
+// splits, and the calibrate -> upscale --mask -> conformal-eval workflow, including external
+// programs as black-box upscalers.
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "srkit/conformal/calibration.h"
+#include "srkit/conformal/calibration_data.h"
+#include "srkit/conformal/confidence.h"
+#include "srkit/engine/upscale.h"
+#include "srkit/io/image_io.h"
+#include "srkit/models/registry.h"
+#include "test_data.h"
+
+namespace srkit {
+namespace {
+
+using testing::run_srkit;
+using testing::TempDir;
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// Every unit's loss staircase and sorted scores: enough to calibrate on any subset and measure
+// the test risk and trusted fraction of the others.
+struct ScoredUnit {
+  conformal::Staircase staircase;
+  std::vector<float> sorted_scores;
+};
+
+std::vector<ScoredUnit> score_sample_crops(const std::string& model_name, int64_t scale) {
+  auto model = load_model({model_name, scale, 1.0});
+  model->prepare(torch::kCPU, true);
+  const UpscaleFn upscaler = [&](const torch::Tensor& lr) {
+    return upscale(*model, lr, UpscaleOptions{});
+  };
+  conformal::UnitOptions options;
+  options.scale = scale;
+  options.crop = 96;
+  const conformal::ConfidenceSettings settings;  // the defaults users get
+  std::vector<ScoredUnit> units;
+  for (const auto& file : conformal::list_images(testing::data_path("samples"))) {
+    for (const auto& unit : conformal::image_units(file, options)) {
+      const auto scored = conformal::predict_with_score(upscaler, unit.lr, scale, settings);
+      const auto errors = conformal::fidelity_map(unit.hr, scored.prediction, settings.fidelity);
+      ScoredUnit u;
+      u.staircase = conformal::image_staircase(scored.score, errors);
+      const auto flat = scored.score.reshape(-1).contiguous();
+      u.sorted_scores.assign(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
+      std::sort(u.sorted_scores.begin(), u.sorted_scores.end());
+      units.push_back(std::move(u));
+    }
+  }
+  return units;
+}
+
+// Exchangeable units (crops of the sample photos) split at random into calibration and test sets
+// many times: the mean test risk must stay at or below alpha (Theorem 2.1), and the masks must not
+// be trivially empty.
+TEST(ConformalOnPhotos, RandomSplitsKeepTheMeanRiskBelowAlpha) {
+  const auto units = score_sample_crops("default", 2);
+  ASSERT_GE(units.size(), 150U);
+  const size_t n = units.size() / 2;
+  std::mt19937 rng(42);
+  for (const double alpha : {0.1, 0.2}) {
+    std::vector<double> split_risks;
+    double trusted = 0;
+    for (int split = 0; split < 200; ++split) {
+      std::vector<size_t> order(units.size());
+      std::iota(order.begin(), order.end(), 0);
+      std::shuffle(order.begin(), order.end(), rng);
+      std::vector<conformal::Staircase> calibration;
+      for (size_t i = 0; i < n; ++i) calibration.push_back(units[order[i]].staircase);
+      const float t = conformal::threshold_for(conformal::risk_curve(calibration), alpha);
+      double risk = 0, fraction = 0;
+      for (size_t i = n; i < units.size(); ++i) {
+        const auto& u = units[order[i]];
+        risk += conformal::from_ticks(conformal::loss_below(u.staircase, t));
+        fraction += static_cast<double>(std::lower_bound(u.sorted_scores.begin(),
+                                                         u.sorted_scores.end(), t) -
+                                        u.sorted_scores.begin()) /
+                    static_cast<double>(u.sorted_scores.size());
+      }
+      split_risks.push_back(risk / static_cast<double>(units.size() - n));
+      trusted += fraction / static_cast<double>(units.size() - n);
+    }
+    const double mean =
+        std::accumulate(split_risks.begin(), split_risks.end(), 0.0) / split_risks.size();
+    trusted /= static_cast<double>(split_risks.size());
+    std::printf("alpha %.2f: mean test risk %.4f over 200 splits (n = %zu), trusted %.3f\n",
+                alpha, mean, n, trusted);
+    EXPECT_LE(mean, alpha);
+    EXPECT_GT(trusted, alpha == 0.1 ? 0.05 : 0.3) << "masks should not be trivially empty";
+  }
+}
+
+struct Workflow : ::testing::Test {
+  TempDir dir;
+  std::filesystem::path calibration_photos = dir / "calibration";
+  std::filesystem::path test_photos = dir / "test";
+  std::filesystem::path test_photo = test_photos / "chelsea_crop.png";
+
+  void SetUp() override {
+    std::filesystem::create_directories(calibration_photos);
+    std::filesystem::create_directories(test_photos);
+    for (const char* name : {"astronaut.png", "coffee.png"}) {
+      std::filesystem::copy_file(testing::data_path(std::string("samples/") + name),
+                                 calibration_photos / name);
+    }
+    const auto photo = read_image(testing::data_path("samples/chelsea.png")).pixels;
+    write_image(test_photo, photo.slice(1, 0, 96).slice(2, 0, 128), 8);
+  }
+};
+
+TEST_F(Workflow, CalibrateThenMaskEveryUpscale) {
+  const auto calibration = dir / "calib.json";
+  auto result = run_srkit("calibrate --model default --data " + calibration_photos.string() +
+                          " --crop 96 --alpha 0.1,0.2 -o " + calibration.string() + " -q --json");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto summary = nlohmann::json::parse(result.out);
+  EXPECT_EQ(summary["images"].get<int64_t>(), 49);  // 5x5 crops of astronaut + 6x4 of coffee
+  EXPECT_EQ(summary["model"]["name"], "default");
+  EXPECT_EQ(summary["thresholds"].size(), 2U);
+
+  result = run_srkit("upscale " + test_photo.string() + " -o " + (dir / "out.png").string() +
+                     " --calibration " + calibration.string() + " --alpha 0.2 --mask " +
+                     (dir / "mask.png").string() + " --overlay " + (dir / "overlay.png").string() +
+                     " --json -q");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto report = nlohmann::json::parse(result.out)["images"][0];
+  const auto mask = read_image(dir / "mask.png").pixels;
+  ASSERT_EQ(mask.sizes(), torch::IntArrayRef({1, 192, 256}));
+  EXPECT_TRUE(torch::all((mask == 0) | (mask == 1)).item<bool>()) << "a binary mask";
+  EXPECT_NEAR(mask.mean().item<double>(), report["trusted_fraction"].get<double>(), 1e-6);
+  EXPECT_EQ(read_image(dir / "overlay.png").pixels.size(0), 3);
+  // The image itself is the plain model output, as without --calibration.
+  result = run_srkit("upscale " + test_photo.string() + " -o " + (dir / "plain.png").string() +
+                     " -q");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(torch::equal(read_image(dir / "plain.png").pixels,
+                           read_image(dir / "out.png").pixels));
+
+  result = run_srkit("conformal-eval --calibration " + calibration.string() + " --data " +
+                     test_photos.string() + " --crop 0 --alpha 0.1,0.2 --plots " +
+                     (dir / "plots").string() + " --json -q");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto evaluation = nlohmann::json::parse(result.out);
+  ASSERT_EQ(evaluation["alphas"].size(), 2U);
+  EXPECT_EQ(evaluation["test"]["units"].get<int64_t>(), 1);
+  for (const char* plot : {"risk_vs_alpha.png", "trusted_vs_alpha.png", "psnr_vs_alpha.png"}) {
+    EXPECT_EQ(read_image(dir / "plots" / plot).pixels.size(0), 3) << plot;
+  }
+}
+
+TEST_F(Workflow, RefusesACalibrationMadeForAnotherModel) {
+  const auto calibration = dir / "calib.json";
+  ASSERT_EQ(run_srkit("calibrate --model default --data " + calibration_photos.string() +
+                      " --crop 192 --alpha 0.5 -o " + calibration.string() + " -q")
+                .exit_code,
+            0);
+  const auto result = run_srkit("upscale " + test_photo.string() + " -o " +
+                                (dir / "out.png").string() + " --model esrgan-slim --scale 2 " +
+                                "--calibration " + calibration.string() + " --mask " +
+                                (dir / "mask.png").string());
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_TRUE(contains(result.err, "was calibrated for default")) << result.err;
+  EXPECT_TRUE(contains(result.err, "srkit calibrate")) << result.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "out.png"));
+}
+
+// srkit itself, run as an external program, is a black box like any other.
+TEST_F(Workflow, ExternalProgramIsABlackBoxUpscaler) {
+  const std::string program = std::string("'") + SRKIT_BINARY +
+                              " upscale {in} -o {out} --model default --overwrite -q'";
+  const auto calibration = dir / "calib.json";
+  auto result = run_srkit("calibrate --model-cmd " + program + " --scale 2 --samples 2 --data " +
+                          calibration_photos.string() + " --crop 256 --alpha 0.5 -o " +
+                          calibration.string() + " --json -q");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(nlohmann::json::parse(result.out)["images"].get<int64_t>(), 6);  // 4 + 2 crops
+  result = run_srkit("upscale " + test_photo.string() + " -o " + (dir / "out.png").string() +
+                     " --model-cmd " + program + " --scale 2 --calibration " +
+                     calibration.string() + " --alpha 1.5 --json -q");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(read_image(dir / "out.png").pixels.size(2), 256);
+  // Another command is another model.
+  result = run_srkit("upscale " + test_photo.string() + " -o " + (dir / "other.png").string() +
+                     " --model-cmd 'cp {in} {out}' --scale 2 --calibration " +
+                     calibration.string() + " --json -q");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_TRUE(contains(result.err, "was calibrated for the external program")) << result.err;
+}
+
+TEST_F(Workflow, ExternalProgramFailuresAreClear) {
+  const auto run = [&](const std::string& command, const std::string& extra = "") {
+    return run_srkit("upscale " + test_photo.string() + " -o " + (dir / "out.png").string() +
+                     " --model-cmd '" + command + "' --scale 2 " + extra);
+  };
+  auto result = run("false {in} {out}");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_TRUE(contains(result.err, "exited with status 1")) << result.err;
+  result = run("echo broken model >&2; exit 3 # {in} {out}");
+  EXPECT_TRUE(contains(result.err, "broken model")) << result.err;
+  result = run("cp {in} {out}");
+  EXPECT_TRUE(contains(result.err, "wrote 128x96 for a 128x96 input; x2 needs 256x192"))
+      << result.err;
+  result = run("true {in} {out}");
+  EXPECT_TRUE(contains(result.err, "wrote no file")) << result.err;
+  result = run("sleep 20 # {in} {out}", "--model-timeout 0.5");
+  EXPECT_TRUE(contains(result.err, "did not finish within")) << result.err;
+  result = run("my-upscaler input output");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_TRUE(contains(result.err, "must contain {in} and {out}")) << result.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "out.png"));
+}
+
+}  // namespace
+}  // namespace srkit
