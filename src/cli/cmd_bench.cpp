@@ -1,9 +1,13 @@
 // srkit bench: a model's speed as a fraction of this machine's own peak, measured in one run.
+#include <chrono>
+
 #include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "common.h"
+#include "srkit/conformal/calibration_benchmark.h"
 #include "srkit/engine/throughput.h"
+#include "srkit/engine/upscale.h"
 #include "srkit/models/registry.h"
 
 namespace srkit::cli {
@@ -16,6 +20,9 @@ struct BenchArgs {
   int warmup = 2;
   int repeats = 5;
   bool contiguous = false;
+  bool calibration = false;
+  int64_t images = 100;
+  int64_t map_size = 2048;
   CommonFlags common;
 };
 
@@ -26,7 +33,71 @@ nlohmann::json timing_json(const Timing& t) {
           {"seconds", t.seconds}};
 }
 
+// Calibration throughput (seed 003): maps per second through the staircases and the sweep, the
+// speed-up over the brute-force oracle, and the time the model needs to produce one such map.
+int run_calibration_bench(const BenchArgs& args) {
+  const auto device = apply_runtime(args.common);
+  nlohmann::json maps = nlohmann::json::array();
+  say(args.common, fmt::format("calibration on {} maps of {}x{} ({} threads) ...", args.images,
+                               args.map_size, args.map_size, at::get_num_threads()));
+  double smooth_seconds_per_image = 0;
+  for (const char* kind : {"smooth", "independent"}) {
+    const auto b = conformal::benchmark_calibration(kind, args.images, args.map_size);
+    const double per_image = (b.staircase_seconds + b.sweep_seconds) / b.images;
+    if (std::string(kind) == "smooth") smooth_seconds_per_image = per_image;
+    maps.push_back({{"maps", kind},
+                    {"megapixels_per_second", b.megapixels_per_second()},
+                    {"staircase_seconds", b.staircase_seconds},
+                    {"sweep_seconds", b.sweep_seconds},
+                    {"mean_steps_per_image", b.mean_steps}});
+    say(args.common,
+        fmt::format("{:>12} maps: {:>7.1f} Mpx/s (staircases {:.2f} s, sweep {:.4f} s, "
+                    "{:.0f} steps per image)",
+                    kind, b.megapixels_per_second(), b.staircase_seconds, b.sweep_seconds,
+                    b.mean_steps));
+  }
+  nlohmann::json oracle = nlohmann::json::array();
+  for (const auto& [n, d] : {std::pair<int64_t, int64_t>{4, 64}, {8, 128}, {16, 256}, {32, 512}}) {
+    const auto c = conformal::compare_with_oracle(n, d);
+    oracle.push_back({{"images", n},
+                      {"pixels", d},
+                      {"fast_seconds", c.fast_seconds},
+                      {"brute_force_seconds", c.brute_force_seconds},
+                      {"speedup", c.brute_force_seconds / c.fast_seconds},
+                      {"identical_thresholds", c.agree}});
+    say(args.common,
+        fmt::format("oracle n={:>2} d={:>3}: brute force {:.4f} s, fast {:.2e} s, "
+                    "x{:.0f}, thresholds {}",
+                    n, d, c.brute_force_seconds, c.fast_seconds,
+                    c.brute_force_seconds / c.fast_seconds, c.agree ? "identical" : "DIFFER"));
+  }
+  // The model producing one map of this size: the default model (x2) once on an LR of half the
+  // side; calibration runs it once per ensemble sample (8 by default).
+  auto model = load_model({"default", 2, 1.0});
+  model->prepare(device, device.is_cpu());
+  const auto lr = torch::rand({3, args.map_size / 2, args.map_size / 2});
+  const auto start = std::chrono::steady_clock::now();
+  upscale(*model, lr.to(device), UpscaleOptions{});
+  const double model_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double ratio = smooth_seconds_per_image / model_seconds;
+  say(args.common, fmt::format("default model, one pass to {}x{}: {:.2f} s; calibration per map "
+                               "is {:.3f} of one model pass",
+                               args.map_size, args.map_size, model_seconds, ratio));
+  if (args.common.json) {
+    print_json({{"images", args.images},
+                {"map_side", args.map_size},
+                {"threads", at::get_num_threads()},
+                {"calibration", maps},
+                {"oracle", oracle},
+                {"model_pass_seconds", model_seconds},
+                {"calibration_per_map_over_model_pass", ratio}});
+  }
+  return kExitOk;
+}
+
 int run_bench(const BenchArgs& args) {
+  if (args.calibration) return run_calibration_bench(args);
   const auto device = apply_runtime(args.common);
   auto model = load_model({args.model, args.scale, 1.0});
   const bool channels_last = !args.contiguous;
@@ -72,8 +143,8 @@ int run_bench(const BenchArgs& args) {
 
 void register_bench(CLI::App& app, Runner& run) {
   auto args = std::make_shared<BenchArgs>();
-  auto* command =
-      app.add_subcommand("bench", "measure a model's speed against this machine's peak");
+  auto* command = app.add_subcommand(
+      "bench", "measure a model's speed against this machine's peak, or calibration speed");
   command->add_option("-m,--model", args->model, "model name")->capture_default_str();
   command->add_option("-s,--scale", args->scale, "native scale")->capture_default_str();
   command->add_option("--size", args->size, "input side in pixels")->capture_default_str();
@@ -81,6 +152,12 @@ void register_bench(CLI::App& app, Runner& run) {
   command->add_option("--repeats", args->repeats, "timed runs (the median is reported)")
       ->capture_default_str();
   command->add_flag("--contiguous", args->contiguous, "run NCHW instead of channels-last");
+  command->add_flag("--calibration", args->calibration,
+                    "measure conformal calibration instead (maps/s, oracle speed-up)");
+  command->add_option("--images", args->images, "calibration: number of maps")
+      ->capture_default_str();
+  command->add_option("--map-size", args->map_size, "calibration: map side in pixels")
+      ->capture_default_str();
   add_common_flags(*command, args->common);
   command->callback([args, &run] { run = [args] { return run_bench(*args); }; });
 }

@@ -69,9 +69,8 @@ int run_calibrate(CalibrateArgs args) {
 
   const auto upscaler = make_upscaler(args.upscaler, device, args.common.quiet);
   const auto units = unit_options(args.units, upscaler.scale);
-  say(args.common, fmt::format("calibrating {} x{} on {} ({} samples per unit) ...",
-                               upscaler.name, upscaler.scale, args.units.data,
-                               args.settings.ensemble.samples));
+  say(args.common, fmt::format("calibrating {} x{} on {} ({} samples per unit) ...", upscaler.name,
+                               upscaler.scale, args.units.data, args.settings.ensemble.samples));
 
   std::vector<conformal::Staircase> staircases;
   double inference_seconds = 0, sweep_seconds = 0;
@@ -79,17 +78,17 @@ int run_calibrate(CalibrateArgs args) {
       args.units, units, args.common,
       [&](const conformal::ImageUnit& unit, const std::string& label) {
         auto start = std::chrono::steady_clock::now();
-        const auto scored = conformal::predict_with_score(upscaler.run, unit.lr, upscaler.scale,
-                                                          args.settings,
-                                                          progress_printer(args.common, label));
+        const auto scored =
+            conformal::predict_with_score(upscaler.run, unit.lr, upscaler.scale, args.settings,
+                                          progress_printer(args.common, label));
         inference_seconds += seconds_since(start);
         if (scored.prediction.size(1) != unit.hr.size(1) ||
             scored.prediction.size(2) != unit.hr.size(2)) {
           throw input_error(unit.name, "the upscaled image does not match the HR size");
         }
         start = std::chrono::steady_clock::now();
-        const auto errors = conformal::fidelity_map(unit.hr, scored.prediction,
-                                                    args.settings.fidelity);
+        const auto errors =
+            conformal::fidelity_map(unit.hr, scored.prediction, args.settings.fidelity);
         staircases.push_back(conformal::image_staircase(scored.score, errors));
         sweep_seconds += seconds_since(start);
       });
@@ -115,7 +114,8 @@ int run_calibrate(CalibrateArgs args) {
                                n, loop.files, 3.0 / static_cast<double>(n + 1)));
   say(args.common, fmt::format("{:>8}  {}", "alpha", "threshold (trusted: score < threshold)"));
   for (size_t k = 0; k < alphas.size(); ++k) {
-    say(args.common, fmt::format("{:>8.4g}  {}", alphas[k], threshold_text(calibration.thresholds[k])));
+    say(args.common,
+        fmt::format("{:>8.4g}  {}", alphas[k], threshold_text(calibration.thresholds[k])));
   }
   say(args.common, fmt::format("wrote {} (model runs {:.1f} s, calibration {:.3f} s)", args.output,
                                inference_seconds, sweep_seconds));
@@ -141,8 +141,9 @@ void register_calibrate(CLI::App& app, Runner& run) {
   command->add_option("--alpha", args->alphas, "levels to calibrate, e.g. 0.05,0.1,0.2")
       ->capture_default_str();
   auto& s = args->settings;
-  command->add_option("--samples", s.ensemble.samples,
-                      "outputs per image for the score: flips/rotations, then shifted/noisy ones")
+  command
+      ->add_option("--samples", s.ensemble.samples,
+                   "outputs per image for the score: flips/rotations, then shifted/noisy ones")
       ->capture_default_str();
   command->add_option("--shift", s.ensemble.shift, "random input shift of samples, LR pixels")
       ->capture_default_str();
@@ -154,8 +155,9 @@ void register_calibrate(CLI::App& app, Runner& run) {
       ->capture_default_str();
   command->add_option("--score-kernel", s.score.kernel, "box side K of the patch variance (odd)")
       ->capture_default_str();
-  command->add_option("--score-clip", s.score.clip_quantile,
-                      "clip each score map at this quantile (1 = off)")
+  command
+      ->add_option("--score-clip", s.score.clip_quantile,
+                   "clip each score map at this quantile (1 = off)")
       ->capture_default_str();
   command->add_option("--score-blur", s.score.blur_sigma, "Gaussian sigma smoothing the score")
       ->capture_default_str();
@@ -163,11 +165,11 @@ void register_calibrate(CLI::App& app, Runner& run) {
       ->capture_default_str();
   command->add_option("--fidelity-kernel", s.fidelity.kernel, "box side for lab-neighbourhood")
       ->capture_default_str();
-  command->add_option("--fidelity-blur", s.fidelity.blur_sigma,
-                      "Gaussian sigma smoothing the error map (0 = off)")
+  command
+      ->add_option("--fidelity-blur", s.fidelity.blur_sigma,
+                   "Gaussian sigma smoothing the error map (0 = off)")
       ->capture_default_str();
-  command->add_option("-o,--output", args->output, "calibration file to write (.json)")
-      ->required();
+  command->add_option("-o,--output", args->output, "calibration file to write (.json)")->required();
   command->add_flag("--overwrite", args->overwrite, "replace an existing calibration file");
   add_common_flags(*command, args->common);
   command->callback([args, &run] { run = [args] { return run_calibrate(*args); }; });

@@ -88,7 +88,8 @@ void write_plots(const std::filesystem::path& folder, const std::vector<double>&
   r.series.push_back({"y = alpha (guarantee)", alphas, alphas, {}, {}, true, false});
   save_line_plot(folder / "risk_vs_alpha.png", r);
 
-  LinePlot t{"Trusted fraction vs alpha: " + title, "alpha", "fraction of pixels trusted (95% CI)", {}};
+  LinePlot t{
+      "Trusted fraction vs alpha: " + title, "alpha", "fraction of pixels trusted (95% CI)", {}};
   t.series.push_back({"trusted", alphas, column(trusted, &MeanInterval::mean),
                       column(trusted, &MeanInterval::low), column(trusted, &MeanInterval::high)});
   save_line_plot(folder / "trusted_vs_alpha.png", t);
@@ -97,13 +98,23 @@ void write_plots(const std::filesystem::path& folder, const std::vector<double>&
   p.series.push_back({"inside the mask", alphas, column(psnr_mask, &MeanInterval::mean),
                       column(psnr_mask, &MeanInterval::low),
                       column(psnr_mask, &MeanInterval::high)});
-  p.series.push_back(
-      {"whole image", alphas, std::vector<double>(alphas.size(), psnr_whole), {}, {}, false,
-       false});
+  p.series.push_back({"whole image",
+                      alphas,
+                      std::vector<double>(alphas.size(), psnr_whole),
+                      {},
+                      {},
+                      false,
+                      false});
   std::vector<double> bound;
   for (const double a : alphas) bound.push_back(-20.0 * std::log10(a));
-  p.series.push_back({psnr_bound ? "bound -20 log10(alpha)" : "-20 log10(alpha) (not a bound here)",
-                      alphas, bound, {}, {}, true, false});
+  p.series.push_back(
+      {psnr_bound ? "bound -20 log10(alpha)" : "-20 log10(alpha), no bound for this D",
+       alphas,
+       bound,
+       {},
+       {},
+       true,
+       false});
   save_line_plot(folder / "psnr_vs_alpha.png", p);
 }
 
@@ -133,10 +144,9 @@ int run_eval(EvalArgs args) {
   const auto loop = for_each_unit(
       args.units, units, args.common,
       [&](const conformal::ImageUnit& unit, const std::string& label) {
-        const auto scored =
-            conformal::predict_with_score(upscaler.run, unit.lr, upscaler.scale,
-                                          calibration.settings,
-                                          progress_printer(args.common, label));
+        const auto scored = conformal::predict_with_score(upscaler.run, unit.lr, upscaler.scale,
+                                                          calibration.settings,
+                                                          progress_printer(args.common, label));
         const auto errors =
             conformal::fidelity_map(unit.hr, scored.prediction, calibration.settings.fidelity);
         const auto everything = torch::ones_like(errors, torch::kBool);
@@ -154,12 +164,12 @@ int run_eval(EvalArgs args) {
   const auto whole = bootstrap_mean(psnr_whole, args.bootstrap);
   std::vector<MeanInterval> risk, trusted, psnr_mask;
   nlohmann::json rows = nlohmann::json::array();
-  say(args.common, fmt::format("{} test units from {} files; calibration n = {}; fidelity {}",
-                               loop.units, loop.files, n,
-                               conformal::to_string(calibration.settings.fidelity.metric)));
-  say(args.common, fmt::format("{:>7} {:>11} {:>24} {:>9} {:>16} {:>9} {:>9}", "alpha",
-                               "threshold", "risk (95% CI)", "trusted", "PSNR mask (n)",
-                               "PSNR all", "PSNR bnd"));
+  say(args.common,
+      fmt::format("{} test units from {} files; calibration n = {}; fidelity {}", loop.units,
+                  loop.files, n, conformal::to_string(calibration.settings.fidelity.metric)));
+  say(args.common,
+      fmt::format("{:>7} {:>11} {:>24} {:>9} {:>16} {:>9} {:>9}", "alpha", "threshold",
+                  "risk (95% CI)", "trusted", "PSNR mask (n)", "PSNR all", "PSNR bnd"));
   for (size_t k = 0; k < alphas.size(); ++k) {
     const double a = alphas[k];
     const uint64_t seed = 1000 + k;
@@ -167,20 +177,21 @@ int run_eval(EvalArgs args) {
     trusted.push_back(bootstrap_mean(per_alpha[k].trusted, args.bootstrap, 0.95, seed));
     psnr_mask.push_back(bootstrap_mean(per_alpha[k].psnr_mask, args.bootstrap, 0.95, seed));
     const double bound = -20.0 * std::log10(a);
-    nlohmann::json row = {{"alpha", a},
-                          {"threshold", conformal::threshold_to_json(thresholds[k])},
-                          {"empty_mask", thresholds[k] == conformal::kEmptyMask},
-                          {"risk", interval_json(risk.back())},
-                          {"risk_at_most_alpha", risk.back().mean <= a},
-                          {"trusted_fraction", interval_json(trusted.back())},
-                          {"psnr_mask", interval_json(psnr_mask.back())},
-                          {"psnr_mask_units_excluded",
-                           static_cast<int64_t>(loop.units) - psnr_mask.back().count},
-                          {"psnr_whole", finite_or_null(whole.mean)},
-                          {"psnr_bound", bound},
-                          {"psnr_bound_applies", psnr_bound}};
+    nlohmann::json row = {
+        {"alpha", a},
+        {"threshold", conformal::threshold_to_json(thresholds[k])},
+        {"empty_mask", thresholds[k] == conformal::kEmptyMask},
+        {"risk", interval_json(risk.back())},
+        {"risk_at_most_alpha", risk.back().mean <= a},
+        {"trusted_fraction", interval_json(trusted.back())},
+        {"psnr_mask", interval_json(psnr_mask.back())},
+        {"psnr_mask_units_excluded", static_cast<int64_t>(loop.units) - psnr_mask.back().count},
+        {"psnr_whole", finite_or_null(whole.mean)},
+        {"psnr_bound", bound},
+        {"psnr_bound_applies", psnr_bound}};
     if (args.leaked > 0) {
-      row["leakage_bound"] = a * static_cast<double>(n + 1) / static_cast<double>(n - args.leaked + 1);
+      row["leakage_bound"] =
+          a * static_cast<double>(n + 1) / static_cast<double>(n - args.leaked + 1);
     }
     rows.push_back(row);
     say(args.common,
@@ -191,14 +202,16 @@ int run_eval(EvalArgs args) {
                     whole.mean, psnr_bound ? fmt::format("{:.2f}", bound) : "n/a"));
   }
   if (!psnr_bound) {
-    say(args.common, "PSNR bound: holds only for --fidelity rgb without blur (pointwise, same "
-                     "colour space as PSNR)");
+    say(args.common,
+        "PSNR bound: holds only for --fidelity rgb without blur (pointwise, same "
+        "colour space as PSNR)");
   }
   if (args.leaked > 0) {
-    say(args.common, fmt::format("with {} of the {} calibration units leaked from training, the "
-                                 "guarantee loosens to alpha x {:.4f}",
-                                 args.leaked, n,
-                                 static_cast<double>(n + 1) / static_cast<double>(n - args.leaked + 1)));
+    say(args.common,
+        fmt::format("with {} of the {} calibration units leaked from training, the "
+                    "guarantee loosens to alpha x {:.4f}",
+                    args.leaked, n,
+                    static_cast<double>(n + 1) / static_cast<double>(n - args.leaked + 1)));
   }
   if (!args.plots.empty()) {
     write_plots(args.plots, alphas, risk, trusted, psnr_mask, whole.mean, psnr_bound,

@@ -30,9 +30,8 @@ struct UpscaleArgs {
 
 // Where one input's output (or mask, overlay) goes: the file itself for a single input, else
 // <folder>/<stem><ext>.
-std::filesystem::path destination_for(const std::filesystem::path& input,
-                                      const std::string& target, bool target_is_file,
-                                      const std::string& extension) {
+std::filesystem::path destination_for(const std::filesystem::path& input, const std::string& target,
+                                      bool target_is_file, const std::string& extension) {
   if (target_is_file) return target;
   return std::filesystem::path(target) / (input.stem().string() + extension);
 }
@@ -144,9 +143,8 @@ int run_upscale(const UpscaleArgs& args) {
                             100.0 * result["trusted_fraction"].get<double>(), args.alpha);
       }
       say(args.common, fmt::format("{} -> {} ({}x{} -> {}x{}, {:.2f} s{})", input.string(),
-                                   destination.string(), image.pixels.size(2),
-                                   image.pixels.size(1), upscaled.size(2), upscaled.size(1),
-                                   seconds, trust));
+                                   destination.string(), image.pixels.size(2), image.pixels.size(1),
+                                   upscaled.size(2), upscaled.size(1), seconds, trust));
     } catch (const Error& e) {
       clear_progress_line(args.common);
       if (e.kind() == ErrorKind::kCancelled) throw;

@@ -29,23 +29,24 @@ void add_upscaler_flags(CLI::App& command, UpscalerFlags& flags, bool choose_mod
                        "an external upscaler instead: 'PROGRAM {in} {out}' (needs --scale)");
     command.add_option("-s,--scale", flags.scale,
                        "output/input size (default: the model's scale, 4 when it has several)");
-    command.add_option("--model-range", flags.model_range,
-                       "value range a model given by path expects: 1 or 255")
+    command
+        .add_option("--model-range", flags.model_range,
+                    "value range a model given by path expects: 1 or 255")
         ->capture_default_str();
     command.add_option("--alpha-channel", flags.alpha, "alpha channel: model or bicubic")
         ->capture_default_str();
   }
-  command.add_option("--model-timeout", flags.model_timeout,
-                     "seconds one run of --model-cmd may take")
+  command
+      .add_option("--model-timeout", flags.model_timeout, "seconds one run of --model-cmd may take")
       ->capture_default_str();
-  command.add_option("--tile", flags.tile, "tile side in input pixels (default: from --max-memory)");
+  command.add_option("--tile", flags.tile,
+                     "tile side in input pixels (default: from --max-memory)");
   command.add_option("--tile-pad", flags.tile_pad,
                      "context around each tile (default: the model's receptive radius, exact)");
   command.add_option("--tile-overlap", flags.tile_overlap, "blended overlap between tiles")
       ->capture_default_str();
-  command.add_option(
-      "--max-memory", flags.max_memory,
-      "memory for one forward pass, e.g. 2G (default: 1/4 of free RAM, at most 4G)");
+  command.add_option("--max-memory", flags.max_memory,
+                     "memory for one forward pass, e.g. 2G (default: 1/4 of free RAM, at most 4G)");
 }
 
 Upscaler make_upscaler(const UpscalerFlags& flags, const torch::Device& device, bool quiet) {
@@ -71,9 +72,10 @@ Upscaler make_upscaler(const UpscalerFlags& flags, const torch::Device& device, 
   out.name = out.model->card().name;
   out.identity = conformal::model_identity(out.model->card());
   if (static_cast<double>(native) != out.scale && !quiet) {
-    print_error(fmt::format("note: {} has no x{} weights; running x{} and resizing its output to "
-                            "x{} with MATLAB-compatible bicubic",
-                            out.name, out.scale, native, out.scale));
+    print_error(
+        fmt::format("note: {} has no x{} weights; running x{} and resizing its output to "
+                    "x{} with MATLAB-compatible bicubic",
+                    out.name, out.scale, native, out.scale));
   }
   out.options.scale = out.scale;
   out.options.tiling.tile = flags.tile;

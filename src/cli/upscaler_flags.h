@@ -33,12 +33,12 @@ struct UpscalerFlags {
 void add_upscaler_flags(CLI::App& command, UpscalerFlags& flags, bool choose_model = true);
 
 struct Upscaler {
-  std::string name;            // the model's name or the command
-  double scale = 0;            // output size / input size
-  nlohmann::json identity;     // what a calibration file records (conformal::model_identity)
+  std::string name;              // the model's name or the command
+  double scale = 0;              // output size / input size
+  nlohmann::json identity;       // what a calibration file records (conformal::model_identity)
   std::unique_ptr<Model> model;  // null for an external program
   UpscaleOptions options;        // for the model
-  UpscaleFn run;               // [C,H,W] in [0,1] -> [C, H*scale, W*scale] on the CPU
+  UpscaleFn run;                 // [C,H,W] in [0,1] -> [C, H*scale, W*scale] on the CPU
 };
 
 // Loads the model (or checks the command); says on stderr (unless quiet) when the scale is reached

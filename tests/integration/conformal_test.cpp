@@ -6,8 +6,8 @@
 #include <random>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "srkit/conformal/calibration.h"
 #include "srkit/conformal/calibration_data.h"
@@ -82,9 +82,9 @@ TEST(ConformalOnPhotos, RandomSplitsKeepTheMeanRiskBelowAlpha) {
       for (size_t i = n; i < units.size(); ++i) {
         const auto& u = units[order[i]];
         risk += conformal::from_ticks(conformal::loss_below(u.staircase, t));
-        fraction += static_cast<double>(std::lower_bound(u.sorted_scores.begin(),
-                                                         u.sorted_scores.end(), t) -
-                                        u.sorted_scores.begin()) /
+        fraction += static_cast<double>(
+                        std::lower_bound(u.sorted_scores.begin(), u.sorted_scores.end(), t) -
+                        u.sorted_scores.begin()) /
                     static_cast<double>(u.sorted_scores.size());
       }
       split_risks.push_back(risk / static_cast<double>(units.size() - n));
@@ -93,8 +93,8 @@ TEST(ConformalOnPhotos, RandomSplitsKeepTheMeanRiskBelowAlpha) {
     const double mean =
         std::accumulate(split_risks.begin(), split_risks.end(), 0.0) / split_risks.size();
     trusted /= static_cast<double>(split_risks.size());
-    std::printf("alpha %.2f: mean test risk %.4f over 200 splits (n = %zu), trusted %.3f\n",
-                alpha, mean, n, trusted);
+    std::printf("alpha %.2f: mean test risk %.4f over 200 splits (n = %zu), trusted %.3f\n", alpha,
+                mean, n, trusted);
     EXPECT_LE(mean, alpha);
     EXPECT_GT(trusted, alpha == 0.1 ? 0.05 : 0.3) << "masks should not be trivially empty";
   }
@@ -140,11 +140,11 @@ TEST_F(Workflow, CalibrateThenMaskEveryUpscale) {
   EXPECT_NEAR(mask.mean().item<double>(), report["trusted_fraction"].get<double>(), 1e-6);
   EXPECT_EQ(read_image(dir / "overlay.png").pixels.size(0), 3);
   // The image itself is the plain model output, as without --calibration.
-  result = run_srkit("upscale " + test_photo.string() + " -o " + (dir / "plain.png").string() +
-                     " -q");
+  result =
+      run_srkit("upscale " + test_photo.string() + " -o " + (dir / "plain.png").string() + " -q");
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_TRUE(torch::equal(read_image(dir / "plain.png").pixels,
-                           read_image(dir / "out.png").pixels));
+  EXPECT_TRUE(
+      torch::equal(read_image(dir / "plain.png").pixels, read_image(dir / "out.png").pixels));
 
   result = run_srkit("conformal-eval --calibration " + calibration.string() + " --data " +
                      test_photos.string() + " --crop 0 --alpha 0.1,0.2 --plots " +
@@ -164,10 +164,10 @@ TEST_F(Workflow, RefusesACalibrationMadeForAnotherModel) {
                       " --crop 192 --alpha 0.5 -o " + calibration.string() + " -q")
                 .exit_code,
             0);
-  const auto result = run_srkit("upscale " + test_photo.string() + " -o " +
-                                (dir / "out.png").string() + " --model esrgan-slim --scale 2 " +
-                                "--calibration " + calibration.string() + " --mask " +
-                                (dir / "mask.png").string());
+  const auto result =
+      run_srkit("upscale " + test_photo.string() + " -o " + (dir / "out.png").string() +
+                " --model esrgan-slim --scale 2 " + "--calibration " + calibration.string() +
+                " --mask " + (dir / "mask.png").string());
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_TRUE(contains(result.err, "was calibrated for default")) << result.err;
   EXPECT_TRUE(contains(result.err, "srkit calibrate")) << result.err;
@@ -176,8 +176,8 @@ TEST_F(Workflow, RefusesACalibrationMadeForAnotherModel) {
 
 // srkit itself, run as an external program, is a black box like any other.
 TEST_F(Workflow, ExternalProgramIsABlackBoxUpscaler) {
-  const std::string program = std::string("'") + SRKIT_BINARY +
-                              " upscale {in} -o {out} --model default --overwrite -q'";
+  const std::string program =
+      std::string("'") + SRKIT_BINARY + " upscale {in} -o {out} --model default --overwrite -q'";
   const auto calibration = dir / "calib.json";
   auto result = run_srkit("calibrate --model-cmd " + program + " --scale 2 --samples 2 --data " +
                           calibration_photos.string() + " --crop 256 --alpha 0.5 -o " +

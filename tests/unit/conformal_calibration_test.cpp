@@ -1,8 +1,8 @@
 // The conformal threshold: the fast sweep against its brute-force twin, the worked example and the
 // counterexample of docs/conformal.md, and the guarantee itself by simulation.
 #include <algorithm>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -139,10 +139,10 @@ TEST(ConformalCalibration, LossBelowIsTheWorstErrorOfTheStrictMask) {
 
 // docs/conformal.md section 2: n = 3, d = 4.
 TEST(ConformalCalibration, WorkedExample) {
-  const Maps scores = {{0.1F, 0.4F, 0.7F, 0.9F}, {0.2F, 0.3F, 0.8F, 0.95F},
-                       {0.05F, 0.5F, 0.6F, 0.85F}};
-  const Maps errors = {{0.2F, 0.5F, 0.3F, 2.0F}, {0.1F, 0.9F, 0.4F, 1.5F},
-                       {0.3F, 0.2F, 1.2F, 0.6F}};
+  const Maps scores = {
+      {0.1F, 0.4F, 0.7F, 0.9F}, {0.2F, 0.3F, 0.8F, 0.95F}, {0.05F, 0.5F, 0.6F, 0.85F}};
+  const Maps errors = {
+      {0.2F, 0.5F, 0.3F, 2.0F}, {0.1F, 0.9F, 0.4F, 1.5F}, {0.3F, 0.2F, 1.2F, 0.6F}};
   EXPECT_EQ(fast_threshold(scores, errors, 1.2), 0.6F);  // trusted: score < 0.6
   EXPECT_EQ(fast_threshold(scores, errors, 1.0), 0.3F);  // the largest feasible t is 0.2
   EXPECT_EQ(fast_threshold(scores, errors, 2.0), kFullMask);

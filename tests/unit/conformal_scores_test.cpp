@@ -71,10 +71,10 @@ TEST(Filters, QuantileInterpolatesLikeNumpy) {
 
 // skimage.color.rgb2lab of these colours (tests/reference/lab_reference.py).
 TEST(Color, LabMatchesSkimage) {
-  const auto rgb = torch::tensor({0.0, 1.0, 1.0, 0.2, 0.9, 0.0, 1.0, 0.0, 0.5, 0.7, 0.0, 1.0, 0.0,
-                                  0.8, 0.1},
-                                 torch::kFloat64)
-                       .view({3, 1, 5});
+  const auto rgb =
+      torch::tensor({0.0, 1.0, 1.0, 0.2, 0.9, 0.0, 1.0, 0.0, 0.5, 0.7, 0.0, 1.0, 0.0, 0.8, 0.1},
+                    torch::kFloat64)
+          .view({3, 1, 5});
   const auto lab = rgb_to_lab(rgb);
   const double expected[5][3] = {{0.0, 0.0, 0.0},
                                  {100.0, -0.0024549379, 0.0046534212},
@@ -92,6 +92,7 @@ TEST(PatchVariance, KernelOneIsThePerPixelVarianceAcrossSamples) {
   const auto samples = torch::rand({5, 3, 8, 9}, torch::kFloat64);
   ScoreOptions options;
   options.space = ColourSpace::kRgb;
+  options.kernel = 1;
   PatchVariance variance(options);
   for (int m = 0; m < 5; ++m) variance.add(samples[m]);
   const auto expected = samples.var(0, /*unbiased=*/false).mean(0).to(torch::kFloat);
@@ -139,7 +140,8 @@ TEST(PatchVariance, ClippingAndSmoothingFollowTheOptions) {
   PatchVariance variance(options);
   for (int m = 0; m < 4; ++m) variance.add(samples[m]);
   const auto raw = variance.raw();
-  EXPECT_FLOAT_EQ(variance.score().max().item<float>(), static_cast<float>(quantile_value(raw, 0.9)));
+  EXPECT_FLOAT_EQ(variance.score().max().item<float>(),
+                  static_cast<float>(quantile_value(raw, 0.9)));
   options.blur_sigma = 3;
   PatchVariance smooth(options);
   for (int m = 0; m < 4; ++m) smooth.add(samples[m]);
@@ -175,7 +177,8 @@ TEST(Fidelity, RgbErrorBoundsThePsnrInsideAnyMask) {
     const auto d = fidelity_map(truth, prediction, options);
     EXPECT_TRUE(torch::all(d >= (truth - prediction).abs().amax(0) - 1e-6).item<bool>());
     const auto mask = random_image(1, 16, 16, seed + 7)[0] < 0.5;
-    const double mse = (truth - prediction).square().sum(0).masked_select(mask).mean().item<double>() / 3;
+    const double mse =
+        (truth - prediction).square().sum(0).masked_select(mask).mean().item<double>() / 3;
     const double worst = worst_error_in_mask(d, mask);
     EXPECT_GE(-10 * std::log10(mse), -20 * std::log10(worst) - 1e-6);
   }

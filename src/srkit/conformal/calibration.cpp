@@ -148,8 +148,8 @@ int64_t loss_budget(int64_t images, double alpha) {
 float threshold_for(const RiskCurve& curve, double alpha) {
   const int64_t budget = loss_budget(curve.images, alpha);
   if (budget < 0) return kEmptyMask;
-  const auto first_over = std::upper_bound(curve.sums.begin(), curve.sums.end(),
-                                           static_cast<Ticks>(budget));
+  const auto first_over =
+      std::upper_bound(curve.sums.begin(), curve.sums.end(), static_cast<Ticks>(budget));
   if (first_over == curve.sums.end()) return kFullMask;
   return curve.scores[first_over - curve.sums.begin()];
 }

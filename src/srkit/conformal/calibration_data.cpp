@@ -80,12 +80,11 @@ std::vector<ImageUnit> image_units(const std::filesystem::path& hr_file,
   for (int64_t y = 0; y + side <= hr.size(1); y += side) {
     for (int64_t x = 0; x + side <= hr.size(2); x += side) {
       const auto hr_unit = hr.slice(1, y, y + side).slice(2, x, x + side).contiguous();
-      const auto lr_unit = lr.defined() ? lr.slice(1, y / s, (y + side) / s)
-                                              .slice(2, x / s, (x + side) / s)
-                                              .contiguous()
-                                        : make_lr(hr_unit);
-      units.push_back(
-          {stem + "@" + std::to_string(y) + "," + std::to_string(x), lr_unit, hr_unit});
+      const auto lr_unit =
+          lr.defined()
+              ? lr.slice(1, y / s, (y + side) / s).slice(2, x / s, (x + side) / s).contiguous()
+              : make_lr(hr_unit);
+      units.push_back({stem + "@" + std::to_string(y) + "," + std::to_string(x), lr_unit, hr_unit});
     }
   }
   return units;

@@ -14,15 +14,15 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <torch/types.h>
+#include <nlohmann/json.hpp>
 
 namespace srkit::conformal {
 
 struct UnitOptions {
   int64_t scale = 4;
-  int64_t crop = 0;                   // HR side of square crops (a multiple of scale); 0 = whole
-  std::filesystem::path lr_folder;    // LR files with the same stems; empty = make LR by bicubic
+  int64_t crop = 0;                 // HR side of square crops (a multiple of scale); 0 = whole
+  std::filesystem::path lr_folder;  // LR files with the same stems; empty = make LR by bicubic
 };
 
 struct ImageUnit {

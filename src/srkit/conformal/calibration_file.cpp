@@ -111,8 +111,8 @@ Calibration load_calibration(const std::filesystem::path& path) {
     throw usage_error(path.string() + ": damaged calibration file (" + e.what() +
                       "); recalibrate with `srkit calibrate`");
   } catch (const c10::Error& e) {
-    throw usage_error(path.string() + ": damaged calibration file (" +
-                      e.what_without_backtrace() + "); recalibrate with `srkit calibrate`");
+    throw usage_error(path.string() + ": damaged calibration file (" + e.what_without_backtrace() +
+                      "); recalibrate with `srkit calibrate`");
   }
 }
 

@@ -7,8 +7,8 @@
 //   auto mask = srkit::conformal::trusted_mask(scored.score, threshold);
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <torch/types.h>
+#include <nlohmann/json.hpp>
 
 #include "srkit/conformal/fidelity.h"
 #include "srkit/conformal/scores.h"

@@ -43,9 +43,12 @@ FidelityMetric parse_fidelity_metric(const std::string& name) {
 
 std::string to_string(FidelityMetric metric) {
   switch (metric) {
-    case FidelityMetric::kLabPointwise: return "lab";
-    case FidelityMetric::kLabNeighbourhood: return "lab-neighbourhood";
-    case FidelityMetric::kRgbPointwise: return "rgb";
+    case FidelityMetric::kLabPointwise:
+      return "lab";
+    case FidelityMetric::kLabNeighbourhood:
+      return "lab-neighbourhood";
+    case FidelityMetric::kRgbPointwise:
+      return "rgb";
   }
   return "?";
 }

@@ -23,7 +23,7 @@ enum class FidelityMetric { kLabPointwise, kLabNeighbourhood, kRgbPointwise };
 
 struct FidelityOptions {
   FidelityMetric metric = FidelityMetric::kLabPointwise;
-  int64_t kernel = 5;    // box side for lab-neighbourhood
+  int64_t kernel = 5;     // box side for lab-neighbourhood
   double blur_sigma = 0;  // Gaussian smoothing of the map; 0 = off
 };
 

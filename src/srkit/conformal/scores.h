@@ -24,7 +24,7 @@ enum class ColourSpace { kUnitLab, kRgb };
 
 struct ScoreOptions {
   ColourSpace space = ColourSpace::kUnitLab;  // where the variance is measured
-  int64_t kernel = 1;                         // box side of K, odd
+  int64_t kernel = 5;  // box side of K, odd; 1 = per-pixel variance (docs/conformal.md: choice)
   double clip_quantile = 1.0;  // each map is clipped at this quantile of its own values; 1 = off
   double blur_sigma = 0;       // Gaussian smoothing after clipping, in output pixels; 0 = off
 };

@@ -100,9 +100,9 @@ int run_shell(const std::string& command, const std::filesystem::path& stderr_fi
       kill(-child, SIGKILL);
       waitpid(child, &status, 0);
       if (stop) throw Error(ErrorKind::kCancelled, "interrupted");
-      throw input_error(label, "did not finish within " + number(options.timeout_seconds) +
-                                   " s and was stopped",
-                        "raise --model-timeout if it is just slow");
+      throw input_error(
+          label, "did not finish within " + number(options.timeout_seconds) + " s and was stopped",
+          "raise --model-timeout if it is just slow");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -128,9 +128,8 @@ torch::Tensor ExternalUpscaler::operator()(const torch::Tensor& lr) const {
   const auto out = scratch.path() / "output.png";
   const auto log = scratch.path() / "stderr.txt";
   write_image(in, lr.to(torch::kCPU), 8);
-  const auto command =
-      replace_all(replace_all(command_, "{in}", shell_quote(in.string())), "{out}",
-                  shell_quote(out.string()));
+  const auto command = replace_all(replace_all(command_, "{in}", shell_quote(in.string())), "{out}",
+                                   shell_quote(out.string()));
   const int status = run_shell(command, log, label, options_);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     const std::string how = WIFEXITED(status)
@@ -148,8 +147,8 @@ torch::Tensor ExternalUpscaler::operator()(const torch::Tensor& lr) const {
     throw input_error(label,
                       "wrote " + std::to_string(hr.size(2)) + "x" + std::to_string(hr.size(1)) +
                           " for a " + std::to_string(lr.size(2)) + "x" +
-                          std::to_string(lr.size(1)) + " input; x" + number(scale_) +
-                          " needs " + std::to_string(want_w) + "x" + std::to_string(want_h),
+                          std::to_string(lr.size(1)) + " input; x" + number(scale_) + " needs " +
+                          std::to_string(want_w) + "x" + std::to_string(want_h),
                       "pass the program's own scale with --scale");
   }
   if (hr.size(0) == 1) hr = hr.expand({3, want_h, want_w});

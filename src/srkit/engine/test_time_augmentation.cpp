@@ -19,9 +19,9 @@ torch::Tensor translate(const torch::Tensor& image, double dy, double dx) {
   // grid_sample's normalised coordinates (align_corners = false): pixel centre x -> (2x+1)/w - 1.
   const auto ys = (2.0 * (torch::arange(h, options) - dy) + 1.0) / h - 1.0;
   const auto xs = (2.0 * (torch::arange(w, options) - dx) + 1.0) / w - 1.0;
-  const auto grid = torch::stack({xs.view({1, w}).expand({h, w}), ys.view({h, 1}).expand({h, w})},
-                                 -1)
-                        .unsqueeze(0);
+  const auto grid =
+      torch::stack({xs.view({1, w}).expand({h, w}), ys.view({h, 1}).expand({h, w})}, -1)
+          .unsqueeze(0);
   // at::grid_sampler modes: interpolation 2 = bicubic, padding 1 = border.
   return at::grid_sampler(image.unsqueeze(0).to(torch::kFloat), grid, 2, 1, false)
       .squeeze(0)

@@ -22,17 +22,17 @@ namespace srkit {
 using UpscaleFn = std::function<torch::Tensor(const torch::Tensor& lr)>;
 
 struct Augmentation {
-  int dihedral = 0;                  // 0..3: rotation by 90 degrees that many times; +4: then flip
-  double shift_y = 0, shift_x = 0;   // sub-pixel translation of the input, in input pixels
-  double noise = 0;                  // standard deviation of Gaussian noise added to the input
-  uint64_t seed = 0;                 // of that noise
+  int dihedral = 0;                 // 0..3: rotation by 90 degrees that many times; +4: then flip
+  double shift_y = 0, shift_x = 0;  // sub-pixel translation of the input, in input pixels
+  double noise = 0;                 // standard deviation of Gaussian noise added to the input
+  uint64_t seed = 0;                // of that noise
 };
 
 struct EnsembleOptions {
-  int samples = 8;     // M; the first is always the plain input
-  double shift = 0;    // samples after the first are shifted by up to this many input pixels
-  double noise = 0;    // samples after the first get Gaussian noise of this standard deviation
-  uint64_t seed = 0;   // for the shifts and the noise; the same for every image
+  int samples = 8;    // M; the first is always the plain input
+  double shift = 0;   // samples after the first are shifted by up to this many input pixels
+  double noise = 0;   // samples after the first get Gaussian noise of this standard deviation
+  uint64_t seed = 0;  // for the shifts and the noise; the same for every image
 };
 
 // M augmentations: the identity, then the other flips/rotations, then (M > 8, which needs shift or

@@ -13,7 +13,7 @@
 namespace srkit {
 namespace {
 
-const cv::Scalar kColours[] = {{180, 119, 31}, {14, 127, 255}, {44, 160, 44},
+const cv::Scalar kColours[] = {{180, 119, 31}, {14, 127, 255},  {44, 160, 44},
                                {40, 39, 214},  {189, 103, 148}, {75, 86, 140}};
 constexpr int kLeft = 90, kRight = 30, kTop = 62, kBottom = 70;
 
@@ -96,6 +96,14 @@ void save_line_plot(const std::filesystem::path& path, const LinePlot& plot) {
   put_text(image, plot.x_label, {kLeft + w / 2 - 40, plot.height - 20});
   put_text(image, plot.y_label, {kLeft, kTop - 8}, 0.45);
 
+  int legend_width = 0;
+  for (const auto& s : plot.series) {
+    int baseline = 0;
+    legend_width =
+        std::max(legend_width,
+                 cv::getTextSize(s.label, cv::FONT_HERSHEY_SIMPLEX, 0.5, 1, &baseline).width + 48);
+  }
+  const int legend_x = kLeft + w - legend_width;
   for (size_t k = 0; k < plot.series.size(); ++k) {
     const auto& s = plot.series[k];
     const auto colour = kColours[k % std::size(kColours)];
@@ -117,8 +125,8 @@ void save_line_plot(const std::filesystem::path& path, const LinePlot& plot) {
       }
     }
     const int y = kTop + 20 + 20 * static_cast<int>(k);
-    cv::line(image, {kLeft + w - 230, y - 5}, {kLeft + w - 200, y - 5}, colour, 2);
-    put_text(image, s.label, {kLeft + w - 192, y});
+    cv::line(image, {legend_x, y - 5}, {legend_x + 30, y - 5}, colour, 2);
+    put_text(image, s.label, {legend_x + 38, y});
   }
 
   AtomicOutput out(path);

@@ -17,8 +17,7 @@ torch::Tensor rgb_to_lab(const torch::Tensor& rgb) {
   const int64_t channel_dim = rgb.dim() - 3;
   TORCH_CHECK(channel_dim >= 0 && rgb.size(channel_dim) == 3, "rgb_to_lab expects 3 channels");
   const auto c = rgb.is_floating_point() ? rgb : rgb.to(torch::kFloat);
-  const auto linear =
-      torch::where(c > 0.04045, ((c + 0.055) / 1.055).pow(2.4), c / 12.92);
+  const auto linear = torch::where(c > 0.04045, ((c + 0.055) / 1.055).pow(2.4), c / 12.92);
   const auto r = linear.select(channel_dim, 0), g = linear.select(channel_dim, 1),
              b = linear.select(channel_dim, 2);
   // XYZ divided by the D65 white point (0.95047, 1, 1.08883).
@@ -29,16 +28,15 @@ torch::Tensor rgb_to_lab(const torch::Tensor& rgb) {
     return torch::where(t > 0.008856, t.clamp_min(0).pow(1.0 / 3.0), 7.787 * t + 16.0 / 116.0);
   };
   const auto fx = f(x), fy = f(y), fz = f(z);
-  const auto lab = torch::stack({116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)},
-                                channel_dim);
+  const auto lab =
+      torch::stack({116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)}, channel_dim);
   return lab;
 }
 
 torch::Tensor rgb_to_unit_lab(const torch::Tensor& rgb) {
   const int64_t channel_dim = rgb.dim() - 3;
   const auto lab = rgb_to_lab(rgb);
-  return torch::stack({lab.select(channel_dim, 0) / 100.0,
-                       lab.select(channel_dim, 1) / 254.0 + 0.5,
+  return torch::stack({lab.select(channel_dim, 0) / 100.0, lab.select(channel_dim, 1) / 254.0 + 0.5,
                        lab.select(channel_dim, 2) / 254.0 + 0.5},
                       channel_dim);
 }

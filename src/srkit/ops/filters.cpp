@@ -22,14 +22,12 @@ torch::Tensor box_mean(const torch::Tensor& image, int64_t kernel) {
   // Separable: a rectangle's in-image pixel count is the product of the per-axis counts, so the
   // mean of row means equals the mean over the box.
   auto planes = as_planes(image);
-  planes = F::avg_pool2d(planes, F::AvgPool2dFuncOptions({1, kernel})
-                                     .stride(1)
-                                     .padding({0, half})
-                                     .count_include_pad(false));
-  planes = F::avg_pool2d(planes, F::AvgPool2dFuncOptions({kernel, 1})
-                                     .stride(1)
-                                     .padding({half, 0})
-                                     .count_include_pad(false));
+  planes = F::avg_pool2d(
+      planes,
+      F::AvgPool2dFuncOptions({1, kernel}).stride(1).padding({0, half}).count_include_pad(false));
+  planes = F::avg_pool2d(
+      planes,
+      F::AvgPool2dFuncOptions({kernel, 1}).stride(1).padding({half, 0}).count_include_pad(false));
   return planes.reshape(image.sizes());
 }
 
