@@ -147,15 +147,44 @@ TEST_F(Workflow, CalibrateThenMaskEveryUpscale) {
       torch::equal(read_image(dir / "plain.png").pixels, read_image(dir / "out.png").pixels));
 
   result = run_srkit("conformal-eval --calibration " + calibration.string() + " --data " +
-                     test_photos.string() + " --crop 0 --alpha 0.1,0.2 --plots " +
+                     test_photos.string() + " --crop 0 --alpha 0.1,0.2 --leaked 9 --plots " +
                      (dir / "plots").string() + " --json -q");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const auto evaluation = nlohmann::json::parse(result.out);
   ASSERT_EQ(evaluation["alphas"].size(), 2U);
+  // Proposition 3.2: alpha (n + 1) / (n_new + 1) with n = 49, 9 leaked.
+  EXPECT_NEAR(evaluation["alphas"][0]["leakage_bound"].get<double>(), 0.1 * 50 / 41, 1e-12);
   EXPECT_EQ(evaluation["test"]["units"].get<int64_t>(), 1);
   for (const char* plot : {"risk_vs_alpha.png", "trusted_vs_alpha.png", "psnr_vs_alpha.png"}) {
     EXPECT_EQ(read_image(dir / "plots" / plot).pixels.size(0), 3) << plot;
   }
+}
+
+// LR files given beside the HR ones (--lr) calibrate exactly as LR made by srkit: `srkit degrade`
+// writes the same MATLAB bicubic, rounded to 8 bits.
+TEST_F(Workflow, GivenLowResolutionPairsCalibrateLikeMadeOnes) {
+  const auto hr = dir / "hr", lr = dir / "lr";
+  std::filesystem::create_directories(hr);
+  const auto photo = read_image(testing::data_path("samples/astronaut.png")).pixels;
+  for (int i = 0; i < 4; ++i) {
+    write_image(hr / ("part" + std::to_string(i) + ".png"),
+                photo.slice(1, 128 * i, 128 * i + 97).slice(2, 0, 131), 8);
+  }
+  ASSERT_EQ(run_srkit("degrade " + hr.string() + " -o " + lr.string() + " --scale 2 -q").exit_code,
+            0);
+  const auto calibrate = [&](const std::string& extra) {
+    const auto result = run_srkit("calibrate --data " + hr.string() + " " + extra +
+                                  " --alpha 0.7,1 -o " + (dir / "c.json").string() +
+                                  " --overwrite --json -q");
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    return nlohmann::json::parse(result.out)["thresholds"];
+  };
+  const auto made = calibrate("");
+  EXPECT_EQ(made, calibrate("--lr " + lr.string()));
+  EXPECT_TRUE(made[0]["threshold"].is_number()) << made;  // a real threshold, not a trivial one
+  const auto missing = run_srkit("calibrate --data " + calibration_photos.string() + " --lr " +
+                                 lr.string() + " -o " + (dir / "d.json").string() + " -q");
+  EXPECT_TRUE(contains(missing.err, "has no LR file with the same name")) << missing.err;
 }
 
 TEST_F(Workflow, RefusesACalibrationMadeForAnotherModel) {

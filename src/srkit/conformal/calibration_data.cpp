@@ -12,12 +12,6 @@
 namespace srkit::conformal {
 namespace {
 
-torch::Tensor round_to_bit_depth(const torch::Tensor& image, int bit_depth) {
-  if (bit_depth > 16) return image.clamp(0, 1);
-  const double top = bit_depth == 16 ? 65535.0 : 255.0;
-  return (image.clamp(0, 1) * top).round() / top;
-}
-
 std::filesystem::path lr_file_for(const std::filesystem::path& hr_file,
                                   const std::filesystem::path& lr_folder) {
   for (const auto& candidate : list_images(lr_folder)) {
@@ -68,8 +62,7 @@ std::vector<ImageUnit> image_units(const std::filesystem::path& hr_file,
                       "remove it from the folder or use a smaller --crop");
   }
   const auto make_lr = [&](const torch::Tensor& hr_unit) {
-    return round_to_bit_depth(resize_bicubic(hr_unit, 1.0 / static_cast<double>(s)),
-                              image.bit_depth);
+    return stored_values(resize_bicubic(hr_unit, 1.0 / static_cast<double>(s)), image.bit_depth);
   };
   std::vector<ImageUnit> units;
   const auto stem = hr_file.stem().string();

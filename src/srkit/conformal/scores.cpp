@@ -29,7 +29,7 @@ PatchVariance::PatchVariance(const ScoreOptions& options) : options_(options) {
 void PatchVariance::add(const torch::Tensor& sample) {
   const auto planes = colour_planes(sample, options_.space).to(torch::kFloat64);
   auto mean = box_mean(planes, options_.kernel);
-  auto square = box_mean(planes.square(), options_.kernel);
+  auto square = box_mean(planes.square(), options_.kernel).sum(0);  // only the sum is needed
   if (samples_ == 0) {
     sum_mean_ = mean;
     sum_square_ = square;
@@ -44,8 +44,9 @@ void PatchVariance::add(const torch::Tensor& sample) {
 torch::Tensor PatchVariance::raw() const {
   TORCH_CHECK(samples_ > 0, "no samples were added");
   const double m = static_cast<double>(samples_);
-  const auto variance = sum_square_ / m - (sum_mean_ / m).square();
-  return variance.mean(0).clamp_min(0).to(torch::kFloat);  // rounding can dip below 0
+  const auto channels = static_cast<double>(sum_mean_.size(0));
+  const auto variance = (sum_square_ / m - (sum_mean_ / m).square().sum(0)) / channels;
+  return variance.clamp_min(0).to(torch::kFloat);  // rounding can dip below 0
 }
 
 torch::Tensor PatchVariance::score() const {

@@ -29,7 +29,8 @@ struct ScoreOptions {
   double blur_sigma = 0;       // Gaussian smoothing after clipping, in output pixels; 0 = off
 };
 
-// Streams samples into the two moments sigma^K needs, so M samples cost two maps of memory.
+// Streams samples into the moments sigma^K needs, so M samples cost four float64 maps (three
+// channel means, one summed second moment: 32 bytes per output pixel) whatever M is.
 class PatchVariance {
  public:
   explicit PatchVariance(const ScoreOptions& options);
@@ -46,7 +47,8 @@ class PatchVariance {
  private:
   ScoreOptions options_;
   int64_t samples_ = 0;
-  torch::Tensor sum_mean_, sum_square_;  // sums over samples of K*mu and K*mu^2, float64
+  torch::Tensor sum_mean_;    // [3,H,W]: sum over samples of K*mu, float64
+  torch::Tensor sum_square_;  // [H,W]: sum over samples and channels of K*mu^2, float64
 };
 
 // The channels the variance is measured on: [3,H,W] in the colour space.

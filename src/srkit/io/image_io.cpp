@@ -98,6 +98,22 @@ double full_scale(int depth) {
 
 }  // namespace
 
+torch::Tensor stored_values(const torch::Tensor& pixels, int bit_depth) {
+  const auto clamped = pixels.to(torch::kCPU, torch::kFloat32).clamp(0.0, 1.0);
+  if (bit_depth != 8 && bit_depth != 16) return clamped;
+  const int depth = bit_depth == 8 ? CV_8U : CV_16U;
+  // The integers write_image stores, as one plane of C*H rows.
+  auto samples = bit_depth == 8
+                     ? clamped.mul(255.0).round_().to(torch::kUInt8)
+                     : clamped.mul(65535.0).round_().to(torch::kInt32).to(torch::kInt16);
+  samples = samples.reshape({-1, clamped.size(-1)}).contiguous();
+  const cv::Mat mat(static_cast<int>(samples.size(0)), static_cast<int>(samples.size(1)), depth,
+                    samples.data_ptr());
+  cv::Mat as_float;
+  mat.convertTo(as_float, CV_32F, 1.0 / full_scale(depth));  // as read_image scales
+  return torch::from_blob(as_float.data, clamped.sizes(), torch::kFloat32).clone();
+}
+
 bool is_image_path(const std::filesystem::path& path) {
   static const char* kExtensions[] = {".png",  ".jpg", ".jpeg", ".tif", ".tiff",
                                       ".webp", ".bmp", ".ppm",  ".pgm", ".pnm"};

@@ -31,6 +31,11 @@ struct WriteOptions {
 int write_image(const std::filesystem::path& path, const torch::Tensor& pixels, int bit_depth,
                 const WriteOptions& options = {});
 
+// The values `pixels` would hold after write_image at this bit depth (8 or 16; 32 = float, only
+// clamped) and read_image: the same rounding and the same scaling, bit for bit. Used to make
+// low-resolution inputs exactly as if they had been saved to files.
+torch::Tensor stored_values(const torch::Tensor& pixels, int bit_depth);
+
 // True for the extensions read_image understands (case-insensitive).
 bool is_image_path(const std::filesystem::path& path);
 
