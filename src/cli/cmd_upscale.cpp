@@ -195,7 +195,8 @@ void register_upscale(CLI::App& app, Runner& run) {
                       "calibration file from `srkit calibrate`: also compute a confidence mask");
   command
       ->add_option("--alpha", args->alpha,
-                   "guaranteed level: expected worst error (Lab L1, 0..3) inside the mask")
+                   "guaranteed level: expected worst error inside the mask (0..3, in the "
+                   "calibrated error measure)")
       ->capture_default_str();
   command->add_option("--mask", args->mask,
                       "mask file (one input) or folder: white = trusted pixels");

@@ -173,9 +173,9 @@ TEST_F(Workflow, GivenLowResolutionPairsCalibrateLikeMadeOnes) {
   ASSERT_EQ(run_srkit("degrade " + hr.string() + " -o " + lr.string() + " --scale 2 -q").exit_code,
             0);
   const auto calibrate = [&](const std::string& extra) {
-    const auto result = run_srkit("calibrate --data " + hr.string() + " " + extra +
-                                  " --alpha 0.7,1 -o " + (dir / "c.json").string() +
-                                  " --overwrite --json -q");
+    const auto result =
+        run_srkit("calibrate --data " + hr.string() + " " + extra + " --alpha 0.7,1 -o " +
+                  (dir / "c.json").string() + " --overwrite --json -q");
     EXPECT_EQ(result.exit_code, 0) << result.err;
     return nlohmann::json::parse(result.out)["thresholds"];
   };
