@@ -13,6 +13,7 @@
 #include "srkit/conformal/calibration_file.h"
 #include "srkit/io/line_plot.h"
 #include "srkit/metrics/bootstrap.h"
+#include "srkit/metrics/metric.h"
 #include "upscaler_flags.h"
 
 namespace srkit::cli {
@@ -53,17 +54,12 @@ std::vector<double> alpha_grid(const EvalArgs& args, const conformal::Calibratio
   return {grid.begin(), grid.end()};
 }
 
-// PSNR in RGB [0,1] (MAX = 1) over the pixels of the mask; +inf when they match exactly, NaN for an
-// empty mask.
-double psnr_in_mask(const torch::Tensor& truth, const torch::Tensor& prediction,
-                    const torch::Tensor& mask) {
-  const auto y = conformal::colour_planes(truth, conformal::ColourSpace::kRgb).to(torch::kFloat64);
-  const auto p =
-      conformal::colour_planes(prediction, conformal::ColourSpace::kRgb).to(torch::kFloat64);
-  const auto squared = (y - p).square().sum(0).masked_select(mask);
-  if (squared.numel() == 0) return std::nan("");
-  const double mse = squared.sum().item<double>() / (3.0 * static_cast<double>(squared.numel()));
-  return mse == 0 ? std::numeric_limits<double>::infinity() : -10.0 * std::log10(mse);
+// PSNR in RGB over the pixels of the mask (gray as R=G=B, alpha ignored).
+double rgb_psnr_in_mask(const torch::Tensor& truth, const torch::Tensor& prediction,
+                        const torch::Tensor& mask) {
+  using conformal::ColourSpace;
+  return psnr_in_mask(conformal::colour_planes(prediction, ColourSpace::kRgb),
+                      conformal::colour_planes(truth, ColourSpace::kRgb), mask);
 }
 
 nlohmann::json interval_json(const MeanInterval& m) {
@@ -150,12 +146,12 @@ int run_eval(EvalArgs args) {
         const auto errors =
             conformal::fidelity_map(unit.hr, scored.prediction, calibration.settings.fidelity);
         const auto everything = torch::ones_like(errors, torch::kBool);
-        psnr_whole.push_back(psnr_in_mask(unit.hr, scored.prediction, everything));
+        psnr_whole.push_back(rgb_psnr_in_mask(unit.hr, scored.prediction, everything));
         for (size_t k = 0; k < alphas.size(); ++k) {
           const auto mask = conformal::trusted_mask(scored.score, thresholds[k]);
           per_alpha[k].risk.push_back(conformal::worst_error_in_mask(errors, mask));
           per_alpha[k].trusted.push_back(mask.to(torch::kFloat64).mean().item<double>());
-          per_alpha[k].psnr_mask.push_back(psnr_in_mask(unit.hr, scored.prediction, mask));
+          per_alpha[k].psnr_mask.push_back(rgb_psnr_in_mask(unit.hr, scored.prediction, mask));
         }
       });
   if (loop.units == 0) throw usage_error("no usable images in " + args.units.data);

@@ -14,12 +14,9 @@
 namespace srkit {
 namespace {
 
+using testing::contains;
 using testing::run_srkit;
 using testing::TempDir;
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 // A small real photo to keep the program runs fast.
 std::filesystem::path small_photo(const TempDir& dir, const std::string& name = "small.png") {

@@ -20,12 +20,9 @@
 namespace srkit {
 namespace {
 
+using testing::contains;
 using testing::run_srkit;
 using testing::TempDir;
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 // Every unit's loss staircase and sorted scores: enough to calibrate on any subset and measure
 // the test risk and trusted fraction of the others.
@@ -182,6 +179,13 @@ TEST_F(Workflow, GivenLowResolutionPairsCalibrateLikeMadeOnes) {
   const auto made = calibrate("");
   EXPECT_EQ(made, calibrate("--lr " + lr.string()));
   EXPECT_TRUE(made[0]["threshold"].is_number()) << made;  // a real threshold, not a trivial one
+  const auto wrong = dir / "lr_wrong";
+  std::filesystem::copy(lr, wrong);
+  write_image(wrong / "part0.png", torch::zeros({3, 20, 30}), 8, {true});
+  const auto mismatch = run_srkit("calibrate --data " + hr.string() + " --lr " + wrong.string() +
+                                  " --alpha 1 -o " + (dir / "e.json").string() + " -q");
+  EXPECT_EQ(mismatch.exit_code, 1) << "the other three pairs are used";
+  EXPECT_TRUE(contains(mismatch.err, "part0.png: does not match")) << mismatch.err;
   const auto missing = run_srkit("calibrate --data " + calibration_photos.string() + " --lr " +
                                  lr.string() + " -o " + (dir / "d.json").string() + " -q");
   EXPECT_TRUE(contains(missing.err, "has no LR file with the same name")) << missing.err;

@@ -30,6 +30,11 @@ struct CliResult {
   std::string err;  // stderr
 };
 
+// Whether `text` (a program's output) contains `part`.
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 // A GoogleTest parameter name for a model at a scale: "esrgan_slim_x2".
 std::string case_name(const std::string& model, int64_t scale);
 

@@ -71,5 +71,16 @@ TEST(Metrics, RejectMismatchedSizes) {
   EXPECT_THROW(psnr(torch::rand({3, 10, 10}), torch::rand({3, 10, 11}), {}), c10::Error);
 }
 
+TEST(Metrics, PsnrInMaskIsThePsnrOfTheMaskedPixels) {
+  torch::manual_seed(9);
+  const auto a = torch::rand({3, 12, 10}), b = torch::rand({3, 12, 10});
+  const auto all = torch::ones({12, 10}, torch::kBool);
+  EXPECT_NEAR(psnr_in_mask(a, b, all), psnr(a, b, {0, false}), 1e-9);
+  const auto half = torch::arange(12).view({12, 1}).expand({12, 10}) < 6;
+  EXPECT_NEAR(psnr_in_mask(a, b, half), psnr(a.slice(1, 0, 6), b.slice(1, 0, 6), {0, false}), 1e-9);
+  EXPECT_TRUE(std::isnan(psnr_in_mask(a, b, ~all)));
+  EXPECT_TRUE(std::isinf(psnr_in_mask(a, a, half)));
+}
+
 }  // namespace
 }  // namespace srkit

@@ -24,6 +24,12 @@ torch::Tensor metric_planes(const torch::Tensor& image, const MetricOptions& opt
 double psnr(const torch::Tensor& test, const torch::Tensor& reference,
             const MetricOptions& options);
 
+// PSNR over the pixels of `mask` ([H,W] bool) only, every channel (the protocol's y_channel and
+// crop_border do not apply): +infinity when they match exactly, NaN for an empty mask. Confidence
+// masks are judged by it.
+double psnr_in_mask(const torch::Tensor& test, const torch::Tensor& reference,
+                    const torch::Tensor& mask);
+
 // Mean SSIM (Wang et al. 2004) with an 11x11 Gaussian window, sigma 1.5, 'valid' filtering,
 // C1 = (0.01*255)^2, C2 = (0.03*255)^2; the mean over channels when not on Y.
 double ssim(const torch::Tensor& test, const torch::Tensor& reference,

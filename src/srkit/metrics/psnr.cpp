@@ -31,4 +31,21 @@ double psnr(const torch::Tensor& test, const torch::Tensor& reference,
   return 10.0 * std::log10(255.0 * 255.0 / mse);
 }
 
+double psnr_in_mask(const torch::Tensor& test, const torch::Tensor& reference,
+                    const torch::Tensor& mask) {
+  TORCH_CHECK(test.sizes() == reference.sizes(), "psnr_in_mask: image sizes differ");
+  TORCH_CHECK(mask.dim() == 2 && mask.size(0) == test.size(-2) && mask.size(1) == test.size(-1),
+              "psnr_in_mask: the mask is not [H,W] of the image");
+  const auto planes = MetricOptions{0, false};
+  const auto squared = (metric_planes(test, planes) - metric_planes(reference, planes))
+                           .square()
+                           .sum(0)
+                           .masked_select(mask);
+  if (squared.numel() == 0) return std::numeric_limits<double>::quiet_NaN();
+  const double mse =
+      squared.sum().item<double>() / static_cast<double>(squared.numel() * test.size(0));
+  if (mse == 0) return std::numeric_limits<double>::infinity();
+  return 10.0 * std::log10(255.0 * 255.0 / mse);
+}
+
 }  // namespace srkit
