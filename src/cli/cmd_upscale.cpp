@@ -96,6 +96,13 @@ int run_upscale(const UpscaleArgs& args) {
             upscaler.run, image.pixels, upscaler.scale, masks->calibration.settings,
             progress_printer(args.common, label + " samples"));
         upscaled = scored.prediction;
+        const int64_t unit = masks->calibration.data.value("crop", int64_t{0});
+        if (unit > 0 && (upscaled.size(1) != unit || upscaled.size(2) != unit)) {
+          say(args.common,
+              fmt::format("note: {} was calibrated on {}x{} crops; the guarantee is "
+                          "for images of that size, this output is {}x{}",
+                          args.calibration, unit, unit, upscaled.size(2), upscaled.size(1)));
+        }
         const auto trusted = conformal::trusted_mask(scored.score, masks->threshold);
         const double fraction = trusted.to(torch::kFloat64).mean().item<double>();
         if (!mask_path.empty()) {
