@@ -1,9 +1,11 @@
-// srkit degrade HR -o LR --scale N: make low-resolution inputs the way SR benchmarks do
-// (crop to a multiple of N, then MATLAB-compatible bicubic downscaling with antialiasing).
+// srkit degrade HR -o LR --scale N: make low-resolution inputs the way SR benchmarks do (crop to a
+// multiple of N, then MATLAB-compatible bicubic downscaling with antialiasing), or the way
+// real-world SR training does (--pipeline realesrgan: blur, resize, noise, JPEG, twice).
 #include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "common.h"
+#include "srkit/data/realesrgan_degradation.h"
 #include "srkit/io/image_io.h"
 #include "srkit/ops/resize.h"
 
@@ -17,12 +19,49 @@ struct DegradeArgs {
   bool no_modcrop = false;
   bool overwrite = false;
   std::string format = "png";
+  std::string pipeline = "bicubic";
+  uint64_t seed = 0;
+  int grid = 0;
   CommonFlags common;
 };
+
+// The Real-ESRGAN degradation of one image; the seed differs per input (seed + index) so a folder
+// gets varied degradations that are the same on every run.
+torch::Tensor realesrgan_lr(const torch::Tensor& hr, const DegradeArgs& args, uint64_t seed,
+                            nlohmann::json* record) {
+  auto rgb = hr.size(0) == 1 ? hr.expand({3, hr.size(1), hr.size(2)}) : hr.slice(0, 0, 3);
+  static const RealEsrganSettings standard;
+  return realesrgan_degrade(rgb, args.scale, seed, standard, record);
+}
+
+// K degradations of the same image side by side, each enlarged back to the HR size (nearest) so
+// the artefacts stay visible: the inspection view of the pipeline.
+torch::Tensor degradation_grid(const torch::Tensor& hr, const DegradeArgs& args) {
+  std::vector<torch::Tensor> tiles;
+  for (int k = 0; k < args.grid; ++k) {
+    const auto lr = realesrgan_lr(hr, args, args.seed + k, nullptr);
+    tiles.push_back(lr.repeat_interleave(args.scale, 1).repeat_interleave(args.scale, 2));
+  }
+  const int columns = std::min(args.grid, 4);
+  std::vector<torch::Tensor> rows;
+  for (int start = 0; start < args.grid; start += columns) {
+    std::vector<torch::Tensor> row(tiles.begin() + start,
+                                   tiles.begin() + std::min(args.grid, start + columns));
+    while (static_cast<int>(row.size()) < columns) row.push_back(torch::ones_like(tiles[0]));
+    rows.push_back(torch::cat(row, 2));
+  }
+  return torch::cat(rows, 1);
+}
 
 int run_degrade(const DegradeArgs& args) {
   apply_runtime(args.common);
   if (args.scale < 2) throw usage_error("--scale must be an integer >= 2");
+  if (args.pipeline != "bicubic" && args.pipeline != "realesrgan") {
+    throw usage_error("--pipeline " + args.pipeline + ": use bicubic or realesrgan");
+  }
+  if (args.grid < 0 || (args.grid > 0 && args.pipeline != "realesrgan")) {
+    throw usage_error("--grid N shows N samples of --pipeline realesrgan");
+  }
   const auto files = expand_inputs(args.inputs);
   if (files.empty()) throw usage_error("no image files found in the inputs");
   const std::filesystem::path output(args.output);
@@ -30,7 +69,8 @@ int run_degrade(const DegradeArgs& args) {
 
   nlohmann::json results = nlohmann::json::array();
   int failed = 0;
-  for (const auto& input : files) {
+  for (size_t index = 0; index < files.size(); ++index) {
+    const auto& input = files[index];
     const auto destination =
         output_is_file ? output : output / (input.stem().string() + "." + args.format);
     nlohmann::json result = {{"input", input.string()}, {"output", destination.string()}};
@@ -45,8 +85,19 @@ int run_degrade(const DegradeArgs& args) {
       if (hr.size(1) < args.scale || hr.size(2) < args.scale) {
         throw input_error(input.string(), "is smaller than the scale factor");
       }
-      const auto lr = resize_bicubic(hr, 1.0 / static_cast<double>(args.scale)).clamp(0.0, 1.0);
-      write_image(destination, lr, image.bit_depth, {args.overwrite});
+      torch::Tensor lr;
+      if (args.grid > 0) {
+        lr = degradation_grid(hr, args);
+      } else if (args.pipeline == "realesrgan") {
+        nlohmann::json record;
+        lr = realesrgan_lr(hr, args, args.seed + index, &record);
+        result["degradation"] = record;
+      } else {
+        lr = resize_bicubic(hr, 1.0 / static_cast<double>(args.scale)).clamp(0.0, 1.0);
+      }
+      // Real-ESRGAN's output is 8-bit by construction (JPEG); bicubic keeps the source depth.
+      write_image(destination, lr, args.pipeline == "bicubic" ? image.bit_depth : 8,
+                  {args.overwrite});
       result.update({{"ok", true},
                      {"hr_width", hr.size(2)},
                      {"hr_height", hr.size(1)},
@@ -72,7 +123,8 @@ int run_degrade(const DegradeArgs& args) {
 void register_degrade(CLI::App& app, Runner& run) {
   auto args = std::make_shared<DegradeArgs>();
   auto* command = app.add_subcommand(
-      "degrade", "downscale HR images with MATLAB-compatible bicubic (the SR benchmark protocol)");
+      "degrade",
+      "make LR images: MATLAB-compatible bicubic (benchmarks) or the Real-ESRGAN pipeline");
   command->add_option("inputs", args->inputs, "HR image files or folders")->required();
   command->add_option("-o,--output", args->output, "output file (one input) or folder")->required();
   command->add_option("-s,--scale", args->scale, "integer downscaling factor")
@@ -81,6 +133,16 @@ void register_degrade(CLI::App& app, Runner& run) {
                     "do not crop HR to a multiple of the scale first (LR size is then ceil(HR/N))");
   command->add_option("--format", args->format, "output extension for folders")
       ->capture_default_str();
+  command
+      ->add_option("--pipeline", args->pipeline,
+                   "bicubic (benchmarks) or realesrgan (second-order real-world degradation)")
+      ->capture_default_str();
+  command
+      ->add_option("--seed", args->seed,
+                   "realesrgan: seed of the first input (the next inputs use seed+1, ...)")
+      ->capture_default_str();
+  command->add_option("--grid", args->grid,
+                      "realesrgan: write N samples of each input side by side (inspection)");
   command->add_flag("--overwrite", args->overwrite, "replace existing outputs");
   add_common_flags(*command, args->common);
   command->callback([args, &run] { run = [args] { return run_degrade(*args); }; });
