@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "srkit/io/image_io.h"
+
 namespace srkit::cli {
 
 void add_unit_flags(CLI::App& command, UnitFlags& flags) {
@@ -35,7 +37,7 @@ UnitLoop for_each_unit(
     const UnitFlags& flags, const conformal::UnitOptions& options, const CommonFlags& common,
     const std::function<void(const conformal::ImageUnit& unit, const std::string& label)>& visit) {
   UnitLoop loop;
-  const auto files = conformal::list_images(flags.data);
+  const auto files = list_image_files(flags.data);
   for (size_t i = 0; i < files.size(); ++i) {
     try {
       const auto units = conformal::image_units(files[i], options);

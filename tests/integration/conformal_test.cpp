@@ -42,7 +42,7 @@ std::vector<ScoredUnit> score_sample_crops(const std::string& model_name, int64_
   options.crop = 96;
   const conformal::ConfidenceSettings settings;  // the defaults users get
   std::vector<ScoredUnit> units;
-  for (const auto& file : conformal::list_images(testing::data_path("samples"))) {
+  for (const auto& file : list_image_files(testing::data_path("samples"))) {
     for (const auto& unit : conformal::image_units(file, options)) {
       const auto scored = conformal::predict_with_score(upscaler, unit.lr, scale, settings);
       const auto errors = conformal::fidelity_map(unit.hr, scored.prediction, settings.fidelity);

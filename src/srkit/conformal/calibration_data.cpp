@@ -1,6 +1,5 @@
 #include "srkit/conformal/calibration_data.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include <torch/torch.h>
@@ -14,7 +13,7 @@ namespace {
 
 std::filesystem::path lr_file_for(const std::filesystem::path& hr_file,
                                   const std::filesystem::path& lr_folder) {
-  for (const auto& candidate : list_images(lr_folder)) {
+  for (const auto& candidate : list_image_files(lr_folder)) {
     if (candidate.stem() == hr_file.stem()) return candidate;
   }
   throw input_error(hr_file.string(), "has no LR file with the same name in " + lr_folder.string(),
@@ -22,19 +21,6 @@ std::filesystem::path lr_file_for(const std::filesystem::path& hr_file,
 }
 
 }  // namespace
-
-std::vector<std::filesystem::path> list_images(const std::filesystem::path& folder) {
-  if (!std::filesystem::is_directory(folder)) {
-    throw usage_error(folder.string() + " is not a folder of images");
-  }
-  std::vector<std::filesystem::path> files;
-  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
-    if (entry.is_regular_file() && is_image_path(entry.path())) files.push_back(entry.path());
-  }
-  std::sort(files.begin(), files.end());
-  if (files.empty()) throw usage_error(folder.string() + " holds no image files");
-  return files;
-}
 
 std::vector<ImageUnit> image_units(const std::filesystem::path& hr_file,
                                    const UnitOptions& options) {

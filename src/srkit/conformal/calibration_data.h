@@ -5,7 +5,7 @@
 // recorded in the calibration file.
 //
 //   srkit::conformal::UnitOptions options{.scale = 4, .crop = 128};
-//   for (auto& file : srkit::conformal::list_images("photos/"))
+//   for (auto& file : srkit::list_image_files("photos/"))
 //     for (auto& unit : srkit::conformal::image_units(file, options)) { ... unit.lr, unit.hr ... }
 #pragma once
 
@@ -29,9 +29,6 @@ struct ImageUnit {
   std::string name;  // file stem, plus "@y,x" for a crop
   torch::Tensor lr, hr;
 };
-
-// The image files of a folder, sorted. Throws a usage Error when it is not a folder or has none.
-std::vector<std::filesystem::path> list_images(const std::filesystem::path& folder);
 
 // The units of one HR file. Throws an input Error naming the file when it cannot be read, is
 // smaller than one unit, or its LR file is missing or of the wrong size.

@@ -113,6 +113,19 @@ torch::Tensor stored_values(const torch::Tensor& pixels, int bit_depth) {
   return torch::from_blob(as_float.data, clamped.sizes(), torch::kFloat32).clone();
 }
 
+std::vector<std::filesystem::path> list_image_files(const std::filesystem::path& folder) {
+  if (!std::filesystem::is_directory(folder)) {
+    throw usage_error(folder.string() + " is not a folder of images");
+  }
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    if (entry.is_regular_file() && is_image_path(entry.path())) files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw usage_error(folder.string() + " holds no image files");
+  return files;
+}
+
 bool is_image_path(const std::filesystem::path& path) {
   static const char* kExtensions[] = {".png",  ".jpg", ".jpeg", ".tif", ".tiff",
                                       ".webp", ".bmp", ".ppm",  ".pgm", ".pnm"};

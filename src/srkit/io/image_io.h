@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <torch/types.h>
 
@@ -35,6 +36,10 @@ int write_image(const std::filesystem::path& path, const torch::Tensor& pixels, 
 // clamped) and read_image: the same rounding and the same scaling, bit for bit. Used to make
 // low-resolution inputs exactly as if they had been saved to files.
 torch::Tensor stored_values(const torch::Tensor& pixels, int bit_depth);
+
+// The image files of a folder (not recursive), sorted. Throws a usage Error when it is not a
+// folder or holds no images.
+std::vector<std::filesystem::path> list_image_files(const std::filesystem::path& folder);
 
 // True for the extensions read_image understands (case-insensitive).
 bool is_image_path(const std::filesystem::path& path);
