@@ -7,6 +7,7 @@
 #include "common.h"
 #include "srkit/data/realesrgan_degradation.h"
 #include "srkit/io/image_io.h"
+#include "srkit/ops/color.h"
 #include "srkit/ops/resize.h"
 
 namespace srkit::cli {
@@ -29,7 +30,7 @@ struct DegradeArgs {
 // gets varied degradations that are the same on every run.
 torch::Tensor realesrgan_lr(const torch::Tensor& hr, const DegradeArgs& args, uint64_t seed,
                             nlohmann::json* record) {
-  auto rgb = hr.size(0) == 1 ? hr.expand({3, hr.size(1), hr.size(2)}) : hr.slice(0, 0, 3);
+  const auto rgb = as_rgb(hr).contiguous();
   static const RealEsrganSettings standard;
   return realesrgan_degrade(rgb, args.scale, seed, standard, record);
 }

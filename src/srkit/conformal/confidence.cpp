@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
+#include "srkit/ops/color.h"
 
 namespace srkit::conformal {
 
@@ -78,8 +79,7 @@ double worst_error_in_mask(const torch::Tensor& fidelity, const torch::Tensor& m
 }
 
 torch::Tensor untrusted_overlay(const torch::Tensor& image, const torch::Tensor& mask) {
-  auto rgb =
-      image.size(0) == 1 ? image.expand({3, image.size(1), image.size(2)}) : image.slice(0, 0, 3);
+  const auto rgb = as_rgb(image);
   const auto red = torch::tensor({1.0F, 0.0F, 0.0F}, rgb.options()).view({3, 1, 1});
   const auto tinted = 0.5 * rgb + 0.5 * red;
   return torch::where(mask.unsqueeze(0), rgb, tinted).contiguous();

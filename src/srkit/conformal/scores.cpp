@@ -10,9 +10,7 @@ namespace srkit::conformal {
 
 torch::Tensor colour_planes(const torch::Tensor& image, ColourSpace space) {
   TORCH_CHECK(image.dim() == 3, "expected a [C,H,W] image");
-  auto rgb =
-      image.size(0) == 1 ? image.expand({3, image.size(1), image.size(2)}) : image.slice(0, 0, 3);
-  rgb = rgb.to(torch::kFloat);
+  const auto rgb = as_rgb(image).to(torch::kFloat);
   return space == ColourSpace::kUnitLab ? rgb_to_unit_lab(rgb) : rgb.contiguous();
 }
 

@@ -11,6 +11,8 @@
 #include "srkit/core/error.h"
 #include "srkit/data/realesrgan_degradation.h"
 #include "srkit/io/image_io.h"
+#include "srkit/ops/color.h"
+#include "srkit/ops/geometry.h"
 #include "srkit/ops/resize.h"
 
 namespace srkit {
@@ -22,17 +24,6 @@ uint64_t mix(uint64_t seed, uint64_t a, uint64_t b = 0) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
-}
-
-torch::Tensor as_rgb(const torch::Tensor& image) {
-  return image.size(0) == 1 ? image.expand({3, image.size(1), image.size(2)}).contiguous()
-                            : image.slice(0, 0, 3).contiguous();
-}
-
-// One of the 8 flips/rotations, the same for LR and HR.
-torch::Tensor dihedral(const torch::Tensor& image, int k) {
-  auto out = torch::rot90(image, k % 4, {-2, -1});
-  return (k >= 4 ? out.flip({-1}) : out).contiguous();
 }
 
 void check_patch(const PatchOptions& options) {
@@ -51,7 +42,7 @@ HrFolderDataset::HrFolderDataset(const std::filesystem::path& folder, const Patc
     : options_(options) {
   check_patch(options);
   for (const auto& file : list_image_files(folder)) {
-    auto image = as_rgb(read_image(file).pixels);
+    auto image = as_rgb(read_image(file).pixels).contiguous();
     if (image.size(1) < options.patch || image.size(2) < options.patch) {
       throw input_error(file.string(),
                         "is smaller than one " + std::to_string(options.patch) + "px patch",
@@ -90,8 +81,8 @@ PairedFolderDataset::PairedFolderDataset(const std::filesystem::path& lr_folder,
       throw input_error(hr_file.string(),
                         "has no LR file with the same name in " + lr_folder.string());
     }
-    const auto lr = as_rgb(read_image(*match).pixels);
-    auto hr = as_rgb(read_image(hr_file).pixels);
+    const auto lr = as_rgb(read_image(*match).pixels).contiguous();
+    auto hr = as_rgb(read_image(hr_file).pixels).contiguous();
     const int64_t s = options.scale;
     if (hr.size(1) < lr.size(1) * s || hr.size(2) < lr.size(2) * s ||
         hr.size(1) >= (lr.size(1) + 1) * s || hr.size(2) >= (lr.size(2) + 1) * s) {

@@ -16,6 +16,7 @@
 #include "srkit/core/error.h"
 #include "srkit/engine/upscale.h"
 #include "srkit/io/image_io.h"
+#include "srkit/ops/color.h"
 
 namespace srkit {
 namespace {
@@ -141,7 +142,7 @@ torch::Tensor ExternalUpscaler::operator()(const torch::Tensor& lr) const {
     throw input_error(label, "finished but wrote no file at {out}",
                       "check that the command writes its result to the {out} path");
   }
-  auto hr = read_image(out).pixels;
+  const auto hr = read_image(out).pixels;
   const int64_t want_h = scaled_size(lr.size(1), scale_), want_w = scaled_size(lr.size(2), scale_);
   if (hr.size(1) != want_h || hr.size(2) != want_w) {
     throw input_error(label,
@@ -151,8 +152,7 @@ torch::Tensor ExternalUpscaler::operator()(const torch::Tensor& lr) const {
                           std::to_string(want_w) + "x" + std::to_string(want_h),
                       "pass the program's own scale with --scale");
   }
-  if (hr.size(0) == 1) hr = hr.expand({3, want_h, want_w});
-  return hr.slice(0, 0, 3).contiguous();
+  return as_rgb(hr).contiguous();
 }
 
 }  // namespace srkit

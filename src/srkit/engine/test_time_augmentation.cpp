@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
+#include "srkit/ops/geometry.h"
 
 namespace srkit {
 namespace {
@@ -63,17 +64,12 @@ torch::Tensor augment(const Augmentation& augmentation, const torch::Tensor& lr)
                                   out.options().device(torch::kCPU));
     out = (out + noise.to(out.device())).clamp(0, 1);
   }
-  out = torch::rot90(out, augmentation.dihedral % 4, {-2, -1});
-  if (augmentation.dihedral >= 4) out = out.flip({-1});
-  return out.contiguous();
+  return dihedral(out, augmentation.dihedral);
 }
 
 torch::Tensor restore(const Augmentation& augmentation, const torch::Tensor& hr, double scale) {
-  auto out = hr;
-  if (augmentation.dihedral >= 4) out = out.flip({-1});
-  out = torch::rot90(out, -(augmentation.dihedral % 4), {-2, -1});
-  out = translate(out, -augmentation.shift_y * scale, -augmentation.shift_x * scale);
-  return out.contiguous();
+  const auto out = dihedral_inverse(hr, augmentation.dihedral);
+  return translate(out, -augmentation.shift_y * scale, -augmentation.shift_x * scale).contiguous();
 }
 
 }  // namespace srkit

@@ -13,6 +13,12 @@ torch::Tensor rgb_to_y255(const torch::Tensor& rgb) {
   return (16.0 + 65.481 * r + 128.553 * g + 24.966 * b).unsqueeze(channel_dim);
 }
 
+torch::Tensor as_rgb(const torch::Tensor& image) {
+  TORCH_CHECK(image.dim() == 3, "expected a [C,H,W] image");
+  return image.size(0) == 1 ? image.expand({3, image.size(1), image.size(2)})
+                            : image.slice(0, 0, 3);
+}
+
 torch::Tensor rgb_to_lab(const torch::Tensor& rgb) {
   const int64_t channel_dim = rgb.dim() - 3;
   TORCH_CHECK(channel_dim >= 0 && rgb.size(channel_dim) == 3, "rgb_to_lab expects 3 channels");

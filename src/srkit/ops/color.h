@@ -10,6 +10,9 @@ namespace srkit {
 // Input [3,H,W] or [N,3,H,W]; a single-channel image is returned as itself times 255.
 torch::Tensor rgb_to_y255(const torch::Tensor& rgb);
 
+// The colour channels of a [C,H,W] image as [3,H,W]: gray repeated (R=G=B), alpha dropped.
+torch::Tensor as_rgb(const torch::Tensor& image);
+
 // CIE L*a*b* of sRGB in [0,1] (sRGB transfer curve, D65 white), the constants of
 // skimage.color.rgb2lab: L in [0,100], a and b within about +-110. Channels are dimension -3.
 torch::Tensor rgb_to_lab(const torch::Tensor& rgb);
