@@ -2,7 +2,6 @@
 // the upscaler on LR versions of HR images, measures where its output is wrong, and finds for each
 // alpha the score threshold below which the expected worst error is at most alpha.
 #include <chrono>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -26,24 +25,6 @@ struct CalibrateArgs {
   bool overwrite = false;
   CommonFlags common;
 };
-
-std::vector<double> parse_alphas(const std::string& text) {
-  std::vector<double> alphas;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    try {
-      size_t used = 0;
-      const double alpha = std::stod(item, &used);
-      if (used != item.size() || !(alpha > 0)) throw std::invalid_argument(item);
-      alphas.push_back(alpha);
-    } catch (const std::exception&) {
-      throw usage_error("--alpha " + text + ": give positive numbers separated by commas");
-    }
-  }
-  if (alphas.empty()) throw usage_error("--alpha needs at least one value");
-  std::sort(alphas.begin(), alphas.end());
-  return alphas;
-}
 
 std::string threshold_text(float t) {
   if (t == conformal::kEmptyMask) return "-inf (empty mask)";

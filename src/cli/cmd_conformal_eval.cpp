@@ -3,7 +3,6 @@
 // the whole image, and the paper's bounds; optionally as PNG plots.
 #include <cmath>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -39,14 +38,8 @@ struct PerAlpha {
 std::vector<double> alpha_grid(const EvalArgs& args, const conformal::Calibration& calibration) {
   std::set<double> grid;
   if (!args.alphas.empty()) {
-    std::stringstream in(args.alphas);
-    for (std::string item; std::getline(in, item, ',');) {
-      try {
-        grid.insert(std::stod(item));
-      } catch (const std::exception&) {
-        throw usage_error("--alpha " + args.alphas + ": give numbers separated by commas");
-      }
-    }
+    const auto given = parse_alphas(args.alphas);
+    grid.insert(given.begin(), given.end());
   } else {
     grid.insert(calibration.alphas.begin(), calibration.alphas.end());
     for (int k = 1; k <= 20; ++k) grid.insert(0.025 * k);

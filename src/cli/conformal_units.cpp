@@ -1,6 +1,8 @@
 #include "conformal_units.h"
 
+#include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -31,6 +33,24 @@ conformal::UnitOptions unit_options(const UnitFlags& flags, double scale) {
                       ")");
   }
   return options;
+}
+
+std::vector<double> parse_alphas(const std::string& text) {
+  std::vector<double> alphas;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    try {
+      size_t used = 0;
+      const double alpha = std::stod(item, &used);
+      if (used != item.size() || !(alpha > 0)) throw std::invalid_argument(item);
+      alphas.push_back(alpha);
+    } catch (const std::exception&) {
+      throw usage_error("--alpha " + text + ": give positive numbers separated by commas");
+    }
+  }
+  if (alphas.empty()) throw usage_error("--alpha needs at least one value");
+  std::sort(alphas.begin(), alphas.end());
+  return alphas;
 }
 
 UnitLoop for_each_unit(

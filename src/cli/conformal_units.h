@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -21,6 +22,9 @@ struct UnitFlags {
 void add_unit_flags(CLI::App& command, UnitFlags& flags);
 
 conformal::UnitOptions unit_options(const UnitFlags& flags, double scale);
+
+// "0.05,0.1,0.2" -> sorted positive levels; throws a usage Error for anything else.
+std::vector<double> parse_alphas(const std::string& text);
 
 struct UnitLoop {
   int64_t files = 0;

@@ -155,6 +155,10 @@ TEST_F(Workflow, CalibrateThenMaskEveryUpscale) {
   for (const char* plot : {"risk_vs_alpha.png", "trusted_vs_alpha.png", "psnr_vs_alpha.png"}) {
     EXPECT_EQ(read_image(dir / "plots" / plot).pixels.size(0), 3) << plot;
   }
+  result = run_srkit("conformal-eval --calibration " + calibration.string() + " --data " +
+                     test_photos.string() + " --alpha 0,0.1 -q");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_TRUE(contains(result.err, "give positive numbers")) << result.err;
 }
 
 // LR files given beside the HR ones (--lr) calibrate exactly as LR made by srkit: `srkit degrade`
