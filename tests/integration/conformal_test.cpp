@@ -251,6 +251,10 @@ TEST_F(Workflow, ExternalProgramFailuresAreClear) {
   EXPECT_TRUE(contains(result.err, "wrote no file")) << result.err;
   result = run("sleep 20 # {in} {out}", "--model-timeout 0.5");
   EXPECT_TRUE(contains(result.err, "did not finish within")) << result.err;
+  result = run_srkit("upscale " + test_photo.string() + " -o " + (dir / "out.png").string() +
+                     " --model-cmd 'cp {in} {out}'");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_TRUE(contains(result.err, "--model-cmd needs --scale")) << result.err;
   result = run("my-upscaler input output");
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_TRUE(contains(result.err, "must contain {in} and {out}")) << result.err;
