@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
+#include "srkit/nn/layers.h"
 
 namespace srkit {
 namespace {
@@ -22,29 +23,6 @@ std::string module_name(const std::string& layer_name) {
   std::string name = layer_name;
   std::replace(name.begin(), name.end(), '.', '_');
   return name;
-}
-
-// TF's depth_to_space orders the input channels as (block_row, block_col, channel); torch's
-// pixel_shuffle as (channel, block_row, block_col). This is the TF order, in NCHW.
-torch::Tensor depth_to_space_tf(const torch::Tensor& x, int64_t block) {
-  const auto n = x.size(0), c = x.size(1) / (block * block), h = x.size(2), w = x.size(3);
-  return x.reshape({n, block, block, c, h, w})
-      .permute({0, 3, 4, 1, 5, 2})
-      .reshape({n, c, h * block, w * block});
-}
-
-// Concatenation along channels. Debian's LibTorch 1.13 concatenates channels-last tensors on dim 1
-// through a slow generic path; in memory that is a concatenation along the last
-// dimension of NHWC views, which takes the fast contiguous path.
-torch::Tensor cat_channels(const std::vector<torch::Tensor>& parts) {
-  const bool channels_last = std::all_of(parts.begin(), parts.end(), [](const torch::Tensor& t) {
-    return t.dim() == 4 && t.is_contiguous(torch::MemoryFormat::ChannelsLast);
-  });
-  if (!channels_last) return torch::cat(parts, 1);
-  std::vector<torch::Tensor> nhwc;
-  nhwc.reserve(parts.size());
-  for (const auto& part : parts) nhwc.push_back(part.permute({0, 2, 3, 1}));
-  return torch::cat(nhwc, 3).permute({0, 3, 1, 2});
 }
 
 }  // namespace
@@ -139,36 +117,19 @@ void KerasGraphImpl::fuse_upsampling_into_convs() {
   compute_fused_weights();
 }
 
-// out[c, s*h + a, s*w + b] = sum over taps (dy, dx) of W[c, :, r+dy, r+dx] * x[:, h + oy, w + ox]
-// with oy = floor((a + dy) / s): a conv on the low-resolution grid whose output channel
-// c*s*s + a*s + b holds phase (a, b), in torch's pixel_shuffle order.
+// The fused kernels are derived from the convolutions' weights (nn/layers.h explains the form).
 void KerasGraphImpl::compute_fused_weights() {
   torch::NoGradGuard no_grad;
   for (const auto& node : nodes_) {
     if (node.op != Op::kUpsampleConv) continue;
     const auto& conv = convs_[node.conv];
-    const auto w = conv->weight.contiguous();
-    const int64_t s = node.factor, out = w.size(0), in = w.size(1);
-    const int64_t rh = w.size(2) / 2, rw = w.size(3) / 2;
-    const int64_t reach_h = (rh + s - 1) / s, reach_w = (rw + s - 1) / s;
-    auto fused = torch::zeros({out, s, s, in, 2 * reach_h + 1, 2 * reach_w + 1}, w.options());
-    const auto floor_div = [s](int64_t v) { return v >= 0 ? v / s : -((-v + s - 1) / s); };
-    for (int64_t a = 0; a < s; ++a)
-      for (int64_t b = 0; b < s; ++b)
-        for (int64_t dy = -rh; dy <= rh; ++dy)
-          for (int64_t dx = -rw; dx <= rw; ++dx) {
-            fused.select(1, a)
-                .select(1, b)
-                .select(2, reach_h + floor_div(a + dy))
-                .select(2, reach_w + floor_div(b + dx))
-                .add_(w.select(2, rh + dy).select(2, rw + dx));
-          }
-    auto weight = fused.view({out * s * s, in, 2 * reach_h + 1, 2 * reach_w + 1});
+    const int64_t s = node.factor;
+    auto weight = upsample_conv_weight(conv->weight.contiguous(), s);
     if (channels_last_) weight = weight.contiguous(torch::MemoryFormat::ChannelsLast);
     fused_weights_[node.fused].set_data(weight);
-    fused_biases_[node.fused].set_data(conv->options.bias()
-                                           ? conv->bias.repeat_interleave(s * s).contiguous()
-                                           : torch::zeros({out * s * s}, w.options()));
+    fused_biases_[node.fused].set_data(
+        conv->options.bias() ? conv->bias.repeat_interleave(s * s).contiguous()
+                             : torch::zeros({conv->weight.size(0) * s * s}, weight.options()));
   }
 }
 
@@ -286,24 +247,8 @@ void KerasGraphImpl::compute_stats(const std::vector<int64_t>& channels,
 }
 
 void KerasGraphImpl::load_weights(const std::map<std::string, torch::Tensor>& weights) {
-  torch::NoGradGuard no_grad;
   for (size_t c = 0; c < convs_.size(); ++c) {
-    const auto& name = conv_layer_names_[c];
-    auto& conv = convs_[c];
-    const auto kernel = weights.find(name + "/kernel");
-    if (kernel == weights.end()) throw setup_error(source_ + ": no kernel for layer " + name);
-    const auto oihw = kernel->second.permute({3, 2, 0, 1});
-    if (oihw.sizes() != conv->weight.sizes()) {
-      throw setup_error(source_ + ": kernel of layer " + name + " has the wrong shape");
-    }
-    conv->weight.copy_(oihw);
-    if (conv->options.bias()) {
-      const auto bias = weights.find(name + "/bias");
-      if (bias == weights.end() || bias->second.sizes() != conv->bias.sizes()) {
-        throw setup_error(source_ + ": missing or misshapen bias for layer " + name);
-      }
-      conv->bias.copy_(bias->second);
-    }
+    load_keras_conv(convs_[c], conv_layer_names_[c], weights, source_);
   }
   compute_fused_weights();
 }

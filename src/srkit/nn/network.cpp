@@ -1,0 +1,172 @@
+#include "srkit/nn/network.h"
+
+#include <algorithm>
+#include <regex>
+#include <set>
+
+#include <torch/torch.h>
+
+#include "srkit/core/error.h"
+#include "srkit/nn/compact_cnn.h"
+#include "srkit/nn/rdn.h"
+
+namespace srkit {
+namespace {
+
+// Reads the network config strictly: every key known, every integer within [low, high].
+class ConfigReader {
+ public:
+  explicit ConfigReader(const nlohmann::json& config) : config_(config) {
+    if (!config.is_object()) throw usage_error("network config must be a mapping of keys");
+  }
+  int64_t integer(const std::string& key, int64_t fallback, int64_t low, int64_t high) {
+    known_.insert(key);
+    if (!config_.contains(key)) return fallback;
+    const auto& value = config_.at(key);
+    if (!value.is_number_integer() || value.get<int64_t>() < low || value.get<int64_t>() > high) {
+      throw usage_error("network config: '" + key + "' must be an integer from " +
+                        std::to_string(low) + " to " + std::to_string(high) + ", got " +
+                        value.dump());
+    }
+    return value.get<int64_t>();
+  }
+  double number(const std::string& key, double fallback, double low, double high) {
+    known_.insert(key);
+    if (!config_.contains(key)) return fallback;
+    const auto& value = config_.at(key);
+    if (!value.is_number() || value.get<double>() < low || value.get<double>() > high) {
+      throw usage_error("network config: '" + key + "' must be a number from " +
+                        std::to_string(low) + " to " + std::to_string(high) + ", got " +
+                        value.dump());
+    }
+    return value.get<double>();
+  }
+  // Throws for keys nobody asked for (usually a typo).
+  void finish() {
+    for (const auto& [key, value] : config_.items()) {
+      if (!known_.count(key)) {
+        throw usage_error("network config: unknown key '" + key + "' for architecture " +
+                          config_.value("architecture", std::string("?")));
+      }
+    }
+  }
+
+ private:
+  const nlohmann::json& config_;
+  std::set<std::string> known_{"architecture"};
+};
+
+int64_t max_index(const TfjsLayersModel& topology, const std::regex& pattern, size_t group) {
+  int64_t highest = 0;
+  std::smatch match;
+  for (const auto& layer : topology.layers) {
+    if (std::regex_match(layer.name, match, pattern)) {
+      highest = std::max<int64_t>(highest, std::stoll(match[group].str()));
+    }
+  }
+  return highest;
+}
+
+int64_t filters_of(const TfjsLayersModel& topology, const std::string& name) {
+  for (const auto& layer : topology.layers) {
+    if (layer.name == name) return layer.config.at("filters").get<int64_t>();
+  }
+  throw setup_error(topology.model_json.string() + ": no layer " + name);
+}
+
+}  // namespace
+
+void NetworkImpl::load_keras_weights(const std::map<std::string, torch::Tensor>&,
+                                     const std::string& source) {
+  throw usage_error(source + ": Keras weights only load into RDN and RRDN networks");
+}
+
+int64_t NetworkImpl::parameter_count() const {
+  int64_t count = 0;
+  for (const auto& p : parameters()) count += p.numel();
+  return count;
+}
+
+void NetworkImpl::set_channels_last(bool channels_last) {
+  torch::NoGradGuard no_grad;
+  const auto format =
+      channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  for (auto& p : parameters()) {
+    if (p.dim() == 4) p.set_data(p.contiguous(format));
+  }
+}
+
+Network make_network(const nlohmann::json& config) {
+  const auto architecture = config.value("architecture", std::string());
+  ConfigReader read(config);
+  Network network;
+  if (architecture == "rdn") {
+    RdnConfig c;
+    c.scale = read.integer("scale", c.scale, 1, 16);
+    c.blocks = read.integer("blocks", c.blocks, 1, 256);
+    c.convs = read.integer("convs", c.convs, 1, 64);
+    c.growth = read.integer("growth", c.growth, 1, 1024);
+    c.features = read.integer("features", c.features, 1, 1024);
+    c.value_range = read.number("value_range", c.value_range, 1, 65535);
+    network = std::make_shared<RdnImpl>(c);
+  } else if (architecture == "rrdn") {
+    RrdnConfig c;
+    c.scale = read.integer("scale", c.scale, 1, 16);
+    c.rrdbs = read.integer("rrdbs", c.rrdbs, 1, 256);
+    c.blocks = read.integer("blocks", c.blocks, 1, 64);
+    c.convs = read.integer("convs", c.convs, 1, 64);
+    c.growth = read.integer("growth", c.growth, 1, 1024);
+    c.features = read.integer("features", c.features, 1, 1024);
+    c.beta = read.number("beta", c.beta, 0, 1);
+    c.value_range = read.number("value_range", c.value_range, 1, 65535);
+    network = std::make_shared<RrdnImpl>(c);
+  } else if (architecture == "compact") {
+    CompactConfig c;
+    c.scale = read.integer("scale", c.scale, 1, 16);
+    c.features = read.integer("features", c.features, 1, 1024);
+    c.convs = read.integer("convs", c.convs, 0, 256);
+    network = std::make_shared<CompactCnnImpl>(c);
+  } else {
+    throw usage_error("network config: architecture must be rdn, rrdn or compact, got '" +
+                      architecture + "'");
+  }
+  read.finish();
+  return network;
+}
+
+Network network_from_keras(const TfjsLayersModel& topology, double value_range) {
+  const auto has = [&](const std::string& name) {
+    return std::any_of(topology.layers.begin(), topology.layers.end(),
+                       [&](const KerasLayer& layer) { return layer.name == name; });
+  };
+  const auto source = topology.model_json.string();
+  if (has("F_m1")) {
+    RdnConfig c;
+    c.blocks = max_index(topology, std::regex("LFF_([0-9]+)"), 1);
+    c.convs = max_index(topology, std::regex("F_1_([0-9]+)"), 1);
+    c.growth = filters_of(topology, "F_1_1");
+    c.features = filters_of(topology, "F_0");
+    c.scale = std::lround(std::sqrt(filters_of(topology, "UPN3") / 3.0));
+    c.value_range = value_range;
+    return std::make_shared<RdnImpl>(c);
+  }
+  if (has("Pre_blocks_conv")) {
+    RrdnConfig c;
+    c.rrdbs = max_index(topology, std::regex("LFF_([0-9]+)_([0-9]+)"), 1);
+    c.blocks = max_index(topology, std::regex("LFF_1_([0-9]+)"), 1);
+    c.convs = max_index(topology, std::regex("F_1_1_([0-9]+)"), 1);
+    c.growth = filters_of(topology, "F_1_1_1");
+    c.features = filters_of(topology, "Pre_blocks_conv");
+    c.scale = std::lround(std::sqrt(filters_of(topology, "PreShuffle") / 3.0));
+    for (const auto& layer : topology.layers) {
+      if (layer.class_name == "MultiplyBeta") c.beta = layer.config.value("beta", 0.2);
+    }
+    c.value_range = value_range;
+    return std::make_shared<RrdnImpl>(c);
+  }
+  throw setup_error(source +
+                    ": not an RDN or RRDN graph (no layer F_m1 or Pre_blocks_conv); srkit's "
+                    "native networks cannot take these weights");
+}
+
+}  // namespace srkit
