@@ -12,7 +12,7 @@ packages=(
   cmake g++ make pkg-config ca-certificates
   libtorch-dev libopencv-dev libopencv-contrib-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev libexif-dev libssl-dev
-  libgtest-dev libbenchmark-dev libyaml-cpp-dev
+  libgtest-dev libbenchmark-dev libyaml-cpp-dev libgloo-dev
   libopenblas0-pthread  # Debian's LibTorch otherwise multiplies matrices with the reference BLAS
 )
 

@@ -56,6 +56,8 @@ ProgressFn progress_printer(const CommonFlags& flags, const std::string& label) 
   };
 }
 
+bool progress_visible(const CommonFlags& flags) { return !flags.quiet && stderr_is_terminal(); }
+
 void clear_progress_line(const CommonFlags& flags) {
   if (!flags.quiet && stderr_is_terminal()) std::cerr << "\r\033[K" << std::flush;
 }

@@ -44,6 +44,7 @@ void register_models(CLI::App& app, Runner& run);
 void register_bench(CLI::App& app, Runner& run);
 void register_calibrate(CLI::App& app, Runner& run);
 void register_conformal_eval(CLI::App& app, Runner& run);
+void register_train(CLI::App& app, Runner& run);
 
 // Ctrl-C sets a flag that long work polls; a second Ctrl-C exits at once.
 void install_interrupt_handler();
@@ -53,6 +54,8 @@ bool interrupted();
 // answers "stop" after Ctrl-C.
 ProgressFn progress_printer(const CommonFlags& flags, const std::string& label);
 void clear_progress_line(const CommonFlags& flags);
+// Whether progress lines are shown: stderr is a terminal and --quiet was not given.
+bool progress_visible(const CommonFlags& flags);
 
 // Human messages on stderr (silenced by --quiet) and errors (never silenced).
 void say(const CommonFlags& flags, const std::string& message);

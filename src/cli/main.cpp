@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
   using namespace srkit::cli;
   restart_with_huge_pages(argv);
   CLI::App app{
-      "srkit: super-resolution toolkit (upscale, evaluate, degrade, benchmark, confidence masks)"};
+      "srkit: super-resolution toolkit (upscale, evaluate, degrade, benchmark, confidence masks, "
+      "train)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "srkit 0.1.0");
   Runner run;
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
   register_bench(app, run);
   register_calibrate(app, run);
   register_conformal_eval(app, run);
+  register_train(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

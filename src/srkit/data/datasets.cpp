@@ -53,7 +53,7 @@ HrFolderDataset::HrFolderDataset(const std::filesystem::path& folder, const Patc
 }
 
 Sample HrFolderDataset::get(int64_t index, uint64_t seed) const {
-  const auto& image = images_.at(index);
+  const auto& image = images_.at(index % static_cast<int64_t>(images_.size()));
   std::mt19937_64 rng(seed);
   const int64_t p = options_.patch;
   const int64_t y = std::uniform_int_distribution<int64_t>(0, image.size(1) - p)(rng);
@@ -97,7 +97,7 @@ PairedFolderDataset::PairedFolderDataset(const std::filesystem::path& lr_folder,
 }
 
 Sample PairedFolderDataset::get(int64_t index, uint64_t seed) const {
-  const auto& pair = pairs_.at(index);
+  const auto& pair = pairs_.at(index % static_cast<int64_t>(pairs_.size()));
   std::mt19937_64 rng(seed);
   const int64_t s = options_.scale, q = options_.patch / s;
   const int64_t y = std::uniform_int_distribution<int64_t>(0, pair.lr.size(1) - q)(rng);

@@ -40,14 +40,18 @@ struct PatchOptions {
   int64_t patch = 128;                  // HR patch side, a multiple of scale
   bool augment = true;                  // random flips and 90-degree rotations
   std::string degradation = "bicubic";  // how HrFolderDataset makes LR: bicubic or realesrgan
+  int64_t patches_per_image = 1;        // samples per image in an epoch (each a random patch)
 };
 
-// HR photos from a folder (decoded once and kept in memory); each sample is a random patch of
-// image `index`, flipped/rotated, with its LR made by the degradation and rounded to 8 bits.
+// HR photos from a folder (decoded once and kept in memory); sample i is a random patch of image
+// i mod (number of images), flipped/rotated, with its LR made by the degradation and rounded to 8
+// bits.
 class HrFolderDataset : public PairDataset {
  public:
   HrFolderDataset(const std::filesystem::path& folder, const PatchOptions& options);
-  int64_t size() const override { return static_cast<int64_t>(images_.size()); }
+  int64_t size() const override {
+    return static_cast<int64_t>(images_.size()) * options_.patches_per_image;
+  }
   Sample get(int64_t index, uint64_t seed) const override;
 
  private:
@@ -60,7 +64,9 @@ class PairedFolderDataset : public PairDataset {
  public:
   PairedFolderDataset(const std::filesystem::path& lr_folder,
                       const std::filesystem::path& hr_folder, const PatchOptions& options);
-  int64_t size() const override { return static_cast<int64_t>(pairs_.size()); }
+  int64_t size() const override {
+    return static_cast<int64_t>(pairs_.size()) * options_.patches_per_image;
+  }
   Sample get(int64_t index, uint64_t seed) const override;
 
  private:

@@ -8,14 +8,21 @@
 #include "srkit/io/tfjs_model.h"
 #include "srkit/models/bicubic_model.h"
 #include "srkit/models/imported_model.h"
+#include "srkit/models/model_file.h"
 
 namespace srkit {
 namespace {
 
 constexpr const char* kSetupFix = "run scripts/setup.sh";
 
+bool is_model_file(const std::string& s) {
+  const std::filesystem::path p(s);
+  return p.extension() == kModelFileExtension;
+}
+
 bool looks_like_path(const std::string& s) {
-  return s.find('/') != std::string::npos || s.find(".json") != std::string::npos;
+  return s.find('/') != std::string::npos || s.find(".json") != std::string::npos ||
+         is_model_file(s);
 }
 
 std::filesystem::path resolve_model_json(const std::string& path) {
@@ -170,6 +177,7 @@ int64_t choose_native_scale(const std::vector<int64_t>& offered, double wanted) 
 }
 
 std::vector<int64_t> offered_scales(const std::string& name_or_path) {
+  if (is_model_file(name_or_path)) return {NativeModel(name_or_path).card().scale};
   if (looks_like_path(name_or_path)) {
     ModelCard card;
     describe_graph(resolve_model_json(name_or_path), card);
@@ -178,7 +186,25 @@ std::vector<int64_t> offered_scales(const std::string& name_or_path) {
   return find_model(name_or_path).scales;
 }
 
+namespace {
+
+// A model given by path must upscale by the requested scale, if one was requested.
+void check_scale(const ModelRequest& request, const Model& model) {
+  if (request.scale != 0 && request.scale != model.card().scale) {
+    throw usage_error("--model " + request.name_or_path + " upscales x" +
+                      std::to_string(model.card().scale) + ", not x" +
+                      std::to_string(request.scale));
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<Model> load_model(const ModelRequest& request) {
+  if (is_model_file(request.name_or_path)) {
+    auto model = std::make_unique<NativeModel>(request.name_or_path);
+    check_scale(request, *model);
+    return model;
+  }
   if (looks_like_path(request.name_or_path)) {
     const auto model_json = resolve_model_json(request.name_or_path);
     ModelCard card;
@@ -187,11 +213,7 @@ std::unique_ptr<Model> load_model(const ModelRequest& request) {
     card.value_range = request.value_range;
     card.source = model_json.string();
     auto model = std::make_unique<ImportedTfjsModel>(model_json, card);
-    if (request.scale != 0 && request.scale != model->card().scale) {
-      throw usage_error("--model " + request.name_or_path + " upscales x" +
-                        std::to_string(model->card().scale) + ", not x" +
-                        std::to_string(request.scale));
-    }
+    check_scale(request, *model);
     return model;
   }
   const auto& entry = find_model(request.name_or_path);

@@ -1,0 +1,107 @@
+#include "srkit/models/model_file.h"
+
+#include <torch/torch.h>
+
+#include "srkit/core/error.h"
+#include "srkit/io/atomic_file.h"
+#include "srkit/io/sha256.h"
+
+namespace srkit {
+namespace {
+
+constexpr const char* kFormat = "srkit-model";
+constexpr int kVersion = 1;
+
+}  // namespace
+
+void save_model_file(const std::filesystem::path& path, NetworkImpl& network,
+                     const nlohmann::json& about) {
+  auto description = about;
+  description["format"] = kFormat;
+  description["version"] = kVersion;
+  description["network"] = network.config();
+  torch::serialize::OutputArchive archive;
+  archive.write("srkit", c10::IValue(description.dump()));
+  torch::serialize::OutputArchive weights;
+  network.save(weights);
+  archive.write("weights", weights);
+  AtomicOutput out(path);
+  try {
+    archive.save_to(out.temp_path().string());
+  } catch (const c10::Error& e) {
+    throw output_error(path.string(),
+                       std::string("cannot write the model file: ") + e.what_without_backtrace());
+  }
+  out.commit();
+}
+
+ModelFile load_model_file(const std::filesystem::path& path) {
+  if (!std::filesystem::is_regular_file(path)) {
+    throw usage_error("--model " + path.string() +
+                      ": no such model file (give a .srkit file written by `srkit train`, a "
+                      "model.json or a name from `srkit models`)");
+  }
+  ModelFile file;
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path.string());
+    c10::IValue description;
+    if (!archive.try_read("srkit", description) || !description.isString()) {
+      throw setup_error(path.string() + ": not a srkit model file (no srkit description)");
+    }
+    file.about = nlohmann::json::parse(description.toStringRef());
+    if (file.about.value("format", std::string()) != kFormat ||
+        file.about.value("version", 0) > kVersion) {
+      throw setup_error(path.string() + ": not a srkit model file of a version this srkit reads");
+    }
+    file.network = make_network(file.about.at("network"));
+    torch::serialize::InputArchive weights;
+    archive.read("weights", weights);
+    file.network->load(weights);
+  } catch (const Error&) {
+    throw;
+  } catch (const c10::Error& e) {
+    const std::string reason = e.what_without_backtrace();
+    throw setup_error(path.string() + ": damaged srkit model file (" + reason +
+                      "); export it again with `srkit train`");
+  } catch (const std::exception& e) {
+    const std::string reason = e.what();
+    throw setup_error(path.string() + ": damaged srkit model file (" + reason +
+                      "); export it again with `srkit train`");
+  }
+  file.network->eval();
+  return file;
+}
+
+NativeModel::NativeModel(const std::filesystem::path& path) {
+  auto file = load_model_file(path);
+  network_ = file.network;
+  card_.name = file.about.value("name", path.stem().string());
+  card_.architecture = file.about.at("network").dump();
+  card_.scale = network_->scale();
+  card_.parameters = network_->parameter_count();
+  card_.flops_per_input_pixel = network_->flops_per_input_pixel();
+  card_.receptive_radius = network_->receptive_radius();
+  card_.peak_bytes_per_input_pixel = network_->peak_bytes_per_input_pixel();
+  card_.value_range = network_->value_range();
+  card_.licence = file.about.value("licence", std::string("see the training data's licence"));
+  card_.source = path.string();
+  card_.sha256[path.filename().string()] = sha256_file(path);
+}
+
+void NativeModel::prepare(const torch::Device& device, bool channels_last) {
+  network_->to(device);
+  network_->set_channels_last(channels_last);
+  channels_last_ = channels_last;
+}
+
+torch::Tensor NativeModel::forward(const torch::Tensor& input) {
+  torch::NoGradGuard no_grad;
+  const double range = card_.value_range;
+  auto x = range == 1.0 ? input : input * range;
+  if (channels_last_) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  auto y = network_->forward(x);
+  return range == 1.0 ? y : y / range;
+}
+
+}  // namespace srkit

@@ -1,0 +1,46 @@
+// srkit's own model file (".srkit"): a native network's config and weights, plus a description of
+// how it was made, in one LibTorch archive. `srkit train` exports its EMA weights to it and
+// `srkit upscale --model PATH.srkit` runs it.
+//
+//   srkit::save_model_file("photos_x4.srkit", network, {{"name", "photos_x4"}});
+//   srkit::NativeModel model("photos_x4.srkit");       // a srkit::Model for the engine
+#pragma once
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "srkit/models/model.h"
+#include "srkit/nn/network.h"
+
+namespace srkit {
+
+inline constexpr const char* kModelFileExtension = ".srkit";
+
+// Writes atomically (temporary file + rename). `about` is free-form JSON kept with the weights
+// ("name", "trained_by", "steps", ...); the network's config is added under "network".
+void save_model_file(const std::filesystem::path& path, NetworkImpl& network,
+                     const nlohmann::json& about);
+
+struct ModelFile {
+  Network network;       // weights loaded, in eval mode
+  nlohmann::json about;  // as saved, with "network" = the config
+};
+
+// Throws a setup Error naming the file when it is missing, not a srkit model or damaged.
+ModelFile load_model_file(const std::filesystem::path& path);
+
+class NativeModel : public Model {
+ public:
+  explicit NativeModel(const std::filesystem::path& path);
+  const ModelCard& card() const override { return card_; }
+  void prepare(const torch::Device& device, bool channels_last) override;
+  torch::Tensor forward(const torch::Tensor& input) override;
+
+ private:
+  ModelCard card_;
+  Network network_;
+  bool channels_last_ = false;
+};
+
+}  // namespace srkit

@@ -1,0 +1,33 @@
+// Training checkpoints: everything needed to continue a run exactly where it stopped (network,
+// its moving average, the optimiser's moments, the step, the data loader's place, the RNG), in one
+// LibTorch archive written atomically.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <torch/optim/optimizer.h>
+
+#include "srkit/nn/network.h"
+
+namespace srkit {
+
+struct TrainingState {
+  int64_t step = 0;                 // steps completed
+  int64_t epoch = 0, position = 0;  // where the data loader continues
+  int64_t ema_updates = 0;
+  int world_size = 1;
+  std::string config_text;  // the YAML the run was started with
+};
+
+void save_checkpoint(const std::filesystem::path& path, const TrainingState& state,
+                     NetworkImpl& network, NetworkImpl& average,
+                     torch::optim::Optimizer& optimizer);
+
+// Fills the networks and the optimiser (built from the same config) and returns the state. Throws a
+// setup Error naming the file when it is missing or damaged.
+TrainingState load_checkpoint(const std::filesystem::path& path, NetworkImpl& network,
+                              NetworkImpl& average, torch::optim::Optimizer& optimizer);
+
+}  // namespace srkit
