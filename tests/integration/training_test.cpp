@@ -1,5 +1,7 @@
 // `srkit train` as a user runs it: a YAML config over a folder of photos, interrupted and resumed,
 // data-parallel on two processes, and the exported model run by `srkit upscale --model PATH`.
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -164,6 +166,39 @@ TEST(Training, FineTuneStartsFromTheImportedWeightsAndExportsARunnableModel) {
   const auto a = read_image(ours).pixels, b = read_image(theirs).pixels;
   ASSERT_EQ(a.sizes(), b.sizes());
   EXPECT_LE((a - b).abs().max().item<double>() * 255, 1.0);
+}
+
+// Ctrl-C stops after the current step with a checkpoint (exit 130) and leaves no temporary files;
+// --resume continues from that step.
+TEST(Training, CtrlCCheckpointsAndResumeContinuesFromThere) {
+  Photos photos;
+  auto text = tiny_config(photos, (photos.dir / "run").string());
+  text.replace(text.find("steps: 12"), 9, "steps: 100000");
+  const auto config = write_config(photos, "long.yaml", text);
+  const auto log = photos.dir / "run/log.jsonl";
+  // Interrupt once the log shows that training has taken steps.
+  const std::string command = std::string("bash -c '") + SRKIT_BINARY + " train -q --config " +
+                              config.string() + " 2>/dev/null & pid=$!; " +
+                              "for i in $(seq 600); do [ $(cat " + log.string() +
+                              " 2>/dev/null | wc -l) -ge 3 ] && break; sleep 0.05; done; "
+                              "kill -INT $pid; wait $pid'";
+  const int status = std::system(command.c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  const auto before = training_records(log);
+  ASSERT_GE(before.size(), 3u);
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(photos.dir / "run")) {
+    files.push_back(entry.path().filename().string());
+  }
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files, (std::vector<std::string>{"checkpoint.pt", "log.jsonl", "tiny.srkit"}));
+
+  const auto resumed =
+      testing::run_srkit("train -q --resume --stop-after 2 --json --config " + config.string());
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const auto summary = nlohmann::json::parse(resumed.out);
+  EXPECT_EQ(summary["first_step"], before.back().step);
+  EXPECT_EQ(summary["step"], before.back().step + 2);
 }
 
 TEST(Training, ConfigErrorsNameTheFileAndTheKey) {

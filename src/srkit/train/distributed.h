@@ -30,8 +30,9 @@ bool distributed_available();
 
 class ProcessGroup {
  public:
-  // world_size 1: every collective is a no-op. Otherwise waits (up to `timeout_s`) for all ranks.
-  explicit ProcessGroup(const DistributedEnvironment& environment, int timeout_s = 300);
+  // world_size 1: every collective is a no-op. Otherwise waits (up to `timeout_s`) for all ranks;
+  // a collective waits as long (rank 0 validates while the others wait at the next all-reduce).
+  explicit ProcessGroup(const DistributedEnvironment& environment, int timeout_s = 1800);
   ~ProcessGroup();
   ProcessGroup(const ProcessGroup&) = delete;
   ProcessGroup& operator=(const ProcessGroup&) = delete;
