@@ -139,7 +139,7 @@ const ModelEntry& find_model(const std::string& name) {
     names += (names.empty() ? "" : ", ") + entry.name;
   }
   throw usage_error("--model " + name + ": unknown model (known: " + names +
-                    "; or give the path of a model.json)");
+                    "; or give the path of a model.json or of a .srkit file from srkit train)");
 }
 
 std::filesystem::path models_root() {
