@@ -1,5 +1,6 @@
 #include "srkit/core/runtime.h"
 
+#include <dlfcn.h>
 #include <malloc.h>
 #include <unistd.h>
 
@@ -16,7 +17,18 @@ namespace srkit {
 
 int default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
-void set_threads(int threads) { at::set_num_threads(threads > 0 ? threads : default_threads()); }
+void set_threads(int threads) {
+  const int count = threads > 0 ? threads : default_threads();
+  at::set_num_threads(count);
+  // Matrix products go to the system BLAS, which keeps its own thread pool; OpenBLAS's threads
+  // busy-wait, so a pool larger than ours steals the cores of other processes (two training
+  // processes on two cores ran at 0.55x their speed with it). Looked up at run time: the system
+  // BLAS may be another implementation.
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    set(count);
+  }
+}
 
 void keep_freed_memory() {
   constexpr int kNever = 1 << 30;

@@ -9,7 +9,7 @@
 namespace srkit {
 
 // Debian's LibTorch starts with one thread; srkit uses every core unless told otherwise.
-// threads <= 0 means all cores.
+// threads <= 0 means all cores. The system BLAS (OpenBLAS) gets the same count.
 void set_threads(int threads);
 int default_threads();
 

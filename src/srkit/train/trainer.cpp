@@ -210,10 +210,13 @@ TrainResult train(const TrainConfig& config, const TrainOptions& options, Proces
                  {"images", result.validation.images}}}});
   };
 
+  if (result.step == 0) validate();  // the starting point: fine-tuning shows what it changes
   const auto run_start = Clock::now();
   auto window_start = Clock::now();
+  double step_seconds = 0;  // in training steps after the first (which also sets up kernels)
   int64_t window_steps = 0;
   while (result.step < config.steps) {
+    const auto step_start = Clock::now();
     const double lr = warmup_cosine_lr(result.step, schedule);
     set_learning_rate(*optimizer, lr);
     const auto batch = loader.next();
@@ -244,12 +247,16 @@ TrainResult train(const TrainConfig& config, const TrainOptions& options, Proces
     average.update(*network);
     ++result.step;
     ++window_steps;
+    if (result.step > result.first_step + 1) step_seconds += seconds_since(step_start);
 
     const bool last = result.step == config.steps;
     const double mean_loss = total.item<double>();
     const double rate = static_cast<double>(window_steps * config.batch) /
                         std::max(1e-9, seconds_since(window_start));
-    if (result.step % config.log_every == 0 || last) {
+    const bool stop_now =
+        (options.stop_after > 0 && result.step - result.first_step >= options.stop_after) ||
+        stop_request.item<double>() > 0;
+    if (result.step % config.log_every == 0 || last || stop_now) {
       nlohmann::json terms;
       for (size_t k = 0; k < config.losses.size(); ++k) {
         terms[config.losses[k].type] = values[static_cast<int64_t>(k)].item<double>();
@@ -269,9 +276,6 @@ TrainResult train(const TrainConfig& config, const TrainOptions& options, Proces
     }
     if (result.step % config.val_every == 0 || last) validate();
 
-    const bool stop_now =
-        (options.stop_after > 0 && result.step - result.first_step >= options.stop_after) ||
-        stop_request.item<double>() > 0;
     if (result.step % config.checkpoint_every == 0 || last || stop_now) save();
     if (stop_now && !last) break;
   }
@@ -279,8 +283,9 @@ TrainResult train(const TrainConfig& config, const TrainOptions& options, Proces
   result.finished = result.step == config.steps;
   result.seconds = seconds_since(run_start);
   result.patches_per_second =
-      static_cast<double>((result.step - result.first_step) * config.batch) /
-      std::max(1e-9, result.seconds);
+      static_cast<double>(std::max<int64_t>(0, result.step - result.first_step - 1) *
+                          config.batch) /
+      std::max(1e-9, step_seconds);
   return result;
 }
 

@@ -31,7 +31,9 @@ struct TrainResult {
   int64_t step = 0;        // steps completed
   bool finished = false;   // reached schedule.steps
   double seconds = 0;
-  double patches_per_second = 0;  // over all processes, this run
+  // Over all processes, in this run's training steps after the first (data, forward, backward,
+  // all-reduce, optimiser, EMA; not validation or checkpoints).
+  double patches_per_second = 0;
   bool validated = false;
   ValidationScores validation;  // the last one
   std::filesystem::path model_file, checkpoint, log;
