@@ -25,12 +25,16 @@ void save_model_file(const std::filesystem::path& path, NetworkImpl& network,
   torch::serialize::OutputArchive weights;
   network.save(weights);
   archive.write("weights", weights);
+  save_archive_atomically(archive, path, "the model file");
+}
+
+void save_archive_atomically(torch::serialize::OutputArchive& archive,
+                             const std::filesystem::path& path, const std::string& what) {
   AtomicOutput out(path);
   try {
     archive.save_to(out.temp_path().string());
   } catch (const c10::Error& e) {
-    throw output_error(path.string(),
-                       std::string("cannot write the model file: ") + e.what_without_backtrace());
+    throw output_error(path.string(), "cannot write " + what + ": " + e.what_without_backtrace());
   }
   out.commit();
 }

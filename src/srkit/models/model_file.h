@@ -8,6 +8,7 @@
 
 #include <filesystem>
 
+#include <torch/serialize/output-archive.h>
 #include <nlohmann/json.hpp>
 
 #include "srkit/models/model.h"
@@ -21,6 +22,11 @@ inline constexpr const char* kModelFileExtension = ".srkit";
 // ("name", "trained_by", "steps", ...); the network's config is added under "network".
 void save_model_file(const std::filesystem::path& path, NetworkImpl& network,
                      const nlohmann::json& about);
+
+// Saves a LibTorch archive atomically (temporary file + rename); an output Error naming `path` and
+// `what` ("the model file", "the checkpoint") when it cannot be written.
+void save_archive_atomically(torch::serialize::OutputArchive& archive,
+                             const std::filesystem::path& path, const std::string& what);
 
 struct ModelFile {
   Network network;       // weights loaded, in eval mode

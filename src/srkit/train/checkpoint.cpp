@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "srkit/core/error.h"
-#include "srkit/io/atomic_file.h"
+#include "srkit/models/model_file.h"
 
 namespace srkit {
 namespace {
@@ -46,14 +46,7 @@ void save_checkpoint(const std::filesystem::path& path, const TrainingState& sta
   archive.write("average", averaged);
   archive.write("optimizer", moments);
   archive.write("rng", cpu_rng_state());
-  AtomicOutput out(path);
-  try {
-    archive.save_to(out.temp_path().string());
-  } catch (const c10::Error& e) {
-    throw output_error(path.string(),
-                       std::string("cannot write the checkpoint: ") + e.what_without_backtrace());
-  }
-  out.commit();
+  save_archive_atomically(archive, path, "the checkpoint");
 }
 
 TrainingState load_checkpoint(const std::filesystem::path& path, NetworkImpl& network,
