@@ -120,7 +120,7 @@ TEST(Training, ResumedRunLogsExactlyTheLossesOfAnUninterruptedOne) {
   EXPECT_TRUE(testing::contains(changed.err, "split.yaml"));
 }
 
-TEST(Training, TwoProcessesMatchOneProcessWithTheCombinedBatch) {
+TEST(Training, TwoProcessesMatchOneProcessWithTheCombinedBatchAndResumeItsRuns) {
   Photos photos;
   const auto one =
       write_config(photos, "one.yaml", tiny_config(photos, (photos.dir / "one").string()));
@@ -136,6 +136,20 @@ TEST(Training, TwoProcessesMatchOneProcessWithTheCombinedBatch) {
     EXPECT_NEAR(a[i].loss, b[i].loss, 1e-5 * a[i].loss) << "step " << a[i].step;
     EXPECT_NEAR(a[i].grad_norm, b[i].grad_norm, 1e-4 * a[i].grad_norm) << "step " << a[i].step;
   }
+  // A run stopped on one process resumes on two and continues the same curve.
+  const auto mixed =
+      write_config(photos, "mixed.yaml", tiny_config(photos, (photos.dir / "mixed").string()));
+  ASSERT_EQ(testing::run_srkit("train --threads 2 -q --stop-after 5 --config " + mixed.string())
+                .exit_code,
+            0);
+  const auto resumed = testing::run_srkit("train -q --nproc 2 --resume --config " + mixed.string());
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const auto c = training_records(photos.dir / "mixed/log.jsonl");
+  ASSERT_EQ(a.size(), c.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_NEAR(a[i].loss, c[i].loss, 1e-5 * a[i].loss) << "step " << a[i].step;
+  }
+
   const auto wa = weights_of(photos.dir / "one/tiny.srkit");
   const auto wb = weights_of(photos.dir / "two/tiny.srkit");
   for (size_t i = 0; i < wa.size(); ++i) {

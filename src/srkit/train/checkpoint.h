@@ -14,10 +14,11 @@
 namespace srkit {
 
 struct TrainingState {
-  int64_t step = 0;                 // steps completed
-  int64_t epoch = 0, position = 0;  // where the data loader continues
+  int64_t step = 0;  // steps completed
+  int64_t epoch = 0;
+  int64_t position = 0;  // samples of the epoch taken so far, by all processes together
   int64_t ema_updates = 0;
-  int world_size = 1;
+  int world_size = 1;       // processes of the run that wrote it
   std::string config_text;  // the YAML the run was started with
 };
 

@@ -163,7 +163,15 @@ TrainResult train(const TrainConfig& config, const TrainOptions& options, Proces
                         " was started with; resume with the same config, or give a new output");
     }
     average.set_updates(state.ema_updates);
-    loader.seek(state.epoch, state.position);
+    // The checkpoint counts the samples all ranks took in the epoch, so a run can resume on another
+    // number of processes and continue the same sequence of samples.
+    if (state.position % world != 0) {
+      throw usage_error(result.checkpoint.string() + " stopped at a place that " +
+                        std::to_string(world) + " processes cannot share; resume with " +
+                        std::to_string(state.world_size) + " processes");
+    }
+    loader.seek(state.epoch, state.position / world);
+    state.world_size = world;
     network->set_channels_last(true);
     if (leader) truncate_log(result.log, state.step);
   } else if (leader) {
@@ -185,7 +193,7 @@ TrainResult train(const TrainConfig& config, const TrainOptions& options, Proces
   const auto save = [&] {
     state.step = result.step;
     state.epoch = loader.epoch();
-    state.position = loader.position();
+    state.position = loader.position() * world;
     state.ema_updates = average.updates();
     if (!leader) return;
     save_checkpoint(result.checkpoint, state, *network, *average.network(), *optimizer);
@@ -259,7 +267,9 @@ TrainResult train(const TrainConfig& config, const TrainOptions& options, Proces
     if (result.step % config.log_every == 0 || last || stop_now) {
       nlohmann::json terms;
       for (size_t k = 0; k < config.losses.size(); ++k) {
-        terms[config.losses[k].type] = values[static_cast<int64_t>(k)].item<double>();
+        auto key = config.losses[k].type;
+        if (terms.contains(key)) key += "_" + std::to_string(k);  // the same type twice
+        terms[key] = values[static_cast<int64_t>(k)].item<double>();
       }
       log.write({{"step", result.step},
                  {"epoch", batch.epoch},
