@@ -13,6 +13,7 @@ packages=(
   libtorch-dev libopencv-dev libopencv-contrib-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev libexif-dev libssl-dev
   libgtest-dev libbenchmark-dev libyaml-cpp-dev libgloo-dev
+  libzip-dev libnifti2-dev libgdal-dev  # .npz depth maps, NIfTI volumes, GeoTIFF bands
   libopenblas0-pthread  # Debian's LibTorch otherwise multiplies matrices with the reference BLAS
 )
 
@@ -113,6 +114,31 @@ fetch_deb_files opencv-doc samples /usr/share/doc/opencv-doc/examples/dnn_superr
 ocvdata=/usr/share/doc/opencv-doc/examples/data
 fetch_deb_files opencv-doc holdout \
   $ocvdata/graf1.png $ocvdata/rubberwhale1.png $ocvdata/smarties.png $ocvdata/chicky_512.png
+
+# Guided super-resolution data (docs/guided.md): depth + guide, multispectral + pan, two MR contrasts.
+fetch_deb_files python3-skimage guided/middlebury $skimage/motorcycle_disp.npz $skimage/motorcycle_left.png
+castle=/usr/share/visp-images-data/ViSP-images/mbt-depth/Castle-simu
+castle_files=()
+for i in $(seq -f '%04g' 1 40); do
+  castle_files+=("$castle/Images/Image_$i.pgm" "$castle/Depth/Depth_$i.bin")
+done
+fetch_deb_files visp-images-data guided/castle "${castle_files[@]}"
+satellite=/usr/lib/R/site-library/satellite/extdata
+landsat8=()
+for b in 1 2 3 4 5 6 7 8 9 10 11; do
+  landsat8+=("$satellite/LC08_L1TP_195025_20130707_20170503_01_T1_B$b.TIF")
+done
+fetch_deb_files r-cran-satellite guided/landsat8 "${landsat8[@]}"
+landsat7=()
+for b in 1 2 3 4 5 7 8; do
+  landsat7+=("$satellite/LE07_L1TP_195025_20010730_20170204_01_T1_B$b.TIF")
+done
+fetch_deb_files r-cran-satellite guided/landsat7 "${landsat7[@]}"
+fetch_deb_files r-cran-stars guided/etm /usr/lib/R/site-library/stars/tif/L7_ETMs.tif
+itk=/usr/share/doc/insighttoolkit5-examples/examples/Data
+fetch_deb_files insighttoolkit5-examples guided/brainweb \
+  $itk/BrainT1Slice.png $itk/BrainProtonDensitySlice.png $itk/KmeansTest_T1UCharRaw.nii.gz
+fetch_deb_files mricron-data guided/colin27 /usr/share/mricron/templates/ch2.nii.gz
 
 rm -rf "$data/.debs"
 (cd "$data" && sha256sum -c --quiet --strict MANIFEST.sha256) ||
