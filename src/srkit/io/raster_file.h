@@ -1,0 +1,25 @@
+// Multi-band rasters (GeoTIFF and every other format GDAL reads) as float32 tensors: the
+// multispectral and panchromatic images of pansharpening (docs/guided.md).
+//
+//   auto ms = srkit::read_raster("L7_ETMs.tif");   // ms.bands [6, 352, 349], native values
+#pragma once
+
+#include <array>
+#include <filesystem>
+#include <string>
+
+#include <torch/types.h>
+
+namespace srkit {
+
+struct Raster {
+  torch::Tensor bands;                   // [bands, rows, columns] float32, values as stored
+  std::string data_type;                 // GDAL's name of the stored type ("UInt16", "Byte", ...)
+  std::array<double, 6> geotransform{};  // GDAL's affine pixel -> map transform (0s if none)
+  double pixel_size = 0;                 // |geotransform[1]|, map units per pixel (0 if none)
+};
+
+// Throws an input Error naming the file when GDAL cannot open it.
+Raster read_raster(const std::filesystem::path& path);
+
+}  // namespace srkit
