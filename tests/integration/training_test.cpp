@@ -229,6 +229,14 @@ TEST(Training, ConfigErrorsNameTheFileAndTheKey) {
   const auto run2 = testing::run_srkit("train -q --config " + bad_net.string());
   EXPECT_EQ(run2.exit_code, 2);
   EXPECT_TRUE(testing::contains(run2.err, "rdn, rrdn or compact")) << run2.err;
+  // With init the network is the imported one: other model keys would be silently ignored.
+  const auto init_and_model =
+      write_config(photos, "init.yaml",
+                   tiny_config(photos, (photos.dir / "i").string(),
+                               "init: esrgan-slim\nmodel:\n  scale: 2\n  features: 8\n"));
+  const auto run3 = testing::run_srkit("train -q --config " + init_and_model.string());
+  EXPECT_EQ(run3.exit_code, 2);
+  EXPECT_TRUE(testing::contains(run3.err, "model.features")) << run3.err;
 }
 
 }  // namespace

@@ -151,6 +151,14 @@ TrainConfig read_train_config(const std::filesystem::path& yaml) {
   if (c.init.empty() && !c.network.contains("architecture")) {
     top.fail("needs model.architecture (rdn, rrdn or compact) or init (a registered model)");
   }
+  if (!c.init.empty()) {
+    for (const auto& [key, value] : c.network.items()) {
+      if (key != "scale") {
+        throw usage_error(file + ": model." + key + " cannot be set with init (the network is " +
+                          c.init + "'s); keep only model.scale");
+      }
+    }
+  }
   // make_network checks the model keys.
 
   auto data = top.section("data");
