@@ -215,6 +215,28 @@ TEST(Training, CtrlCCheckpointsAndResumeContinuesFromThere) {
   EXPECT_EQ(summary["step"], before.back().step + 2);
 }
 
+// A damaged model file and a missing checkpoint are errors that name the file and the way out.
+TEST(Training, DamagedModelFilesAndMissingCheckpointsAreClearErrors) {
+  Photos photos;
+  const auto junk = photos.dir / "junk.srkit";
+  std::ofstream(junk) << "not an archive";
+  const auto run =
+      testing::run_srkit("upscale -q " + testing::data_path("samples/butterfly.png").string() +
+                         " -o " + (photos.dir / "out.png").string() + " --model " + junk.string());
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_TRUE(testing::contains(run.err, "junk.srkit")) << run.err;
+  EXPECT_TRUE(testing::contains(run.err, "srkit train")) << run.err;
+  EXPECT_FALSE(testing::contains(run.err, "frame #")) << "a backtrace leaked: " << run.err;
+  EXPECT_FALSE(fs::exists(photos.dir / "out.png"));
+
+  const auto config =
+      write_config(photos, "fresh.yaml", tiny_config(photos, (photos.dir / "fresh").string()));
+  const auto resumed = testing::run_srkit("train -q --resume --config " + config.string());
+  EXPECT_EQ(resumed.exit_code, 2);
+  EXPECT_TRUE(testing::contains(resumed.err, "checkpoint.pt")) << resumed.err;
+  EXPECT_TRUE(testing::contains(resumed.err, "without --resume")) << resumed.err;
+}
+
 TEST(Training, ConfigErrorsNameTheFileAndTheKey) {
   Photos photos;
   const auto typo = write_config(
