@@ -17,6 +17,15 @@ double conv_flops(const torch::nn::Conv2d& conv) {
   return 2.0 * static_cast<double>(conv->weight.numel());
 }
 
+// Every conv runs on the input grid except the final SR conv, which runs on scale^2 output pixels
+// per input pixel (RDN and RRDN alike).
+double network_flops(const std::vector<std::pair<std::string, torch::nn::Conv2d>>& convs,
+                     const torch::nn::Conv2d& sr, int64_t scale) {
+  double flops = 0;
+  for (const auto& [name, conv] : convs) flops += conv_flops(conv);
+  return flops + static_cast<double>(scale * scale - 1) * conv_flops(sr);
+}
+
 void load_all(const std::vector<std::pair<std::string, torch::nn::Conv2d>>& convs,
               const std::map<std::string, torch::Tensor>& weights, const std::string& source) {
   for (auto [name, conv] : convs) load_keras_conv(conv, name, weights, source);
@@ -85,12 +94,7 @@ double RdnImpl::receptive_radius() const {
          1.0 / static_cast<double>(config_.scale);
 }
 
-double RdnImpl::flops_per_input_pixel() const {
-  double flops = 0;
-  for (const auto& [name, conv] : convs_) flops += conv_flops(conv);
-  const double s2 = static_cast<double>(config_.scale * config_.scale);
-  return flops + (s2 - 1) * conv_flops(sr_);  // SR runs on scale^2 output pixels per input pixel
-}
+double RdnImpl::flops_per_input_pixel() const { return network_flops(convs_, sr_, config_.scale); }
 
 double RdnImpl::peak_bytes_per_input_pixel() const {
   const double g0 = static_cast<double>(config_.features), d = static_cast<double>(config_.blocks);
@@ -169,12 +173,7 @@ double RrdnImpl::receptive_radius() const {
   return 1 + dense + 1 + 1 + 1.0 / static_cast<double>(config_.scale);
 }
 
-double RrdnImpl::flops_per_input_pixel() const {
-  double flops = 0;
-  for (const auto& [name, conv] : convs_) flops += conv_flops(conv);
-  const double s2 = static_cast<double>(config_.scale * config_.scale);
-  return flops + (s2 - 1) * conv_flops(sr_);
-}
+double RrdnImpl::flops_per_input_pixel() const { return network_flops(convs_, sr_, config_.scale); }
 
 double RrdnImpl::peak_bytes_per_input_pixel() const {
   const double g0 = static_cast<double>(config_.features);
