@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   register_calibrate(app, run);
   register_conformal_eval(app, run);
   register_train(app, run);
+  register_guide(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -68,7 +68,7 @@ TEST(GuidedData, CastleDepthFramesAlignWithTheirGrayImages) {
   // A truncated file is an error that names it.
   testing::TempDir dir;
   const auto broken = dir / "Depth_9999.bin";
-  std::ofstream(broken, std::ios::binary) << std::string("\xe0\x01\x00\x00\x80\x02\x00\x00abc", 11);
+  std::ofstream(broken, std::ios::binary) << std::string("\xe0\x01\x00\x00\x80\x02\x00\x00" "abc", 11);
   try {
     read_depth_map(broken);
     FAIL() << "no error";

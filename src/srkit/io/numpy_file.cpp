@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
+#include "srkit/io/atomic_file.h"
 
 namespace srkit {
 namespace {
@@ -166,6 +167,35 @@ torch::Tensor read_npz(const std::filesystem::path& path, const std::string& key
   if (file) zip_fclose(file);
   if (!ok) throw input_error(path.string(), "is a damaged .npz archive (cannot read " + key + ")");
   return parse_npy(bytes, path.string() + ":" + key);
+}
+
+void write_npy(const std::filesystem::path& path, const torch::Tensor& array, bool overwrite) {
+  if (!overwrite && std::filesystem::exists(path)) {
+    throw output_error(path.string(), "already exists", "choose another name or add --overwrite");
+  }
+  const auto values = array.to(torch::kFloat32).contiguous();
+  std::string shape;
+  for (int64_t i = 0; i < values.dim(); ++i) {
+    shape += (i > 0 ? ", " : "") + std::to_string(values.size(i));
+  }
+  if (values.dim() == 1) shape += ",";  // Python's one-element tuple: (5,)
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + shape + "), }";
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';  // data aligned to 64 bytes
+  header += '\n';
+  const char magic[8] = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0};
+  const uint16_t header_length = static_cast<uint16_t>(header.size());
+  AtomicOutput out(path);
+  std::ofstream file(out.temp_path(), std::ios::binary);
+  file.write(magic, sizeof magic);
+  const char length_bytes[2] = {static_cast<char>(header_length & 0xff),
+                                static_cast<char>(header_length >> 8)};
+  file.write(length_bytes, 2);
+  file << header;
+  file.write(static_cast<const char*>(values.data_ptr()),
+             static_cast<std::streamsize>(values.numel() * sizeof(float)));
+  file.close();
+  if (!file) throw output_error(path.string(), "cannot be written", "check the folder and disk space");
+  out.commit();
 }
 
 }  // namespace srkit

@@ -25,4 +25,9 @@ torch::Tensor read_npy(const std::filesystem::path& path);
 torch::Tensor read_npz(const std::filesystem::path& path, const std::string& key);
 std::vector<std::string> npz_keys(const std::filesystem::path& path);
 
+// Writes `array` (any shape) as a little-endian float32 .npy file (format 1.0, C order),
+// atomically; refuses to replace an existing file unless `overwrite`.
+void write_npy(const std::filesystem::path& path, const torch::Tensor& array,
+               bool overwrite = false);
+
 }  // namespace srkit

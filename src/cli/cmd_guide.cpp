@@ -1,0 +1,216 @@
+// srkit guide: guided super-resolution of a user's files (a depth map with its photo, an MS image
+// with its pan, an MR slice with another contrast), and --benchmark: the same method over the
+// guided-SR benchmark data (data/guided) with each task's protocol and metrics (docs/guided.md).
+#include <chrono>
+#include <cmath>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "common.h"
+#include "srkit/data/guided_datasets.h"
+#include "srkit/guided/benchmark.h"
+#include "srkit/guided/classical_methods.h"
+#include "srkit/guided/guided_files.h"
+#include "srkit/guided/protocol.h"
+#include "srkit/io/atomic_file.h"
+
+namespace srkit::cli {
+namespace {
+
+struct GuideArgs {
+  std::string task;
+  std::string target, guide, output;
+  std::string method = "guided-filter";
+  std::string slice;
+  bool overwrite = false;
+  bool benchmark = false;
+  std::vector<int64_t> scales;
+  std::string split = "test";
+  std::string mri_downsampling = "kspace";
+  std::string csv;
+  ClassicalSettings settings;
+  CommonFlags common;
+};
+
+// The guide's grid must be the target's times one integer scale; a guide larger by less than the
+// scale (an odd-sized original) is cropped at the bottom and right.
+int64_t guided_scale(const GuidedFile& target, torch::Tensor& guide, const GuideArgs& args) {
+  const int64_t h = target.values.size(1), w = target.values.size(2);
+  const int64_t scale = guide.size(1) / h;
+  if (scale < 1 || guide.size(2) / w != scale || guide.size(1) - h * scale >= scale ||
+      guide.size(2) - w * scale >= scale) {
+    throw input_error(args.guide,
+                      fmt::format("is {}x{}, not the target's {}x{} times one integer scale",
+                                  guide.size(2), guide.size(1), w, h),
+                      "give a guide on the high-resolution grid of " + args.target);
+  }
+  guide = guide.slice(1, 0, h * scale).slice(2, 0, w * scale).contiguous();
+  return scale;
+}
+
+int run_on_files(const GuideArgs& args, GuidedTask task) {
+  if (args.target.empty() || args.guide.empty() || args.output.empty()) {
+    throw usage_error("srkit guide needs --target, --guide and -o (or --benchmark)");
+  }
+  const std::filesystem::path output(args.output);
+  check_destination(args.target, output, args.overwrite);
+  check_destination(args.guide, output, args.overwrite);
+  const auto method = parse_guided_method(args.method);
+  const auto target = read_guided_file(args.target, task, true, args.slice);
+  const auto guide = read_guided_file(args.guide, task, false, args.slice);
+  auto guide_values = guide.values;
+  const int64_t scale = guided_scale(target, guide_values, args);
+  auto target_values = target.values;
+  const int64_t unknown = (~torch::isfinite(target_values)).sum().item<int64_t>();
+  if (unknown > 0) target_values = fill_unknown(target_values);
+  const auto start = std::chrono::steady_clock::now();
+  const auto result = classical_guided_upscale(method, target_values, guide_values, args.settings);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  write_guided_result(output, result, target, guide, args.overwrite);
+  say(args.common, fmt::format("{} + {} -> {} (x{}, {}, {}x{}{})", args.target, args.guide,
+                               args.output, scale, args.method, result.size(2), result.size(1),
+                               unknown > 0 ? fmt::format("; {} unknown target pixels filled",
+                                                         unknown)
+                                           : ""));
+  if (args.common.json) {
+    print_json({{"task", args.task},
+                {"method", args.method},
+                {"scale", scale},
+                {"target", args.target},
+                {"guide", args.guide},
+                {"output", args.output},
+                {"channels", result.size(0)},
+                {"height", result.size(1)},
+                {"width", result.size(2)},
+                {"unknown_filled", unknown},
+                {"seconds", seconds}});
+  }
+  return kExitOk;
+}
+
+std::string format_value(const std::string& metric, double value) {
+  if (metric == "compared" || metric == "unknown") return fmt::format("{:.0f}", value);
+  if (!std::isfinite(value)) return "inf";
+  return fmt::format("{:.4f}", value);
+}
+
+int run_benchmark(const GuideArgs& args, GuidedTask task) {
+  const auto method = parse_guided_method(args.method);
+  if (method_is_pansharpening_only(method) && task != GuidedTask::kPan) {
+    throw usage_error(args.method + " is a pansharpening method: use it with --task pan");
+  }
+  const auto mri = parse_mri_downsampling(args.mri_downsampling);
+  const auto split = parse_guided_split(args.split);
+  const auto scales = args.scales.empty() ? guided_task_info(task).scales : args.scales;
+  std::vector<BenchmarkScene> scenes;
+  for (auto& scene : load_guided_scenes(task, split)) {
+    scenes.push_back({scene.name, scene.target, scene.guide});
+  }
+  if (scenes.empty()) throw usage_error("the " + args.split + " split of " + args.task + " is empty");
+  const GuidedUpscaler upscaler = [&](const torch::Tensor& lr, const torch::Tensor& guide) {
+    return classical_guided_upscale(method, lr, guide, args.settings);
+  };
+  nlohmann::json runs = nlohmann::json::array();
+  std::vector<std::string> csv{"task,method,scale,scene,metric,value"};
+  for (int64_t scale : scales) {
+    const auto result = run_guided_benchmark(
+        task, scenes, scale, upscaler, mri,
+        progress_printer(args.common, fmt::format("{} x{} {}", args.task, scale, args.method)));
+    clear_progress_line(args.common);
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto* group : {&result.scenes, &result.dataset_means}) {
+      for (const auto& row : *group) {
+        nlohmann::json metrics;
+        std::string line = fmt::format("{:<24}", row.name);
+        for (const auto& [name, value] : row.metrics) {
+          metrics[name] = finite_or_null(value);
+          line += fmt::format(" {}={}", name, format_value(name, value));
+          csv.push_back(fmt::format("{},{},{},{},{},{}", args.task, args.method, scale, row.name,
+                                    name, value));
+        }
+        rows.push_back({{"scene", row.name}, {"metrics", metrics}});
+        say(args.common, fmt::format("x{} {}", scale, line));
+      }
+    }
+    runs.push_back({{"scale", scale}, {"rows", rows}});
+  }
+  say(args.common,
+      fmt::format("protocol: {} (docs/guided.md); split {}",
+                  task == GuidedTask::kDepth  ? "bicubic LR of the filled map, RMSE crop 6, unknown excluded"
+                  : task == GuidedTask::kPan  ? "Wald: MTF-matched (gain 0.3) decimation, metrics on [0,1]"
+                  : mri == MriDownsampling::kKspace ? "k-space centre crop, PSNR/SSIM on 0..255, no crop"
+                                                    : "bicubic LR, PSNR/SSIM on 0..255, no crop",
+                  args.split));
+  if (!args.csv.empty()) {
+    AtomicOutput out(args.csv);
+    std::ofstream file(out.temp_path());
+    for (const auto& line : csv) file << line << "\n";
+    file.close();
+    if (!file) throw output_error(args.csv, "cannot be written", "check the folder and disk space");
+    out.commit();
+  }
+  if (args.common.json) {
+    print_json({{"task", args.task},
+                {"method", args.method},
+                {"split", args.split},
+                {"mri_downsampling", args.mri_downsampling},
+                {"runs", runs}});
+  }
+  return kExitOk;
+}
+
+int run_guide(const GuideArgs& args) {
+  apply_runtime(args.common);
+  const auto task = parse_guided_task(args.task);
+  return args.benchmark ? run_benchmark(args, task) : run_on_files(args, task);
+}
+
+}  // namespace
+
+void register_guide(CLI::App& app, Runner& run) {
+  auto args = std::make_shared<GuideArgs>();
+  auto* command = app.add_subcommand(
+      "guide", "guided SR: upscale a depth map / MS image / MR slice with a high-resolution guide");
+  command->add_option("--task", args->task, "depth, pan or mri")->required();
+  command->add_option("--target", args->target,
+                      "low-resolution target (depth map, multispectral raster, MR slice)");
+  command->add_option("--guide", args->guide,
+                      "high-resolution guide (photo, panchromatic band, other MR contrast)");
+  command->add_option("-o,--output", args->output, "result: .tif (GeoTIFF), .npy or an image");
+  command->add_option("--method", args->method,
+                      "bicubic, joint-bilateral, guided-filter, fast-global-smoother, brovey, "
+                      "gihs, gram-schmidt")
+      ->capture_default_str();
+  auto& settings = args->settings;
+  command->add_option("--spatial", settings.spatial,
+                      "joint-bilateral sigma_space / guided-filter radius, in multiples of the scale")
+      ->capture_default_str();
+  command->add_option("--range", settings.range, "joint-bilateral sigma_color (guide in [0,1])")
+      ->capture_default_str();
+  command->add_option("--epsilon", settings.epsilon, "guided-filter regularisation (guide in [0,1])")
+      ->capture_default_str();
+  command->add_option("--lambda", settings.lambda,
+                      "fast-global-smoother lambda, in multiples of scale^2")
+      ->capture_default_str();
+  command->add_option("--sigma-color", settings.sigma_color,
+                      "fast-global-smoother sigma_color (8-bit guide levels)")
+      ->capture_default_str();
+  command->add_option("--slice", args->slice, "NIfTI inputs: AXIS:INDEX (default middle z)");
+  command->add_flag("--overwrite", args->overwrite, "replace an existing output");
+  command->add_flag("--benchmark", args->benchmark,
+                    "run the method over data/guided with the task's protocol and metrics");
+  command->add_option("-s,--scale", args->scales,
+                      "benchmark scales (default: the task's: depth 4 8 16, pan 4, mri 2 4)");
+  command->add_option("--split", args->split, "benchmark split: train, validation or test")
+      ->capture_default_str();
+  command->add_option("--mri-downsampling", args->mri_downsampling, "kspace or bicubic")
+      ->capture_default_str();
+  command->add_option("--csv", args->csv, "benchmark: also write every value to this CSV file");
+  add_common_flags(*command, args->common);
+  command->callback([args, &run] { run = [args] { return run_guide(*args); }; });
+}
+
+}  // namespace srkit::cli

@@ -1,0 +1,272 @@
+#include "srkit/data/guided_datasets.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+
+#include <opencv2/core.hpp>
+#include <torch/torch.h>
+
+#include "srkit/core/error.h"
+#include "srkit/guided/protocol.h"
+#include "srkit/io/depth_file.h"
+#include "srkit/io/image_io.h"
+#include "srkit/io/nifti_file.h"
+#include "srkit/io/raster_file.h"
+
+namespace srkit {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path require(const fs::path& path) {
+  if (!fs::exists(path)) {
+    throw setup_error(path.string() + " is missing: run scripts/setup.sh to fetch the guided-SR data");
+  }
+  return path;
+}
+
+std::string frame_name(int frame) {
+  char name[8];
+  std::snprintf(name, sizeof name, "%04d", frame);
+  return name;
+}
+
+// --- depth -----------------------------------------------------------------------------------
+
+constexpr int kCastleTrainLast = 28, kCastleTestFirst = 33, kCastleFrames = 40;
+
+std::vector<GuidedScene> depth_scenes(const fs::path& root, GuidedSplit split) {
+  std::vector<GuidedScene> scenes;
+  if (split == GuidedSplit::kValidation) return scenes;
+  const int first = split == GuidedSplit::kTrain ? 1 : kCastleTestFirst;
+  const int last = split == GuidedSplit::kTrain ? kCastleTrainLast : kCastleFrames;
+  for (int frame = first; frame <= last; ++frame) {
+    const auto name = frame_name(frame);
+    GuidedScene scene;
+    scene.task = GuidedTask::kDepth;
+    scene.name = "castle/" + name;
+    // 0 marks pixels with no surface (the background behind the model): unknown, as a depth
+    // sensor's zeros are.
+    const auto depth = read_depth_map(require(root / "castle" / ("Depth_" + name + ".bin")));
+    scene.target = torch::where(depth > 0, depth, torch::full_like(depth, NAN)).unsqueeze(0);
+    // The frames are gray; MAG-Net's depth head takes an RGB guide.
+    scene.guide = read_image(require(root / "castle" / ("Image_" + name + ".pgm")))
+                      .pixels.expand({3, -1, -1})
+                      .contiguous();
+    scene.units = "ViSP depth units (uint16 as stored)";
+    scenes.push_back(std::move(scene));
+  }
+  if (split == GuidedSplit::kTest) {
+    GuidedScene scene;
+    scene.task = GuidedTask::kDepth;
+    scene.name = "middlebury/motorcycle";
+    scene.target =
+        read_depth_map(require(root / "middlebury" / "motorcycle_disp.npz")).unsqueeze(0);
+    scene.guide = read_image(require(root / "middlebury" / "motorcycle_left.png")).pixels;
+    scene.units = "disparity (pixels)";
+    scenes.push_back(std::move(scene));
+  }
+  return scenes;
+}
+
+// --- pansharpening ---------------------------------------------------------------------------
+
+// Rows of the ETM+ scene: train above, test below, 16 rows apart.
+constexpr int64_t kEtmTrainRows = 240, kEtmTestFirstRow = 256;
+
+// Multispectral bands scaled by their common maximum (spectral ratios kept), pan by its own.
+torch::Tensor scale_by_max(const torch::Tensor& bands) {
+  const double peak = bands.max().item<double>();
+  return peak > 0 ? bands / peak : bands;
+}
+
+torch::Tensor read_band(const fs::path& folder, const std::string& suffix) {
+  for (const auto& entry : fs::directory_iterator(require(folder))) {
+    const auto name = entry.path().filename().string();
+    if (name.size() >= suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      return read_raster(entry.path()).bands;
+    }
+  }
+  throw setup_error((folder / ("*" + suffix)).string() +
+                    " is missing: run scripts/setup.sh to fetch the guided-SR data");
+}
+
+// A Landsat scene with its real pan: MS (blue, green, red, NIR) at 30 m is the reference; the
+// 15 m pan is brought to the 30 m grid by the Wald protocol's MTF-matched decimation by 2.
+GuidedScene landsat_scene(const fs::path& folder, const std::string& name,
+                          const std::vector<std::string>& ms_suffixes) {
+  std::vector<torch::Tensor> bands;
+  for (const auto& suffix : ms_suffixes) bands.push_back(read_band(folder, suffix));
+  auto ms = crop_to_multiple(torch::cat(bands, 0), 4);
+  auto pan = crop_to_multiple(read_band(folder, "_B8.TIF"), 8);
+  pan = mtf_decimate(pan, 2, kPanNyquistGain);
+  const int64_t h = std::min(ms.size(1), pan.size(1)), w = std::min(ms.size(2), pan.size(2));
+  GuidedScene scene;
+  scene.task = GuidedTask::kPan;
+  scene.name = name;
+  scene.target = scale_by_max(ms.slice(1, 0, h).slice(2, 0, w)).contiguous();
+  scene.guide = scale_by_max(pan.slice(1, 0, h).slice(2, 0, w)).contiguous();
+  scene.units = "digital numbers / the scene's multispectral maximum";
+  return scene;
+}
+
+std::vector<GuidedScene> pan_scenes(const fs::path& root, GuidedSplit split) {
+  std::vector<GuidedScene> scenes;
+  if (split == GuidedSplit::kValidation) return scenes;
+  // ETM+ bands 1-4 (blue, green, red, NIR) of the 6-band scene; its pan is synthesised as the mean
+  // of bands 2-4, which span the ETM+ pan's 0.52-0.90 um.
+  const auto etm = read_raster(require(root / "etm" / "L7_ETMs.tif")).bands;
+  const auto rows = split == GuidedSplit::kTrain
+                        ? etm.slice(1, 0, kEtmTrainRows)
+                        : etm.slice(1, kEtmTestFirstRow, etm.size(1));
+  const auto region = crop_to_multiple(rows, 4);
+  GuidedScene scene;
+  scene.task = GuidedTask::kPan;
+  scene.name = split == GuidedSplit::kTrain ? "etm/train" : "etm/test";
+  scene.target = scale_by_max(region.slice(0, 0, 4)).contiguous();
+  scene.guide = scale_by_max(region.slice(0, 1, 4).mean(0, true)).contiguous();
+  scene.units = "digital numbers / the region's multispectral maximum";
+  scene.synthetic_guide = true;
+  scenes.push_back(std::move(scene));
+  if (split == GuidedSplit::kTest) {
+    scenes.push_back(landsat_scene(root / "landsat8", "landsat8",
+                                   {"_B2.TIF", "_B3.TIF", "_B4.TIF", "_B5.TIF"}));
+    scenes.push_back(landsat_scene(root / "landsat7", "landsat7",
+                                   {"_B1.TIF", "_B2.TIF", "_B3.TIF", "_B4.TIF"}));
+  }
+  return scenes;
+}
+
+// --- MRI -------------------------------------------------------------------------------------
+
+constexpr double kValidationFraction = 0.1;
+constexpr uint64_t kMriSplitSeed = 5;
+constexpr int64_t kExcludedAroundTest = 10;  // slices (1 mm each) kept away from the test slice
+
+// Colin27 axial slices that show the head (over 20 % of the slice above 5 % of the maximum).
+std::vector<int64_t> head_slices(const torch::Tensor& volume) {
+  std::vector<int64_t> slices;
+  for (int64_t z = 0; z < volume.size(0); ++z) {
+    if ((volume[z] > 0.05).to(torch::kDouble).mean().item<double>() > 0.2) slices.push_back(z);
+  }
+  return slices;
+}
+
+// The Colin27 axial slice most correlated with the test slice: BrainWeb's phantom was built from
+// the same Colin27 brain on the same 181x217 grid, so training must stay away from it.
+int64_t matching_slice(const torch::Tensor& volume, const torch::Tensor& test_t1) {
+  const auto t = (test_t1 - test_t1.mean()).flatten();
+  int64_t best = 0;
+  double best_r = -2;
+  for (int64_t z = 0; z < volume.size(0); ++z) {
+    const auto s = (volume[z] - volume[z].mean()).flatten();
+    const double denominator = (s.norm() * t.norm()).item<double>();
+    const double r = denominator > 0 ? (s * t).sum().item<double>() / denominator : -1;
+    if (r > best_r) best_r = r, best = z;
+  }
+  return best;
+}
+
+std::vector<GuidedScene> mri_scenes(const fs::path& root, GuidedSplit split) {
+  const auto t1_test = read_image(require(root / "brainweb" / "BrainT1Slice.png")).pixels.slice(0, 0, 1);
+  if (split == GuidedSplit::kTest) {
+    GuidedScene scene;
+    scene.task = GuidedTask::kMri;
+    scene.name = "brainweb";
+    scene.target = t1_test.contiguous();
+    scene.guide = read_image(require(root / "brainweb" / "BrainProtonDensitySlice.png"))
+                      .pixels.slice(0, 0, 1)
+                      .contiguous();
+    scene.units = "8-bit intensity / 255";
+    return {scene};
+  }
+  const auto colin = read_nifti(require(root / "colin27" / "ch2.nii.gz"));
+  // Axial slices [z][y, x] with row 0 at the front, as nifti_slice orients them.
+  std::vector<torch::Tensor> axial;
+  for (int64_t z = 0; z < colin.voxels.size(0); ++z) axial.push_back(nifti_slice(colin, 2, z));
+  auto volume = torch::stack(axial);
+  volume = (volume / torch::quantile(volume.flatten().to(torch::kDouble), 0.999).item<double>())
+               .clamp(0, 1)
+               .to(torch::kFloat);
+  const auto pd = synthesize_proton_density(volume);
+  const int64_t test_z = matching_slice(volume, t1_test[0]);
+  std::vector<int64_t> usable;
+  for (int64_t z : head_slices(volume)) {
+    if (std::abs(z - test_z) > kExcludedAroundTest) usable.push_back(z);
+  }
+  std::mt19937_64 rng(kMriSplitSeed);
+  std::shuffle(usable.begin(), usable.end(), rng);
+  const auto validation_count =
+      static_cast<size_t>(std::lround(kValidationFraction * static_cast<double>(usable.size())));
+  const bool validation = split == GuidedSplit::kValidation;
+  std::vector<int64_t> chosen(validation ? usable.begin() : usable.begin() + validation_count,
+                              validation ? usable.begin() + validation_count : usable.end());
+  std::sort(chosen.begin(), chosen.end());
+  std::vector<GuidedScene> scenes;
+  for (int64_t z : chosen) {
+    GuidedScene scene;
+    scene.task = GuidedTask::kMri;
+    scene.name = "colin27/z" + std::to_string(z);
+    scene.target = volume[z].unsqueeze(0).contiguous();
+    scene.guide = pd[z].unsqueeze(0).contiguous();
+    scene.units = "T1 intensity / the volume's 99.9th percentile";
+    scene.synthetic_guide = true;
+    scenes.push_back(std::move(scene));
+  }
+  return scenes;
+}
+
+}  // namespace
+
+torch::Tensor synthesize_proton_density(const torch::Tensor& t1_volume) {
+  // Tissue intensities: 3-means of a sample of the voxels above 10 % of the range.
+  const auto values = t1_volume.flatten().to(torch::kFloat);
+  const auto head = values.masked_select(values > 0.1);
+  const int64_t step = std::max<int64_t>(1, head.numel() / 60000);
+  const auto sample = head.slice(0, 0, head.numel(), step).contiguous();
+  cv::Mat points(static_cast<int>(sample.numel()), 1, CV_32F,
+                 const_cast<float*>(sample.data_ptr<float>()));
+  cv::Mat labels, centres;
+  cv::setRNGSeed(1);
+  cv::kmeans(points, 3, labels,
+             cv::TermCriteria(cv::TermCriteria::EPS + cv::TermCriteria::COUNT, 100, 1e-5), 3,
+             cv::KMEANS_PP_CENTERS, centres);
+  std::vector<double> t1{centres.at<float>(0), centres.at<float>(1), centres.at<float>(2)};
+  std::sort(t1.begin(), t1.end());  // CSF < grey matter < white matter
+  // Piecewise-linear map through (0, 0), (CSF, 1.0), (GM, 0.86), (WM, 0.77), flat beyond.
+  const std::vector<double> x{0.0, t1[0], t1[1], t1[2]};
+  const std::vector<double> y{0.0, 1.0, 0.86, 0.77};
+  auto out = torch::full_like(t1_volume, y.back());
+  for (size_t i = x.size() - 1; i-- > 0;) {
+    const auto within = t1_volume < x[i + 1];
+    const auto line = y[i] + (t1_volume - x[i]) * ((y[i + 1] - y[i]) / (x[i + 1] - x[i]));
+    out = torch::where(within, line, out);
+  }
+  return out.clamp(0, 1);
+}
+
+std::vector<GuidedScene> load_guided_scenes(GuidedTask task, GuidedSplit split,
+                                            const std::filesystem::path& root) {
+  const fs::path folder =
+      root.empty() ? fs::path(SRKIT_SOURCE_DIR) / "data" / "guided" : root;
+  switch (task) {
+    case GuidedTask::kDepth:
+      return depth_scenes(folder, split);
+    case GuidedTask::kPan:
+      return pan_scenes(folder, split);
+    case GuidedTask::kMri:
+      return mri_scenes(folder, split);
+  }
+  return {};
+}
+
+GuidedSplit parse_guided_split(const std::string& name) {
+  if (name == "train") return GuidedSplit::kTrain;
+  if (name == "validation") return GuidedSplit::kValidation;
+  if (name == "test") return GuidedSplit::kTest;
+  throw usage_error("unknown split '" + name + "': choose train, validation or test");
+}
+
+}  // namespace srkit

@@ -1,0 +1,48 @@
+// The guided-SR data of data/guided/ (scripts/setup.sh) as scenes with fixed splits, one loader
+// per task (docs/guided.md states what is real and what is synthesised):
+//   depth  ViSP Castle-simu frames 1-28 train, 33-40 test (29-32 left out: neighbouring frames
+//          of one camera path are nearly the same image); the Middlebury motorcycle, test only.
+//   pan    the ETM+ scene's rows 0-239 train and rows 256-351 test, its pan synthesised from
+//          the bands; the Landsat 8 and Landsat 7 scenes with their real pan, test only.
+//   mri    Colin27 T1 axial slices with a synthesised proton-density guide, split by a seeded
+//          shuffle into train (90 %) and validation; the real BrainWeb T1/PD pair, test only.
+//
+//   auto scenes = srkit::load_guided_scenes(srkit::GuidedTask::kDepth, srkit::GuidedSplit::kTest);
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "srkit/guided/task.h"
+
+namespace srkit {
+
+enum class GuidedSplit { kTrain, kValidation, kTest };
+
+struct GuidedScene {
+  GuidedTask task = GuidedTask::kDepth;
+  std::string name;      // e.g. "castle/0033", "landsat8", "brainweb"
+  torch::Tensor target;  // high-resolution target [C, H, W] (depth: NaN = unknown)
+  torch::Tensor guide;   // guide on the same grid [G, H, W], in [0,1]
+  std::string units;     // what the target's values are
+  bool synthetic_guide = false;
+};
+
+// The scenes of one task and split, read from `root` (default: data/guided in the source tree).
+// Throws a setup Error naming the missing file and scripts/setup.sh when the data is absent.
+std::vector<GuidedScene> load_guided_scenes(GuidedTask task, GuidedSplit split,
+                                            const std::filesystem::path& root = {});
+
+GuidedSplit parse_guided_split(const std::string& name);
+
+// A proton-density-like contrast synthesised from a T1 volume in [0,1]: the tissue classes' T1
+// intensities (3-means of the head's voxels: CSF < grey matter < white matter) map to the
+// relative proton densities BrainWeb simulates (CSF 1.0, grey 0.86, white 0.77), linearly between
+// them, from 0 at the background. Used only for training; evaluation uses the real PD slice.
+torch::Tensor synthesize_proton_density(const torch::Tensor& t1_volume);
+
+}  // namespace srkit

@@ -1,0 +1,42 @@
+#include "srkit/guided/task_metrics.h"
+
+#include <torch/torch.h>
+
+#include "srkit/core/error.h"
+#include "srkit/metrics/depth.h"
+#include "srkit/metrics/metric.h"
+#include "srkit/metrics/pansharpening.h"
+
+namespace srkit {
+
+NamedValues guided_metrics(GuidedTask task, const torch::Tensor& estimate,
+                           const torch::Tensor& reference, int64_t scale) {
+  if (estimate.sizes() != reference.sizes()) {
+    throw usage_error("the result and its reference differ in shape");
+  }
+  const MetricOptions all_channels{.crop_border = 0, .y_channel = false};
+  switch (task) {
+    case GuidedTask::kDepth: {
+      const auto error = depth_rmse(estimate[0], reference[0]);
+      return {{"rmse", error.rmse},
+              {"compared", static_cast<double>(error.compared)},
+              {"unknown", static_cast<double>(error.unknown)}};
+    }
+    case GuidedTask::kPan:
+      return {{"psnr", psnr(estimate, reference, all_channels)},
+              {"sam", sam_degrees(estimate, reference)},
+              {"ergas", ergas(estimate, reference, static_cast<double>(scale))},
+              {"q2n", q2n(estimate, reference)},
+              {"scc", scc(estimate, reference)}};
+    case GuidedTask::kMri:
+      return {{"psnr", psnr(estimate, reference, all_channels)},
+              {"ssim", ssim(estimate, reference, all_channels)}};
+  }
+  return {};
+}
+
+bool higher_is_better(const std::string& metric) {
+  return metric == "psnr" || metric == "ssim" || metric == "q2n" || metric == "scc";
+}
+
+}  // namespace srkit

@@ -1,0 +1,30 @@
+// Each guided task's metrics, as its benchmarks report them (methods.md sections 4 and 5):
+//   depth  RMSE in the map's units on a 6-pixel-cropped map, unknown pixels excluded and counted;
+//   pan    PSNR (on the scene's [0,1] scale), SAM (degrees), ERGAS, Q2^n (Q4 for 4 bands), SCC;
+//   mri    PSNR and SSIM on the 0..255 scale of [0,1] intensities, no crop.
+//
+//   for (auto& [name, value] : srkit::guided_metrics(task, sr, hr, 4)) ...
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "srkit/guided/task.h"
+
+namespace srkit {
+
+using NamedValues = std::vector<std::pair<std::string, double>>;
+
+// `estimate` and `reference` are [C, H, W] of the same shape; `scale` is the resolution ratio
+// (ERGAS's ratio). Lower is better for rmse, sam, ergas; higher for the others.
+NamedValues guided_metrics(GuidedTask task, const torch::Tensor& estimate,
+                           const torch::Tensor& reference, int64_t scale);
+
+// Whether a larger value of the metric is better.
+bool higher_is_better(const std::string& metric);
+
+}  // namespace srkit

@@ -1,0 +1,222 @@
+// Guided SR on the real data: the fixed splits, the synthesised MR guide, the classical methods
+// and `srkit guide` on users' files (depth map + photo, MS + pan GeoTIFF, MR slices).
+#include <cmath>
+#include <set>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "srkit/core/error.h"
+#include "srkit/data/guided_datasets.h"
+#include "srkit/guided/classical_methods.h"
+#include "srkit/guided/protocol.h"
+#include "srkit/io/depth_file.h"
+#include "srkit/io/image_io.h"
+#include "srkit/io/numpy_file.h"
+#include "srkit/io/raster_file.h"
+#include "srkit/metrics/depth.h"
+#include "test_data.h"
+
+namespace srkit {
+namespace {
+
+using testing::contains;
+using testing::data_path;
+using testing::run_srkit;
+using testing::TempDir;
+
+std::set<std::string> names(const std::vector<GuidedScene>& scenes) {
+  std::set<std::string> result;
+  for (const auto& scene : scenes) result.insert(scene.name);
+  return result;
+}
+
+double correlation(const torch::Tensor& a, const torch::Tensor& b) {
+  const auto x = a.flatten().to(torch::kDouble), y = b.flatten().to(torch::kDouble);
+  const auto dx = x - x.mean(), dy = y - y.mean();
+  return ((dx * dy).sum() / (dx.norm() * dy.norm())).item<double>();
+}
+
+TEST(GuidedScenes, SplitsAreFixedDisjointAndOnTheTargetsGrid) {
+  for (auto task : {GuidedTask::kDepth, GuidedTask::kPan, GuidedTask::kMri}) {
+    const auto train = load_guided_scenes(task, GuidedSplit::kTrain);
+    const auto test = load_guided_scenes(task, GuidedSplit::kTest);
+    ASSERT_FALSE(train.empty());
+    ASSERT_FALSE(test.empty());
+    for (const auto& name : names(test)) EXPECT_EQ(names(train).count(name), 0u) << name;
+    for (const auto* split : {&train, &test}) {
+      for (const auto& scene : *split) {
+        EXPECT_EQ(scene.target.size(0), guided_task_info(task).target_channels) << scene.name;
+        EXPECT_EQ(scene.guide.size(0), guided_task_info(task).guide_channels) << scene.name;
+        EXPECT_EQ(scene.guide.sizes().slice(1), scene.target.sizes().slice(1)) << scene.name;
+        EXPECT_GE(scene.guide.min().item<float>(), 0) << scene.name;
+        EXPECT_LE(scene.guide.max().item<float>(), 1) << scene.name;
+      }
+    }
+  }
+  const auto depth_test = names(load_guided_scenes(GuidedTask::kDepth, GuidedSplit::kTest));
+  EXPECT_EQ(depth_test.size(), 9u);  // Castle frames 33-40 and the Middlebury motorcycle
+  EXPECT_EQ(depth_test.count("middlebury/motorcycle"), 1u);
+  const auto pan_test = names(load_guided_scenes(GuidedTask::kPan, GuidedSplit::kTest));
+  EXPECT_EQ(pan_test, (std::set<std::string>{"etm/test", "landsat8", "landsat7"}));
+  // The MR split is a seeded shuffle: the same on every call, validation apart from training.
+  const auto validation = names(load_guided_scenes(GuidedTask::kMri, GuidedSplit::kValidation));
+  const auto mri_train = names(load_guided_scenes(GuidedTask::kMri, GuidedSplit::kTrain));
+  EXPECT_EQ(validation, names(load_guided_scenes(GuidedTask::kMri, GuidedSplit::kValidation)));
+  EXPECT_FALSE(validation.empty());
+  for (const auto& name : validation) EXPECT_EQ(mri_train.count(name), 0u) << name;
+}
+
+TEST(GuidedScenes, MrTrainingStaysAwayFromTheTestSlicesAnatomy) {
+  // BrainWeb's phantom is the Colin27 brain on the same grid: one Colin27 axial slice matches the
+  // test slice closely, and training and validation leave out the 10 slices on either side.
+  const auto colin = load_guided_scenes(GuidedTask::kMri, GuidedSplit::kTrain);
+  const auto validation = load_guided_scenes(GuidedTask::kMri, GuidedSplit::kValidation);
+  const auto test = load_guided_scenes(GuidedTask::kMri, GuidedSplit::kTest).front();
+  double best = -1;
+  for (const auto* split : {&colin, &validation}) {
+    for (const auto& scene : *split) best = std::max(best, correlation(scene.target, test.target));
+  }
+  EXPECT_LT(best, 0.9) << "a training slice is nearly the test slice";
+  EXPECT_GT(colin.size(), 80u);
+  EXPECT_TRUE(colin.front().synthetic_guide);
+  EXPECT_FALSE(test.synthetic_guide);
+}
+
+TEST(GuidedScenes, SynthesisedProtonDensityResemblesTheRealOne) {
+  // The synthesis (used only for training) applied to the real T1 slice should look like the real
+  // PD slice of the same anatomy: positively correlated inside the head, unlike the T1 itself.
+  const auto t1 = read_image(data_path("guided/brainweb/BrainT1Slice.png")).pixels[0];
+  const auto pd = read_image(data_path("guided/brainweb/BrainProtonDensitySlice.png")).pixels[0];
+  const auto synthetic = synthesize_proton_density(t1.unsqueeze(0))[0];
+  const auto head = pd > 0.05;
+  const double synthetic_r = correlation(synthetic.masked_select(head), pd.masked_select(head));
+  const double t1_r = correlation(t1.masked_select(head), pd.masked_select(head));
+  EXPECT_GT(synthetic_r, 0.5);
+  EXPECT_GT(synthetic_r, t1_r + 0.2);
+}
+
+TEST(ClassicalGuided, ComponentSubstitutionUsesThePanWhereItCarriesTheDetail) {
+  // On the ETM+ test region the pan is synthesised from the reference bands, so injecting its
+  // detail must beat bicubic clearly; every method returns the target's units and shape.
+  const auto scene = load_guided_scenes(GuidedTask::kPan, GuidedSplit::kTest).front();
+  ASSERT_EQ(scene.name, "etm/test");
+  const auto lr = degrade_guided_target(GuidedTask::kPan, scene.target, 4);
+  const auto error = [&](GuidedMethod method) {
+    const auto fused = classical_guided_upscale(method, lr, scene.guide);
+    EXPECT_EQ(fused.sizes(), scene.target.sizes());
+    return (fused - scene.target).pow(2).mean().item<double>();
+  };
+  const double bicubic = error(GuidedMethod::kBicubic);
+  for (auto method : all_guided_methods()) {
+    const double e = error(method);
+    EXPECT_TRUE(std::isfinite(e)) << guided_method_name(method);
+    if (method_is_pansharpening_only(method)) EXPECT_LT(e, 0.7 * bicubic) << guided_method_name(method);
+  }
+  EXPECT_THROW(classical_guided_upscale(GuidedMethod::kBrovey, lr, scene.guide.expand({3, -1, -1})),
+               Error);
+}
+
+TEST(GuideCli, DepthMapAndPhotoFromNumpyToFloatTiff) {
+  TempDir dir;
+  const auto disparity = read_depth_map(data_path("guided/middlebury/motorcycle_disp.npz"));
+  const auto reference = crop_to_multiple(disparity.unsqueeze(0), 4);
+  const auto lr = degrade_guided_target(GuidedTask::kDepth, reference, 4);
+  write_npy(dir / "lr.npy", lr[0]);
+  const auto out = dir / "depth.tif";
+  const auto result = run_srkit("guide --task depth --target " + (dir / "lr.npy").string() +
+                                " --guide " + data_path("guided/middlebury/motorcycle_left.png").string() +
+                                " --method joint-bilateral -o " + out.string() + " --json");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto json = nlohmann::json::parse(result.out);
+  EXPECT_EQ(json["scale"], 4);
+  const auto depth = read_raster(out).bands;  // float32 keeps disparity values
+  ASSERT_EQ(depth.sizes(), reference.sizes());
+  const auto bicubic = classical_guided_upscale(GuidedMethod::kBicubic, lr, reference);
+  // The result is a depth map of the scene: near the bicubic baseline, in disparity pixels.
+  const double rmse = depth_rmse(depth[0], reference[0]).rmse;
+  EXPECT_LT(rmse, 1.5 * depth_rmse(bicubic[0], reference[0]).rmse);
+  EXPECT_LT(rmse, 5.0);
+  // Inputs are never overwritten and an existing output is not replaced without --overwrite.
+  const auto again = run_srkit("guide --task depth --target " + (dir / "lr.npy").string() +
+                               " --guide " + data_path("guided/middlebury/motorcycle_left.png").string() +
+                               " -o " + out.string());
+  EXPECT_EQ(again.exit_code, 1);  // an output error: this input failed
+  EXPECT_TRUE(contains(again.err, out.string())) << again.err;
+}
+
+TEST(GuideCli, MultispectralAndPanGeoTiffKeepTheirGeoreference) {
+  TempDir dir;
+  // Landsat 8 blue..NIR at 30 m as one 4-band GeoTIFF, sharpened with the real 15 m pan band.
+  std::vector<torch::Tensor> bands;
+  Raster ms;
+  for (const char* band : {"B2", "B3", "B4", "B5"}) {
+    const auto raster = read_raster(data_path(
+        std::string("guided/landsat8/LC08_L1TP_195025_20130707_20170503_01_T1_") + band + ".TIF"));
+    bands.push_back(raster.bands);
+    ms.geotransform = raster.geotransform;
+    ms.projection = raster.projection;
+  }
+  ms.bands = torch::cat(bands);
+  write_raster(dir / "ms.tif", ms);
+  const auto pan_path =
+      data_path("guided/landsat8/LC08_L1TP_195025_20130707_20170503_01_T1_B8.TIF");
+  const auto result = run_srkit("guide --task pan --method gram-schmidt --target " +
+                                (dir / "ms.tif").string() + " --guide " + pan_path.string() +
+                                " -o " + (dir / "fused.tif").string() + " --quiet");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto fused = read_raster(dir / "fused.tif");
+  const auto pan = read_raster(pan_path);
+  EXPECT_EQ(fused.bands.sizes(), torch::IntArrayRef({4, 82, 82}));
+  EXPECT_EQ(fused.geotransform, pan.geotransform);  // on the pan's 15 m grid
+  EXPECT_FALSE(fused.projection.empty());
+  // Values stay in the bands' digital numbers: band means close to the multispectral ones.
+  const auto fused_means = fused.bands.mean(at::IntArrayRef{1, 2});
+  const auto ms_means = ms.bands.mean(at::IntArrayRef{1, 2});
+  EXPECT_LT(((fused_means - ms_means).abs() / ms_means).max().item<double>(), 0.05);
+}
+
+TEST(GuideCli, MrSlicesAsImagesAndClearErrors) {
+  TempDir dir;
+  const auto t1 = read_image(data_path("guided/brainweb/BrainT1Slice.png")).pixels.slice(0, 0, 1);
+  const auto hr = crop_to_multiple(t1, 2);
+  write_image(dir / "t1_lr.png", degrade_guided_target(GuidedTask::kMri, hr, 2).clamp(0, 1), 8);
+  const auto pd = data_path("guided/brainweb/BrainProtonDensitySlice.png").string();
+  const auto ok = run_srkit("guide --task mri --target " + (dir / "t1_lr.png").string() +
+                            " --guide " + pd + " -o " + (dir / "t1.png").string() + " --quiet");
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  const auto out = read_image(dir / "t1.png");
+  EXPECT_EQ(out.pixels.sizes(), hr.sizes());  // the odd-sized guide cropped to 2x the target
+  EXPECT_EQ(out.bit_depth, 8);
+  // A guide that is not the target's grid times an integer, a missing file, a wrong task.
+  const auto wrong = run_srkit("guide --task mri --target " + pd + " --guide " +
+                               (dir / "t1_lr.png").string() + " -o " + (dir / "x.png").string());
+  EXPECT_EQ(wrong.exit_code, 1);  // an input error
+  EXPECT_TRUE(contains(wrong.err, "t1_lr.png")) << wrong.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.png"));
+  const auto missing = run_srkit("guide --task mri --target " + (dir / "none.png").string() +
+                                 " --guide " + pd + " -o " + (dir / "y.png").string());
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_TRUE(contains(missing.err, "none.png")) << missing.err;
+  const auto task = run_srkit("guide --task sound --target a --guide b -o c.png");
+  EXPECT_EQ(task.exit_code, 2);
+  EXPECT_TRUE(contains(task.err, "depth, pan or mri")) << task.err;
+}
+
+TEST(GuideCli, BenchmarkReportsEachTasksMetricsPerSceneAndDataset) {
+  const auto result = run_srkit("guide --benchmark --task mri -s 2 --method bicubic --json");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto json = nlohmann::json::parse(result.out);
+  const auto& rows = json["runs"][0]["rows"];
+  ASSERT_EQ(rows.size(), 2u);  // the BrainWeb slice and its dataset mean
+  EXPECT_EQ(rows[0]["scene"], "brainweb");
+  EXPECT_GT(rows[0]["metrics"]["psnr"].get<double>(), 25);
+  EXPECT_GT(rows[0]["metrics"]["ssim"].get<double>(), 0.8);
+  const auto pan = run_srkit("guide --benchmark --task depth --method brovey");
+  EXPECT_EQ(pan.exit_code, 2);
+  EXPECT_TRUE(contains(pan.err, "--task pan")) << pan.err;
+}
+
+}  // namespace
+}  // namespace srkit
