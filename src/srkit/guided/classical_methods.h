@@ -25,8 +25,8 @@ enum class GuidedMethod {
 
 // Filter settings in units that do not depend on the data: the target is scaled to [0,1] by its
 // own low-resolution range and the guide to [0,1] by its range before filtering (and the result
-// scaled back), spatial sizes are in multiples of the scale. The defaults are the best of a small
-// grid on the depth training split at x8 (docs/guided.md); other data may want others.
+// scaled back), spatial sizes are in multiples of the scale. The defaults come from a small grid
+// on the depth training split at x8 (bench/guided_filter_grid.sh, docs/guided.md).
 struct ClassicalSettings {
   double spatial = 0.25;     // joint bilateral sigma_space and guided-filter radius, x scale
   double range = 0.1;        // joint bilateral sigma_color (guide in [0,1])
