@@ -26,7 +26,7 @@ for task in depth pan mri; do
   python3 - "$out" "$task" $methods <<'PY'
 import json, sys
 out, task, methods = sys.argv[1], sys.argv[2], sys.argv[3:]
-runs = {m: json.load(open(f"{out}/{task}_{m}.json"))["runs"] for m in methods}
+runs = {m: json.load(open(f"{out}/{task}_{m}.json"))["tasks"][0]["runs"] for m in methods}
 first = runs[methods[0]]
 for run_index, run in enumerate(first):
     means = [r for r in run["rows"] if r["scene"].startswith("mean ")]

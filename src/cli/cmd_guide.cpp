@@ -1,38 +1,39 @@
 // srkit guide: guided super-resolution of a user's files (a depth map with its photo, an MS image
-// with its pan, an MR slice with another contrast), and --benchmark: the same method over the
-// guided-SR benchmark data (data/guided) with each task's protocol and metrics (docs/guided.md).
+// with its pan, an MR slice with another contrast) with a classical method or a trained MAG-Net;
+// --benchmark (guide_benchmark.cpp) runs the same over data/guided (docs/guided.md).
 #include <chrono>
-#include <cmath>
-#include <fstream>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "common.h"
-#include "srkit/data/guided_datasets.h"
-#include "srkit/guided/benchmark.h"
-#include "srkit/guided/classical_methods.h"
+#include "guide_flags.h"
 #include "srkit/guided/guided_files.h"
 #include "srkit/guided/protocol.h"
-#include "srkit/io/atomic_file.h"
+#include "srkit/models/guided_model.h"
 
 namespace srkit::cli {
-namespace {
 
-struct GuideArgs {
-  std::string task;
-  std::string target, guide, output;
-  std::string method = "guided-filter";
-  std::string slice;
-  bool overwrite = false;
-  bool benchmark = false;
-  std::vector<int64_t> scales;
-  std::string split = "test";
-  std::string mri_downsampling = "kspace";
-  std::string csv;
-  ClassicalSettings settings;
-  CommonFlags common;
-};
+ChosenUpscaler choose_upscaler(const GuideArgs& args, GuidedTask task) {
+  if (!args.model.empty()) {
+    auto network = load_guided_model(args.model).network;
+    auto counts = std::make_shared<std::vector<torch::Tensor>>();
+    return {[network, task, counts](const torch::Tensor& lr, const torch::Tensor& guide) mutable {
+              return guided_model_upscale(*network, task, lr, guide, counts.get());
+            },
+            std::filesystem::path(args.model).filename().string(), counts};
+  }
+  const auto method = parse_guided_method(args.method);
+  if (method_is_pansharpening_only(method) && task != GuidedTask::kPan) {
+    throw usage_error(args.method + " is a pansharpening method: use it with --task pan");
+  }
+  const auto settings = args.settings;
+  return {[method, settings](const torch::Tensor& lr, const torch::Tensor& guide) {
+            return classical_guided_upscale(method, lr, guide, settings);
+          },
+          args.method, nullptr};
+}
+
+namespace {
 
 // The guide's grid must be the target's times one integer scale; a guide larger by less than the
 // scale (an odd-sized original) is cropped at the bottom and right.
@@ -57,7 +58,7 @@ int run_on_files(const GuideArgs& args, GuidedTask task) {
   const std::filesystem::path output(args.output);
   check_destination(args.target, output, args.overwrite);
   check_destination(args.guide, output, args.overwrite);
-  const auto method = parse_guided_method(args.method);
+  const auto upscaler = choose_upscaler(args, task);
   const auto target = read_guided_file(args.target, task, true, args.slice);
   const auto guide = read_guided_file(args.guide, task, false, args.slice);
   auto guide_values = guide.values;
@@ -66,18 +67,18 @@ int run_on_files(const GuideArgs& args, GuidedTask task) {
   const int64_t unknown = (~torch::isfinite(target_values)).sum().item<int64_t>();
   if (unknown > 0) target_values = fill_unknown(target_values);
   const auto start = std::chrono::steady_clock::now();
-  const auto result = classical_guided_upscale(method, target_values, guide_values, args.settings);
+  const auto result = upscaler.run(target_values, guide_values);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   write_guided_result(output, result, target, guide, args.overwrite);
   say(args.common, fmt::format("{} + {} -> {} (x{}, {}, {}x{}{})", args.target, args.guide,
-                               args.output, scale, args.method, result.size(2), result.size(1),
+                               args.output, scale, upscaler.name, result.size(2), result.size(1),
                                unknown > 0 ? fmt::format("; {} unknown target pixels filled",
                                                          unknown)
                                            : ""));
   if (args.common.json) {
     print_json({{"task", args.task},
-                {"method", args.method},
+                {"method", upscaler.name},
                 {"scale", scale},
                 {"target", args.target},
                 {"guide", args.guide},
@@ -91,81 +92,10 @@ int run_on_files(const GuideArgs& args, GuidedTask task) {
   return kExitOk;
 }
 
-std::string format_value(const std::string& metric, double value) {
-  if (metric == "compared" || metric == "unknown") return fmt::format("{:.0f}", value);
-  if (!std::isfinite(value)) return "inf";
-  return fmt::format("{:.4f}", value);
-}
-
-int run_benchmark(const GuideArgs& args, GuidedTask task) {
-  const auto method = parse_guided_method(args.method);
-  if (method_is_pansharpening_only(method) && task != GuidedTask::kPan) {
-    throw usage_error(args.method + " is a pansharpening method: use it with --task pan");
-  }
-  const auto mri = parse_mri_downsampling(args.mri_downsampling);
-  const auto split = parse_guided_split(args.split);
-  const auto scales = args.scales.empty() ? guided_task_info(task).scales : args.scales;
-  std::vector<BenchmarkScene> scenes;
-  for (auto& scene : load_guided_scenes(task, split)) {
-    scenes.push_back({scene.name, scene.target, scene.guide});
-  }
-  if (scenes.empty()) throw usage_error("the " + args.split + " split of " + args.task + " is empty");
-  const GuidedUpscaler upscaler = [&](const torch::Tensor& lr, const torch::Tensor& guide) {
-    return classical_guided_upscale(method, lr, guide, args.settings);
-  };
-  nlohmann::json runs = nlohmann::json::array();
-  std::vector<std::string> csv{"task,method,scale,scene,metric,value"};
-  for (int64_t scale : scales) {
-    const auto result = run_guided_benchmark(
-        task, scenes, scale, upscaler, mri,
-        progress_printer(args.common, fmt::format("{} x{} {}", args.task, scale, args.method)));
-    clear_progress_line(args.common);
-    nlohmann::json rows = nlohmann::json::array();
-    for (const auto* group : {&result.scenes, &result.dataset_means}) {
-      for (const auto& row : *group) {
-        nlohmann::json metrics;
-        std::string line = fmt::format("{:<24}", row.name);
-        for (const auto& [name, value] : row.metrics) {
-          metrics[name] = finite_or_null(value);
-          line += fmt::format(" {}={}", name, format_value(name, value));
-          csv.push_back(fmt::format("{},{},{},{},{},{}", args.task, args.method, scale, row.name,
-                                    name, value));
-        }
-        rows.push_back({{"scene", row.name}, {"metrics", metrics}});
-        say(args.common, fmt::format("x{} {}", scale, line));
-      }
-    }
-    runs.push_back({{"scale", scale}, {"rows", rows}});
-  }
-  say(args.common,
-      fmt::format("protocol: {} (docs/guided.md); split {}",
-                  task == GuidedTask::kDepth  ? "bicubic LR of the filled map, RMSE crop 6, unknown excluded"
-                  : task == GuidedTask::kPan  ? "Wald: MTF-matched (gain 0.3) decimation, metrics on [0,1]"
-                  : mri == MriDownsampling::kKspace ? "k-space centre crop, PSNR/SSIM on 0..255, no crop"
-                                                    : "bicubic LR, PSNR/SSIM on 0..255, no crop",
-                  args.split));
-  if (!args.csv.empty()) {
-    AtomicOutput out(args.csv);
-    std::ofstream file(out.temp_path());
-    for (const auto& line : csv) file << line << "\n";
-    file.close();
-    if (!file) throw output_error(args.csv, "cannot be written", "check the folder and disk space");
-    out.commit();
-  }
-  if (args.common.json) {
-    print_json({{"task", args.task},
-                {"method", args.method},
-                {"split", args.split},
-                {"mri_downsampling", args.mri_downsampling},
-                {"runs", runs}});
-  }
-  return kExitOk;
-}
-
 int run_guide(const GuideArgs& args) {
   apply_runtime(args.common);
-  const auto task = parse_guided_task(args.task);
-  return args.benchmark ? run_benchmark(args, task) : run_on_files(args, task);
+  if (args.benchmark) return run_guide_benchmark(args);
+  return run_on_files(args, parse_guided_task(args.task));
 }
 
 }  // namespace
@@ -174,7 +104,8 @@ void register_guide(CLI::App& app, Runner& run) {
   auto args = std::make_shared<GuideArgs>();
   auto* command = app.add_subcommand(
       "guide", "guided SR: upscale a depth map / MS image / MR slice with a high-resolution guide");
-  command->add_option("--task", args->task, "depth, pan or mri")->required();
+  command->add_option("--task", args->task, "depth, pan or mri (--benchmark: also all)")
+      ->required();
   command->add_option("--target", args->target,
                       "low-resolution target (depth map, multispectral raster, MR slice)");
   command->add_option("--guide", args->guide,
@@ -184,6 +115,9 @@ void register_guide(CLI::App& app, Runner& run) {
                       "bicubic, joint-bilateral, guided-filter, fast-global-smoother, brovey, "
                       "gihs, gram-schmidt")
       ->capture_default_str();
+  command->add_option("-m,--model", args->model,
+                      "a trained guided model (.srkit from srkit train with a magnet config) "
+                      "instead of --method");
   auto& settings = args->settings;
   command->add_option("--spatial", settings.spatial,
                       "joint-bilateral sigma_space / guided-filter radius, in multiples of the scale")
@@ -209,6 +143,8 @@ void register_guide(CLI::App& app, Runner& run) {
   command->add_option("--mri-downsampling", args->mri_downsampling, "kspace or bicubic")
       ->capture_default_str();
   command->add_option("--csv", args->csv, "benchmark: also write every value to this CSV file");
+  command->add_option("--usage-plot", args->usage_plot,
+                      "benchmark with --model: plot which experts the router picks per task (PNG)");
   add_common_flags(*command, args->common);
   command->callback([args, &run] { run = [args] { return run_guide(*args); }; });
 }

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "common.h"
+#include "srkit/train/guided_trainer.h"
 #include "srkit/train/trainer.h"
 
 namespace srkit::cli {
@@ -124,7 +125,50 @@ nlohmann::json to_json(const TrainResult& r) {
   return out;
 }
 
+// A MAG-Net config (model.architecture: magnet): the guided trainer, one process.
+int run_guided_train(const TrainArgs& args) {
+  const auto config = read_guided_train_config(args.config);
+  const bool show = progress_visible(args.common);
+  TrainOptions options;
+  options.resume = args.resume;
+  options.stop_after = args.stop_after;
+  options.should_stop = [] { return interrupted(); };
+  if (show)
+    options.status = [](const std::string& line) { std::cerr << "\r\033[K" << line << std::flush; };
+  say(args.common, fmt::format("training {} (guided, {} task(s)) -> {}", config.name,
+                               config.tasks.size(), config.output.string()));
+  const auto result = train_guided(config, options);
+  if (show) std::cerr << "\n";
+  say(args.common, fmt::format("{} at step {}/{} ({:.1f} patches/s); model {}, checkpoint {}",
+                               result.finished ? "finished" : "stopped", result.step, config.steps,
+                               result.patches_per_second, result.model_file.string(),
+                               result.checkpoint.string()));
+  if (args.common.json) {
+    print_json({{"first_step", result.first_step},
+                {"step", result.step},
+                {"finished", result.finished},
+                {"seconds", result.seconds},
+                {"patches_per_second", result.patches_per_second},
+                {"model", result.model_file.string()},
+                {"checkpoint", result.checkpoint.string()},
+                {"log", result.log.string()}});
+  }
+  if (!result.finished && interrupted()) {
+    say(args.common, "interrupted: continue with the same command and --resume");
+    return kExitInterrupted;
+  }
+  return kExitOk;
+}
+
 int run_train(TrainArgs args) {
+  if (is_guided_train_config(args.config)) {
+    if (args.nproc > 1) throw usage_error("--nproc: guided (MAG-Net) training runs on one process");
+    const auto device = apply_runtime(args.common);
+    if (!device.is_cpu()) {
+      throw usage_error("--device " + args.common.device + ": srkit trains on the CPU only so far");
+    }
+    return run_guided_train(args);
+  }
   if (args.nproc > 1) {
     if (std::getenv("RANK"))
       throw usage_error("--nproc: RANK is already set; use one or the other");

@@ -208,7 +208,7 @@ TEST(GuideCli, BenchmarkReportsEachTasksMetricsPerSceneAndDataset) {
   const auto result = run_srkit("guide --benchmark --task mri -s 2 --method bicubic --json");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const auto json = nlohmann::json::parse(result.out);
-  const auto& rows = json["runs"][0]["rows"];
+  const auto& rows = json["tasks"][0]["runs"][0]["rows"];
   ASSERT_EQ(rows.size(), 2u);  // the BrainWeb slice and its dataset mean
   EXPECT_EQ(rows[0]["scene"], "brainweb");
   EXPECT_GT(rows[0]["metrics"]["psnr"].get<double>(), 25);

@@ -13,6 +13,7 @@
 #include "srkit/io/image_io.h"
 #include "srkit/io/nifti_file.h"
 #include "srkit/io/raster_file.h"
+#include "srkit/ops/geometry.h"
 
 namespace srkit {
 namespace {
@@ -267,6 +268,91 @@ GuidedSplit parse_guided_split(const std::string& name) {
   if (name == "validation") return GuidedSplit::kValidation;
   if (name == "test") return GuidedSplit::kTest;
   throw usage_error("unknown split '" + name + "': choose train, validation or test");
+}
+
+namespace {
+
+uint64_t mix_seed(uint64_t seed, uint64_t a, uint64_t b) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (a + 1) + 0xBF58476D1CE4E5B9ULL * (b + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+GuidedPatchSampler::GuidedPatchSampler(const std::vector<GuidedTask>& tasks, GuidedSplit split,
+                                       const GuidedPatchOptions& options,
+                                       const std::filesystem::path& root)
+    : tasks_(tasks), options_(options) {
+  if (tasks.empty()) throw usage_error("guided training needs at least one task");
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    auto scales = t < options.scales.size() && !options.scales[t].empty()
+                      ? options.scales[t]
+                      : guided_task_info(tasks[t]).scales;
+    int64_t largest = 1;
+    for (int64_t s : scales) {
+      if (s < 1 || options.patch % s != 0) {
+        throw usage_error("the patch side " + std::to_string(options.patch) +
+                          " must be a multiple of every scale (" + std::to_string(s) + ")");
+      }
+      largest = std::max(largest, s);
+    }
+    std::vector<Prepared> prepared;
+    for (const auto& scene : load_guided_scenes(tasks[t], split, root)) {
+      Prepared p;
+      p.target = crop_to_multiple(scene.target, largest);
+      p.guide = crop_to_multiple(scene.guide, largest);
+      if (p.target.size(1) < options.patch || p.target.size(2) < options.patch) continue;
+      for (int64_t s : scales) p.lr.push_back(degrade_guided_target(tasks[t], p.target, s, options.mri));
+      prepared.push_back(std::move(p));
+    }
+    if (prepared.empty()) {
+      throw usage_error("no " + guided_task_info(tasks[t]).name + " training scene holds a " +
+                        std::to_string(options.patch) + "-pixel patch");
+    }
+    scales_.push_back(scales);
+    scenes_.push_back(std::move(prepared));
+  }
+}
+
+GuidedBatch GuidedPatchSampler::batch(int64_t step, uint64_t seed) const {
+  const auto count = static_cast<int64_t>(tasks_.size());
+  std::vector<int64_t> order(count);
+  for (int64_t i = 0; i < count; ++i) order[i] = i;
+  std::mt19937_64 block_rng(mix_seed(seed, static_cast<uint64_t>(step / count), 0));
+  std::shuffle(order.begin(), order.end(), block_rng);
+  const int64_t t = order[step % count];
+  std::mt19937_64 rng(mix_seed(seed, static_cast<uint64_t>(step), 1));
+  const auto& scales = scales_[t];
+  const int64_t scale_index = std::uniform_int_distribution<int64_t>(0, scales.size() - 1)(rng);
+  const int64_t s = scales[scale_index], p = options_.patch;
+
+  GuidedBatch out;
+  out.task = tasks_[t];
+  out.scale = s;
+  std::vector<torch::Tensor> lrs, guides, targets;
+  for (int64_t i = 0; i < options_.batch; ++i) {
+    torch::Tensor target, guide, lr;
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      const auto& scene = scenes_[t][std::uniform_int_distribution<size_t>(0, scenes_[t].size() - 1)(rng)];
+      const int64_t y = s * std::uniform_int_distribution<int64_t>(0, (scene.target.size(1) - p) / s)(rng);
+      const int64_t x = s * std::uniform_int_distribution<int64_t>(0, (scene.target.size(2) - p) / s)(rng);
+      target = scene.target.slice(1, y, y + p).slice(2, x, x + p);
+      guide = scene.guide.slice(1, y, y + p).slice(2, x, x + p);
+      lr = scene.lr[scale_index].slice(1, y / s, (y + p) / s).slice(2, x / s, (x + p) / s);
+      const double known = torch::isfinite(target).to(torch::kDouble).mean().item<double>();
+      if (known >= options_.min_known) break;
+    }
+    const int transform = std::uniform_int_distribution<int>(0, 7)(rng);
+    lrs.push_back(dihedral(lr, transform));
+    guides.push_back(dihedral(guide, transform));
+    targets.push_back(dihedral(target, transform));
+  }
+  out.target_lr = torch::stack(lrs).contiguous();
+  out.guide = torch::stack(guides).contiguous();
+  out.target = torch::stack(targets).contiguous();
+  return out;
 }
 
 }  // namespace srkit

@@ -17,6 +17,7 @@
 
 #include <torch/types.h>
 
+#include "srkit/guided/protocol.h"
 #include "srkit/guided/task.h"
 
 namespace srkit {
@@ -38,6 +39,48 @@ std::vector<GuidedScene> load_guided_scenes(GuidedTask task, GuidedSplit split,
                                             const std::filesystem::path& root = {});
 
 GuidedSplit parse_guided_split(const std::string& name);
+
+// Training batches of guided tasks: aligned random patches of each task's training scenes (the
+// low-resolution target cut from the protocol's low-resolution image of the whole scene, so
+// patches see the same degradation as the benchmark), flipped/rotated together.
+struct GuidedBatch {
+  GuidedTask task = GuidedTask::kDepth;
+  int64_t scale = 4;
+  torch::Tensor target_lr;  // [N, C1, patch/scale, patch/scale], finite
+  torch::Tensor guide;      // [N, C2, patch, patch] in [0,1]
+  torch::Tensor target;     // [N, C1, patch, patch], NaN where unknown
+};
+
+struct GuidedPatchOptions {
+  int64_t patch = 64;  // high-resolution side, a multiple of every scale
+  int64_t batch = 4;
+  std::vector<std::vector<int64_t>> scales;  // per task in `tasks` order; empty = the protocol's
+  MriDownsampling mri = MriDownsampling::kKspace;
+  double min_known = 0.5;  // depth patches need this fraction of known pixels (redrawn otherwise)
+};
+
+class GuidedPatchSampler {
+ public:
+  GuidedPatchSampler(const std::vector<GuidedTask>& tasks, GuidedSplit split,
+                     const GuidedPatchOptions& options, const std::filesystem::path& root = {});
+  // Batch number `step` of a run seeded by `seed`: a pure function of both, so a resumed run
+  // continues the same sequence. All-in-one: every consecutive block of T steps (T tasks) takes
+  // each task once, in a seeded order, so every task gets the same number of batches (MAG-Net
+  // matches epoch lengths to the smallest dataset for the same purpose). Within a batch: one
+  // task, one scale drawn from its list, random scenes and positions.
+  GuidedBatch batch(int64_t step, uint64_t seed) const;
+  const std::vector<GuidedTask>& tasks() const { return tasks_; }
+
+ private:
+  struct Prepared {
+    torch::Tensor target, guide;           // cropped to a multiple of the largest scale
+    std::vector<torch::Tensor> lr;         // per scale of the task
+  };
+  std::vector<GuidedTask> tasks_;
+  std::vector<std::vector<int64_t>> scales_;
+  std::vector<std::vector<Prepared>> scenes_;  // per task
+  GuidedPatchOptions options_;
+};
 
 // A proton-density-like contrast synthesised from a T1 volume in [0,1]: the tissue classes' T1
 // intensities (3-means of the head's voxels: CSF < grey matter < white matter) map to the

@@ -8,6 +8,15 @@
 
 namespace srkit {
 
+void set_channels_last(torch::nn::Module& module, bool channels_last) {
+  torch::NoGradGuard no_grad;
+  const auto format =
+      channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  for (auto& p : module.parameters()) {
+    if (p.dim() == 4) p.set_data(p.contiguous(format));
+  }
+}
+
 torch::Tensor cat_channels(const std::vector<torch::Tensor>& parts) {
   const bool channels_last = std::all_of(parts.begin(), parts.end(), [](const torch::Tensor& t) {
     return t.dim() == 4 && t.is_contiguous(torch::MemoryFormat::ChannelsLast);

@@ -13,6 +13,10 @@
 
 namespace srkit {
 
+// Stores every 4-D parameter (convolution kernels) of `module` channels-last (oneDNN's fast
+// layout on CPU: ~4x faster convolutions here) or contiguous.
+void set_channels_last(torch::nn::Module& module, bool channels_last);
+
 // Concatenation along channels. Debian's LibTorch 1.13 concatenates channels-last tensors on dim 1
 // through a slow generic path; for them this concatenates NHWC views on the last dimension.
 torch::Tensor cat_channels(const std::vector<torch::Tensor>& parts);

@@ -8,6 +8,7 @@
 
 #include "srkit/core/error.h"
 #include "srkit/nn/compact_cnn.h"
+#include "srkit/nn/layers.h"
 #include "srkit/nn/rdn.h"
 
 namespace srkit {
@@ -88,12 +89,7 @@ int64_t NetworkImpl::parameter_count() const {
 }
 
 void NetworkImpl::set_channels_last(bool channels_last) {
-  torch::NoGradGuard no_grad;
-  const auto format =
-      channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
-  for (auto& p : parameters()) {
-    if (p.dim() == 4) p.set_data(p.contiguous(format));
-  }
+  srkit::set_channels_last(*this, channels_last);
 }
 
 Network make_network(const nlohmann::json& config) {

@@ -27,7 +27,7 @@ void set_cpu_rng_state(const torch::Tensor& state) {
 }  // namespace
 
 void save_checkpoint(const std::filesystem::path& path, const TrainingState& state,
-                     NetworkImpl& network, NetworkImpl& average,
+                     torch::nn::Module& network, torch::nn::Module& average,
                      torch::optim::Optimizer& optimizer) {
   const nlohmann::json description = {{"format", kFormat},
                                       {"version", 1},
@@ -49,8 +49,8 @@ void save_checkpoint(const std::filesystem::path& path, const TrainingState& sta
   save_archive_atomically(archive, path, "the checkpoint");
 }
 
-TrainingState load_checkpoint(const std::filesystem::path& path, NetworkImpl& network,
-                              NetworkImpl& average, torch::optim::Optimizer& optimizer) {
+TrainingState load_checkpoint(const std::filesystem::path& path, torch::nn::Module& network,
+                              torch::nn::Module& average, torch::optim::Optimizer& optimizer) {
   if (!std::filesystem::is_regular_file(path)) {
     throw usage_error(path.string() +
                       ": no checkpoint to resume from (train without --resume "

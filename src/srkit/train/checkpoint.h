@@ -9,7 +9,7 @@
 
 #include <torch/optim/optimizer.h>
 
-#include "srkit/nn/network.h"
+#include <torch/nn/module.h>
 
 namespace srkit {
 
@@ -23,12 +23,12 @@ struct TrainingState {
 };
 
 void save_checkpoint(const std::filesystem::path& path, const TrainingState& state,
-                     NetworkImpl& network, NetworkImpl& average,
+                     torch::nn::Module& network, torch::nn::Module& average,
                      torch::optim::Optimizer& optimizer);
 
 // Fills the networks and the optimiser (built from the same config) and returns the state. Throws a
 // setup Error naming the file when it is missing or damaged.
-TrainingState load_checkpoint(const std::filesystem::path& path, NetworkImpl& network,
-                              NetworkImpl& average, torch::optim::Optimizer& optimizer);
+TrainingState load_checkpoint(const std::filesystem::path& path, torch::nn::Module& network,
+                              torch::nn::Module& average, torch::optim::Optimizer& optimizer);
 
 }  // namespace srkit

@@ -1,109 +1,15 @@
 #include "srkit/train/train_config.h"
 
-#include <fstream>
-#include <set>
-#include <sstream>
-
 #include <torch/torch.h>
 #include <yaml-cpp/yaml.h>
 
 #include "srkit/core/error.h"
+#include "srkit/train/yaml_section.h"
 
 namespace srkit {
 namespace {
 
-// A YAML mapping read strictly: the keys read are remembered; finish() rejects the others.
-class Section {
- public:
-  Section(const YAML::Node& node, std::string path, std::string file)
-      : node_(node), path_(std::move(path)), file_(std::move(file)) {
-    if (node_ && !node_.IsMap()) fail("must be a mapping of keys");
-  }
-  bool has(const std::string& key) {
-    known_.insert(key);
-    return node_ && node_[key];
-  }
-  YAML::Node node(const std::string& key) {
-    known_.insert(key);
-    return node_ ? node_[key] : YAML::Node();
-  }
-  Section section(const std::string& key) { return Section(node(key), where(key), file_); }
-
-  template <typename T>
-  T get(const std::string& key, T fallback) {
-    if (!has(key)) return fallback;
-    try {
-      return node_[key].as<T>();
-    } catch (const YAML::Exception&) {
-      throw usage_error(file_ + ": " + where(key) + " has the wrong type (" +
-                        YAML::Dump(node_[key]) + ")");
-    }
-  }
-  template <typename T>
-  T required(const std::string& key) {
-    if (!has(key)) throw usage_error(file_ + ": " + where(key) + " is required");
-    return get<T>(key, T());
-  }
-  double number(const std::string& key, double fallback, double low, double high) {
-    const auto value = get<double>(key, fallback);
-    if (!(value >= low && value <= high)) {
-      throw usage_error(file_ + ": " + where(key) + " must be from " + std::to_string(low) +
-                        " to " + std::to_string(high));
-    }
-    return value;
-  }
-  int64_t integer(const std::string& key, int64_t fallback, int64_t low, int64_t high) {
-    const auto value = get<int64_t>(key, fallback);
-    if (value < low || value > high) {
-      throw usage_error(file_ + ": " + where(key) + " must be an integer from " +
-                        std::to_string(low) + " to " + std::to_string(high));
-    }
-    return value;
-  }
-  void finish() const {
-    if (!node_) return;
-    for (const auto& item : node_) {
-      const auto key = item.first.as<std::string>();
-      if (!known_.count(key)) throw usage_error(file_ + ": unknown key " + where(key));
-    }
-  }
-  [[noreturn]] void fail(const std::string& problem) const {
-    throw usage_error(file_ + ": " + (path_.empty() ? "the file" : path_) + " " + problem);
-  }
-
- private:
-  std::string where(const std::string& key) const {
-    return path_.empty() ? key : path_ + "." + key;
-  }
-  YAML::Node node_;
-  std::string path_, file_;
-  std::set<std::string> known_;
-};
-
-// YAML scalars to JSON numbers, booleans or strings; mappings and sequences recursively.
-nlohmann::json to_json(const YAML::Node& node) {
-  if (node.IsMap()) {
-    nlohmann::json out = nlohmann::json::object();
-    for (const auto& item : node) out[item.first.as<std::string>()] = to_json(item.second);
-    return out;
-  }
-  if (node.IsSequence()) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& item : node) out.push_back(to_json(item));
-    return out;
-  }
-  if (!node.IsScalar()) return nullptr;
-  const auto text = node.Scalar();
-  int64_t integer = 0;
-  double number = 0;
-  bool boolean = false;
-  if (node.Tag() != "!" && YAML::convert<int64_t>::decode(node, integer)) return integer;
-  if (node.Tag() != "!" && YAML::convert<double>::decode(node, number)) return number;
-  if (node.Tag() != "!" && YAML::convert<bool>::decode(node, boolean)) return boolean;
-  return text;
-}
-
-LossTerm read_loss(Section term, const std::string& file) {
+LossTerm read_loss(YamlSection term, const std::string& file) {
   LossTerm loss;
   loss.type = term.required<std::string>("type");
   loss.weight = term.number("weight", 1.0, 0, 1e6);
@@ -127,18 +33,9 @@ TrainConfig read_train_config(const std::filesystem::path& yaml) {
   TrainConfig c;
   c.source = yaml;
   const auto file = yaml.string();
-  std::ifstream in(yaml);
-  if (!in) throw usage_error(file + ": cannot read the config (check the path)");
-  std::stringstream text;
-  text << in.rdbuf();
-  c.text = text.str();
-  YAML::Node root;
-  try {
-    root = YAML::Load(c.text);
-  } catch (const YAML::Exception& e) {
-    throw usage_error(file + ": not valid YAML (" + e.what() + ")");
-  }
-  Section top(root, "", file);
+  auto document = load_yaml_file(yaml);
+  c.text = document.text;
+  YamlSection top(document.root, "", file);
   c.name = top.required<std::string>("name");
   c.output = top.get<std::string>("output", "runs/" + c.name);
   c.init = top.get<std::string>("init", "");
@@ -146,7 +43,7 @@ TrainConfig read_train_config(const std::filesystem::path& yaml) {
   auto model = top.section("model");
   c.scale = model.integer("scale", 4, 1, 16);
   const auto model_node = top.node("model");
-  c.network = model_node ? to_json(model_node) : nlohmann::json::object();
+  c.network = model_node ? yaml_to_json(model_node) : nlohmann::json::object();
   c.network["scale"] = c.scale;
   if (c.init.empty() && !c.network.contains("architecture")) {
     top.fail("needs model.architecture (rdn, rrdn or compact) or init (a registered model)");
@@ -191,28 +88,11 @@ TrainConfig read_train_config(const std::filesystem::path& yaml) {
   } else {
     for (size_t i = 0; i < losses.size(); ++i) {
       c.losses.push_back(
-          read_loss(Section(losses[i], "loss[" + std::to_string(i) + "]", file), file));
+          read_loss(YamlSection(losses[i], "loss[" + std::to_string(i) + "]", file), file));
     }
   }
 
-  auto optimizer = top.section("optimizer");
-  c.optimizer = optimizer.get<std::string>("type", "adamw");
-  if (c.optimizer != "adam" && c.optimizer != "adamw") {
-    throw usage_error(file + ": optimizer.type must be adam or adamw");
-  }
-  c.lr = optimizer.number("lr", 2e-4, 0, 10);
-  c.beta1 = optimizer.number("beta1", 0.9, 0, 0.999999);
-  c.beta2 = optimizer.number("beta2", 0.99, 0, 0.999999);
-  c.weight_decay = optimizer.number("weight_decay", 0, 0, 10);
-  c.clip_grad_norm = optimizer.number("clip_grad_norm", 0, 0, 1e9);
-  optimizer.finish();
-
-  auto schedule = top.section("schedule");
-  c.steps = schedule.integer("steps", 1000, 1, INT64_MAX);
-  c.warmup = schedule.integer("warmup", 0, 0, c.steps);
-  c.min_lr = schedule.number("min_lr", 0, 0, c.lr);
-  c.time_limit_minutes = schedule.number("time_limit_minutes", 0, 0, 1e7);
-  schedule.finish();
+  static_cast<OptimizerSchedule&>(c) = read_optimizer_schedule(top, OptimizerSchedule{});
 
   c.ema = top.number("ema", 0.999, 0, 0.999999);
   c.checkpoint_every = top.integer("checkpoint_every", 500, 1, INT64_MAX);

@@ -12,6 +12,7 @@
 
 #include "srkit/data/datasets.h"
 #include "srkit/train/losses.h"
+#include "srkit/train/yaml_section.h"
 
 namespace srkit {
 
@@ -22,7 +23,8 @@ struct LossTerm {
   double eps = 1e-3;       // for charbonnier
 };
 
-struct TrainConfig {
+// The optimiser and schedule fields (lr, steps, ...) come from OptimizerSchedule.
+struct TrainConfig : OptimizerSchedule {
   std::filesystem::path source;  // the YAML file
   std::string text;              // its contents, kept in checkpoints
   std::string name;
@@ -45,15 +47,9 @@ struct TrainConfig {
 
   std::vector<LossTerm> losses;
 
-  std::string optimizer = "adamw";  // adam or adamw
-  double lr = 2e-4, beta1 = 0.9, beta2 = 0.99, weight_decay = 0.0;
-  double clip_grad_norm = 0.0;  // 0 = no clipping
-  int64_t steps = 1000, warmup = 0;
-  double min_lr = 0.0;  // where the cosine ends
-  double ema = 0.999;   // decay of the exported weights' moving average; 0 = export raw weights
+  double ema = 0.999;  // decay of the exported weights' moving average; 0 = export raw weights
 
   int64_t checkpoint_every = 500, log_every = 10;
-  double time_limit_minutes = 0;  // stop (checkpoint + export) after this long; 0 = no limit
 };
 
 // Reads and checks a config. Throws a usage Error naming the file and the key for unknown keys,

@@ -1,11 +1,9 @@
 #include "srkit/train/trainer.h"
 
 #include <chrono>
-#include <cstdio>
 #include <fstream>
 #include <limits>
 #include <memory>
-#include <sstream>
 
 #include <torch/torch.h>
 
@@ -15,6 +13,7 @@
 #include "srkit/models/registry.h"
 #include "srkit/train/checkpoint.h"
 #include "srkit/train/ema.h"
+#include "srkit/train/run_log.h"
 #include "srkit/train/schedule.h"
 
 namespace srkit {
@@ -46,46 +45,6 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& confi
                                                torch::optim::AdamWOptions(config.lr)
                                                    .betas({config.beta1, config.beta2})
                                                    .weight_decay(config.weight_decay));
-}
-
-void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
-  for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
-}
-
-// Keeps the log's records up to `step` (a resumed run rewrites what came after its checkpoint).
-void truncate_log(const std::filesystem::path& log, int64_t step) {
-  std::ifstream in(log);
-  if (!in) return;
-  std::ostringstream kept;
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto record = nlohmann::json::parse(line, nullptr, false);
-    if (!record.is_discarded() && record.value("step", int64_t{0}) <= step) kept << line << '\n';
-  }
-  in.close();
-  AtomicOutput out(log);
-  std::ofstream(out.temp_path()) << kept.str();
-  out.commit();
-}
-
-class JsonLog {
- public:
-  JsonLog(const std::filesystem::path& path, bool active) {
-    if (active) file_.open(path, std::ios::app);
-  }
-  void write(const nlohmann::json& record) {
-    if (file_.is_open()) file_ << record.dump() << std::endl;
-  }
-
- private:
-  std::ofstream file_;
-};
-
-std::string format_status(int64_t step, int64_t steps, double loss, double lr, double rate) {
-  char line[160];
-  std::snprintf(line, sizeof line, "step %lld/%lld  loss %.5f  lr %.2e  %.1f patches/s",
-                static_cast<long long>(step), static_cast<long long>(steps), loss, lr, rate);
-  return line;
 }
 
 }  // namespace

@@ -1,0 +1,50 @@
+// What `srkit guide` reads from its command line, and the upscaler it chooses (a trained MAG-Net
+// or a classical method), shared by its two modes: users' files (cmd_guide.cpp) and the
+// benchmark over data/guided (guide_benchmark.cpp).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "common.h"
+#include "srkit/guided/benchmark.h"
+#include "srkit/guided/classical_methods.h"
+#include "srkit/guided/task.h"
+
+namespace srkit::cli {
+
+struct GuideArgs {
+  std::string task;
+  std::string target, guide, output;
+  std::string method = "guided-filter";
+  std::string model;  // a trained MAG-Net (.srkit); replaces --method
+  std::string slice;
+  bool overwrite = false;
+  bool benchmark = false;
+  std::vector<int64_t> scales;
+  std::string split = "test";
+  std::string mri_downsampling = "kspace";
+  std::string csv;
+  std::string usage_plot;
+  ClassicalSettings settings;
+  CommonFlags common;
+};
+
+struct ChosenUpscaler {
+  GuidedUpscaler run;
+  std::string name;
+  // A model's expert choices, per routed level ([M] pixel counts), summed over its runs; null for
+  // classical methods.
+  std::shared_ptr<std::vector<torch::Tensor>> expert_counts;
+};
+
+ChosenUpscaler choose_upscaler(const GuideArgs& args, GuidedTask task);
+
+// --benchmark: every scale of the task(s) over the split, per-scene and per-dataset metrics,
+// expert usage for a model.
+int run_guide_benchmark(const GuideArgs& args);
+
+}  // namespace srkit::cli

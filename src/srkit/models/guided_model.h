@@ -1,0 +1,51 @@
+// A trained MAG-Net as a file (".srkit", architecture "magnet") and as a guided upscaler: inputs
+// are brought to [0,1] the way training saw them (the low-resolution target by its own minimum
+// and range, the guide by its own), the network runs, and the result goes back to the target's
+// units.
+//
+//   srkit::save_guided_model("runs/magnet/magnet.srkit", *net, {{"name", "magnet"}});
+//   auto model = srkit::load_guided_model("runs/magnet/magnet.srkit");
+//   torch::Tensor depth = srkit::guided_model_upscale(*model.network, GuidedTask::kDepth, lr, rgb);
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include <torch/types.h>
+#include <nlohmann/json.hpp>
+
+#include "srkit/guided/task.h"
+#include "srkit/nn/magnet.h"
+
+namespace srkit {
+
+struct GuidedModelFile {
+  MagNet network{nullptr};  // weights loaded, eval mode
+  nlohmann::json about;     // as saved, with "network" = the config
+};
+
+// Atomic; `about` is free-form ("name", "tasks", "steps", ...).
+void save_guided_model(const std::filesystem::path& path, MagNetImpl& network,
+                       const nlohmann::json& about);
+
+// Throws a setup Error naming the file when it is missing, damaged, or not a MAG-Net file.
+GuidedModelFile load_guided_model(const std::filesystem::path& path);
+
+// Whether a .srkit file holds a guided model (MAG-Net) rather than a single-image network.
+bool is_guided_model_file(const std::filesystem::path& path);
+
+// [N,C,H,W] (finite) to [0,1] per sample: (x - min) / (max - min); a constant sample maps to 0
+// with range 1.
+struct UnitScaled {
+  torch::Tensor values, low, span;  // low and span: [N,1,1,1]
+};
+UnitScaled scale_to_unit(const torch::Tensor& batch);
+
+// target_lr [C,h,w], guide [G,H,W] in any units -> [C,H,W] in the target's units (no gradient).
+// `expert_counts`, when given, accumulates per routed level the number of pixels that chose each
+// expert ([M] each; the router's top-k choice in eval mode).
+torch::Tensor guided_model_upscale(MagNetImpl& network, GuidedTask task,
+                                   const torch::Tensor& target_lr, const torch::Tensor& guide,
+                                   std::vector<torch::Tensor>* expert_counts = nullptr);
+
+}  // namespace srkit

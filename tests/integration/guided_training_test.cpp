@@ -1,0 +1,154 @@
+// Training MAG-Net through `srkit train` with a magnet config: the task-mixing sampler,
+// resumption, the exported model in `srkit guide --model`.
+#include <fstream>
+#include <set>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "srkit/data/guided_datasets.h"
+#include "srkit/guided/protocol.h"
+#include "srkit/models/guided_model.h"
+#include "srkit/io/image_io.h"
+#include "test_data.h"
+
+namespace srkit {
+namespace {
+
+using testing::contains;
+using testing::data_path;
+using testing::run_srkit;
+using testing::TempDir;
+
+TEST(GuidedSampler, TasksTakeTurnsAndBatchesArePureFunctionsOfTheStep) {
+  GuidedPatchOptions options;
+  options.patch = 32;
+  options.batch = 2;
+  options.scales = {{4}, {4}, {2}};
+  const GuidedPatchSampler sampler({GuidedTask::kDepth, GuidedTask::kPan, GuidedTask::kMri},
+                                   GuidedSplit::kTrain, options);
+  for (int64_t block = 0; block < 4; ++block) {
+    std::set<GuidedTask> seen;
+    for (int64_t i = 0; i < 3; ++i) seen.insert(sampler.batch(3 * block + i, 7).task);
+    EXPECT_EQ(seen.size(), 3u) << "block " << block;  // each task once per block of 3 steps
+  }
+  for (int64_t step = 0; step < 6; ++step) {
+    const auto a = sampler.batch(step, 7), b = sampler.batch(step, 7);
+    EXPECT_TRUE(torch::equal(a.guide, b.guide));
+    EXPECT_TRUE(torch::equal(a.target_lr, b.target_lr));
+    const auto& info = guided_task_info(a.task);
+    EXPECT_EQ(a.target_lr.sizes(),
+              torch::IntArrayRef({2, info.target_channels, 32 / a.scale, 32 / a.scale}));
+    EXPECT_EQ(a.guide.sizes(), torch::IntArrayRef({2, info.guide_channels, 32, 32}));
+    EXPECT_TRUE(torch::isfinite(a.target_lr).all().item<bool>());
+    if (a.task == GuidedTask::kDepth) {
+      EXPECT_GE(torch::isfinite(a.target).to(torch::kDouble).mean().item<double>(), 0.5);
+    }
+  }
+}
+
+void write_config(const std::filesystem::path& path, const std::filesystem::path& output,
+                  int steps) {
+  std::ofstream(path) << "name: tiny\noutput: " << output.string() << R"(
+model:
+  architecture: magnet
+  dim: 8
+  blocks: [1, 1, 1, 1]
+  refinement: 1
+  heads: [1, 1, 2, 2]
+  prompt_count: 4
+  prompt_dim: 16
+  text_dim: 32
+data:
+  tasks: [depth, pan, mri]
+  scales: {depth: [4], pan: [4], mri: [2]}
+  patch: 32
+  batch: 2
+  seed: 3
+optimizer: {type: adam, lr: 1.0e-3}
+schedule: {steps: )" << steps << R"(}
+checkpoint_every: 100
+log_every: 1
+)";
+}
+
+std::vector<nlohmann::json> read_log(const std::filesystem::path& path) {
+  std::vector<nlohmann::json> records;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) records.push_back(nlohmann::json::parse(line));
+  return records;
+}
+
+TEST(GuidedTraining, ResumesTheSameRunAndTheModelServesSrkitGuide) {
+  TempDir dir;
+  write_config(dir / "whole.yaml", dir / "whole", 6);
+  write_config(dir / "parts.yaml", dir / "parts", 6);
+  const auto whole = run_srkit("train --config " + (dir / "whole.yaml").string() +
+                               " --threads 2 --json -q");
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  EXPECT_TRUE(nlohmann::json::parse(whole.out)["finished"].get<bool>());
+  const auto first = run_srkit("train --config " + (dir / "parts.yaml").string() +
+                               " --threads 2 --stop-after 4 -q");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const auto second = run_srkit("train --config " + (dir / "parts.yaml").string() +
+                                " --threads 2 --resume -q");
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  const auto a = read_log(dir / "whole" / "log.jsonl"), b = read_log(dir / "parts" / "log.jsonl");
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), 6u);
+  std::set<std::string> tasks;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i]["task"], b[i]["task"]) << i;
+    // The same batches and router noise; the first step after a resume may differ from the
+    // uninterrupted run in float rounding (the backward, not the data: losses up to the
+    // checkpoint's next step are bit-equal), so the curve is compared within 1e-4 relative.
+    EXPECT_NEAR(a[i]["loss"].get<double>(), b[i]["loss"].get<double>(),
+                1e-4 * a[i]["loss"].get<double>())
+        << "step " << i + 1;
+    if (i < 5) EXPECT_EQ(a[i]["loss"].get<double>(), b[i]["loss"].get<double>()) << i + 1;
+    EXPECT_GT(a[i]["balance"].get<double>(), 0.0) << "step " << i + 1;
+    tasks.insert(a[i]["task"].get<std::string>());
+  }
+  EXPECT_EQ(tasks.size(), 3u);
+  // The exported model equals between the runs, and srkit guide runs it on files.
+  const auto model = dir / "whole" / "tiny.srkit";
+  const auto x = load_guided_model(model), y = load_guided_model(dir / "parts" / "tiny.srkit");
+  const auto xp = x.network->named_parameters(), yp = y.network->named_parameters();
+  for (const auto& item : xp) {
+    EXPECT_TRUE(torch::allclose(item.value(), yp[item.key()], 1e-3, 1e-5)) << item.key();
+  }
+  EXPECT_TRUE(is_guided_model_file(model));
+  const auto t1 = read_image(data_path("guided/brainweb/BrainT1Slice.png")).pixels.slice(0, 0, 1);
+  write_image(dir / "lr.png",
+              degrade_guided_target(GuidedTask::kMri, crop_to_multiple(t1, 2), 2).clamp(0, 1), 8);
+  const auto pd = data_path("guided/brainweb/BrainProtonDensitySlice.png").string();
+  const auto guided = run_srkit("guide --task mri --model " + model.string() + " --target " +
+                                (dir / "lr.png").string() + " --guide " + pd + " -o " +
+                                (dir / "sr.png").string() + " --json -q");
+  ASSERT_EQ(guided.exit_code, 0) << guided.err;
+  EXPECT_EQ(nlohmann::json::parse(guided.out)["method"], "tiny.srkit");
+  EXPECT_EQ(read_image(dir / "sr.png").pixels.sizes(), torch::IntArrayRef({1, 216, 180}));
+  const auto bench = run_srkit("guide --benchmark --task pan --model " + model.string() +
+                               " --usage-plot " + (dir / "usage.png").string() + " --json -q");
+  ASSERT_EQ(bench.exit_code, 0) << bench.err;
+  const auto pan = nlohmann::json::parse(bench.out)["tasks"][0];
+  EXPECT_TRUE(pan["runs"][0]["rows"][0]["metrics"].contains("q2n"));
+  ASSERT_EQ(pan["expert_usage"].size(), 3u);  // three routed levels
+  for (const auto& level : pan["expert_usage"]) {
+    double total = 0;
+    for (double fraction : level) total += fraction;
+    EXPECT_NEAR(total, 1.0, 1e-9);
+  }
+  EXPECT_EQ(read_image(dir / "usage.png").pixels.size(0), 3);
+  // A single-image model file is not a guided model: a clear error naming it.
+  const auto wrong = run_srkit("guide --task mri --model " + (dir / "whole.yaml").string() +
+                               " --target " + (dir / "lr.png").string() + " --guide " + pd +
+                               " -o " + (dir / "x.png").string());
+  EXPECT_EQ(wrong.exit_code, 2);
+  EXPECT_TRUE(contains(wrong.err, "whole.yaml")) << wrong.err;
+}
+
+}  // namespace
+}  // namespace srkit
