@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # MAG-Net evidence of docs/guided.md (needs `make build` and data/guided):
-#   bash bench/guided_training_study.sh [train] [eval]      (default: both)
+#   bash bench/guided_training_study.sh [train] [eval] [tables]   (default: train eval)
 # train: configs/magnet_all_in_one.yaml, the one-by-one configs magnet_{depth,pan,mri}.yaml (each
 #        the all-in-one run's share of batches for its task) and the ablations
 #        magnet_no_routing.yaml and magnet_no_prompts.yaml, one after the other (2 cores: ~13 min
@@ -19,27 +19,9 @@ parts=("$@")
 mkdir -p "$out" docs/guided
 models="all_in_one depth pan mri no_routing no_prompts"
 
-for part in "${parts[@]}"; do
-  case $part in
-    train)
-      for m in $models; do
-        "$srkit" train --config "configs/magnet_$m.yaml" --json -q > "$out/train_$m.json"
-        python3 -c "
-import json; r=json.load(open('$out/train_$m.json'))
-print(f'trained magnet_$m: {r[\"step\"]} steps in {r[\"seconds\"]:.0f} s ({r[\"patches_per_second\"]:.1f} patches/s)')"
-      done ;;
-    eval)
-      for m in all_in_one no_routing no_prompts; do
-        extra=()
-        [ "$m" = all_in_one ] && extra=(--usage-plot docs/guided/expert_usage.png)
-        "$srkit" guide --benchmark --task all --model "runs/magnet_$m/magnet_$m.srkit" --json -q \
-          "${extra[@]}" > "$out/eval_$m.json"
-      done
-      for t in depth pan mri; do
-        "$srkit" guide --benchmark --task "$t" --model "runs/magnet_$t/magnet_$t.srkit" --json -q \
-          > "$out/eval_$t.json"
-      done
-      python3 - "$out" <<'PY'
+# Markdown tables of the dataset means: classical (out/guided_study) and every evaluated model.
+print_tables() {
+  python3 - "$out" <<'PY'
 import json, os, sys
 out = sys.argv[1]
 def means(path, task):
@@ -56,10 +38,10 @@ for task, keys in (("depth", ["rmse"]), ("pan", ["psnr", "sam", "ergas", "q2n", 
         path = f"out/guided_study/{task}_{m}.json"
         if os.path.exists(path):
             rows[m] = means(path, task)[0]
-    rows["MAG-Net one-by-one"] = means(f"{out}/eval_{task}.json", task)[0]
-    for m, label in (("all_in_one", "MAG-Net all-in-one"), ("no_routing", "all-in-one, no routing"),
-                     ("no_prompts", "all-in-one, no prompts")):
-        rows[label] = means(f"{out}/eval_{m}.json", task)[0]
+    for m, label in ((task, "MAG-Net one-by-one"), ("all_in_one", "MAG-Net all-in-one"),
+                     ("no_routing", "all-in-one, no routing"), ("no_prompts", "all-in-one, no prompts")):
+        if os.path.exists(f"{out}/eval_{m}.json"):
+            rows[label] = means(f"{out}/eval_{m}.json", task)[0]
     for key in rows["MAG-Net all-in-one"]:
         print(f"\n{task} x{key[0]}, {key[1]}")
         print("| method | " + " | ".join(keys) + " |")
@@ -73,7 +55,33 @@ for task, keys in (("depth", ["rmse"]), ("pan", ["psnr", "sam", "ergas", "q2n", 
         print(f"\n{task} expert usage (all-in-one, fraction of picks per level): "
               + json.dumps([[round(f, 3) for f in level] for level in usage]))
 PY
+}
+
+for part in "${parts[@]}"; do
+  case $part in
+    train)
+      for m in $models; do
+        "$srkit" train --config "configs/magnet_$m.yaml" --json -q > "$out/train_$m.json"
+        python3 -c "
+import json; r=json.load(open('$out/train_$m.json'))
+print(f'trained magnet_$m: {r[\"step\"]} steps in {r[\"seconds\"]:.0f} s ({r[\"patches_per_second\"]:.1f} patches/s)')"
+      done ;;
+    eval)
+      for m in all_in_one no_routing no_prompts; do
+        [ -f "runs/magnet_$m/magnet_$m.srkit" ] || { echo "no runs/magnet_$m model: skipped" >&2; continue; }
+        extra=()
+        [ "$m" = all_in_one ] && extra=(--usage-plot docs/guided/expert_usage.png)
+        "$srkit" guide --benchmark --task all --model "runs/magnet_$m/magnet_$m.srkit" --json -q \
+          "${extra[@]}" > "$out/eval_$m.json"
+      done
+      for t in depth pan mri; do
+        [ -f "runs/magnet_$t/magnet_$t.srkit" ] || { echo "no runs/magnet_$t model: skipped" >&2; continue; }
+        "$srkit" guide --benchmark --task "$t" --model "runs/magnet_$t/magnet_$t.srkit" --json -q \
+          > "$out/eval_$t.json"
+      done
+      print_tables
       ;;
-    *) echo "unknown part $part (train, eval)" >&2; exit 2 ;;
+    tables) print_tables ;;
+    *) echo "unknown part $part (train, eval, tables)" >&2; exit 2 ;;
   esac
 done

@@ -1,13 +1,11 @@
 // srkit eval TEST REF: PSNR, SSIM and LSD of images against references, per image and mean.
 #include <cmath>
-#include <fstream>
 #include <map>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "common.h"
-#include "srkit/io/atomic_file.h"
 #include "srkit/io/image_io.h"
 #include "srkit/metrics/metric.h"
 
@@ -131,12 +129,7 @@ int run_eval(const EvalArgs& args) {
     fmt::print(stderr, "protocol: {}\n", protocol_text);
   }
   if (!args.csv.empty()) {
-    AtomicOutput out(args.csv);
-    std::ofstream file(out.temp_path());
-    for (const auto& line : csv_lines) file << line << "\n";
-    file.close();
-    if (!file) throw output_error(args.csv, "cannot be written", "check the folder and disk space");
-    out.commit();
+    write_lines(args.csv, csv_lines);
   }
   if (args.common.json) {
     print_json({{"protocol", protocol_text},

@@ -125,16 +125,22 @@ nlohmann::json to_json(const TrainResult& r) {
   return out;
 }
 
-// A MAG-Net config (model.architecture: magnet): the guided trainer, one process.
-int run_guided_train(const TrainArgs& args) {
-  const auto config = read_guided_train_config(args.config);
-  const bool show = progress_visible(args.common);
+// --resume, --stop-after, Ctrl-C and the status line, for either trainer.
+TrainOptions train_options(const TrainArgs& args, bool show) {
   TrainOptions options;
   options.resume = args.resume;
   options.stop_after = args.stop_after;
   options.should_stop = [] { return interrupted(); };
   if (show)
     options.status = [](const std::string& line) { std::cerr << "\r\033[K" << line << std::flush; };
+  return options;
+}
+
+// A MAG-Net config (model.architecture: magnet): the guided trainer, one process.
+int run_guided_train(const TrainArgs& args) {
+  const auto config = read_guided_train_config(args.config);
+  const bool show = progress_visible(args.common);
+  const auto options = train_options(args, show);
   say(args.common, fmt::format("training {} (guided, {} task(s)) -> {}", config.name,
                                config.tasks.size(), config.output.string()));
   const auto result = train_guided(config, options);
@@ -184,12 +190,7 @@ int run_train(TrainArgs args) {
   const bool leader = group.rank() == 0;
   if (!leader) args.common.quiet = true;
   const bool show = progress_visible(args.common);
-  TrainOptions options;
-  options.resume = args.resume;
-  options.stop_after = args.stop_after;
-  options.should_stop = [] { return interrupted(); };
-  if (show)
-    options.status = [](const std::string& line) { std::cerr << "\r\033[K" << line << std::flush; };
+  const auto options = train_options(args, show);
   say(args.common, fmt::format("training {} ({} processes) -> {}", config.name, group.world_size(),
                                config.output.string()));
   const auto result = train(config, options, group);

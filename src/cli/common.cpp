@@ -6,9 +6,11 @@
 #include <atomic>
 #include <cmath>
 #include <csignal>
+#include <fstream>
 #include <iostream>
 
 #include "srkit/core/runtime.h"
+#include "srkit/io/atomic_file.h"
 #include "srkit/io/image_io.h"
 
 namespace srkit::cli {
@@ -141,6 +143,15 @@ int64_t parse_bytes(const std::string& text) {
 
 nlohmann::json finite_or_null(double value) {
   return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+}
+
+void write_lines(const std::string& path, const std::vector<std::string>& lines) {
+  AtomicOutput out(path);
+  std::ofstream file(out.temp_path());
+  for (const auto& line : lines) file << line << "\n";
+  file.close();
+  if (!file) throw output_error(path, "cannot be written", "check the folder and disk space");
+  out.commit();
 }
 
 }  // namespace srkit::cli

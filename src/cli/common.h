@@ -62,6 +62,10 @@ bool progress_visible(const CommonFlags& flags);
 void say(const CommonFlags& flags, const std::string& message);
 void print_error(const std::string& message);
 
+// Writes `lines` (each followed by a newline) to `path` atomically: the --csv files. Throws an
+// output Error naming the file.
+void write_lines(const std::string& path, const std::vector<std::string>& lines);
+
 // Prints a JSON document on stdout.
 void print_json(const nlohmann::json& document);
 

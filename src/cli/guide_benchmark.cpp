@@ -2,14 +2,12 @@
 // task's protocol and metrics, per scene and per dataset, and for a model the experts its routers
 // pick per task (docs/guided.md, tables 1-3).
 #include <cmath>
-#include <fstream>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "guide_flags.h"
 #include "srkit/data/guided_datasets.h"
-#include "srkit/io/atomic_file.h"
 #include "srkit/io/line_plot.h"
 
 namespace srkit::cli {
@@ -95,8 +93,11 @@ TaskRun benchmark_task(const GuideArgs& args, GuidedTask task, std::vector<std::
 // Expert usage of every task: x = level * M + expert, one series per task.
 void plot_usage(const std::filesystem::path& path, const std::vector<std::string>& tasks,
                 const std::vector<TaskRun>& runs) {
+  const int64_t experts = runs.empty() || runs[0].usage.empty()
+                             ? 0
+                             : static_cast<int64_t>(runs[0].usage[0].size());
   LinePlot plot{"Expert usage per task (test split, all scales)",
-                "routed level and expert: 1-M level 1, M+1-2M level 2, ...",
+                fmt::format("expert: 1-{} level 1, then level 2, level 3", experts),
                 "fraction of the level's expert picks"};
   for (size_t t = 0; t < runs.size(); ++t) {
     PlotSeries series{tasks[t], {}, {}};
@@ -134,12 +135,7 @@ int run_guide_benchmark(const GuideArgs& args) {
     names.push_back(guided_task_info(task).name);
   }
   if (!args.csv.empty()) {
-    AtomicOutput out(args.csv);
-    std::ofstream file(out.temp_path());
-    for (const auto& line : csv) file << line << "\n";
-    file.close();
-    if (!file) throw output_error(args.csv, "cannot be written", "check the folder and disk space");
-    out.commit();
+    write_lines(args.csv, csv);
   }
   if (!args.usage_plot.empty()) plot_usage(args.usage_plot, names, runs);
   if (args.common.json) {
