@@ -61,7 +61,7 @@ GuidedModelFile load_guided_model(const std::filesystem::path& path) {
   file.about = description;
   try {
     // The text features are part of the weights (buffer "fixed_text"), so no embedding file is
-    // needed to load: a placeholder of the right shape is overwritten.
+    // needed to load: the zeros given here are replaced by the stored features.
     const auto config = MagNetConfig::from_json(description.at("network"));
     file.network = MagNet(config, torch::zeros({kGuidedTaskCount, config.text_dim}));
     torch::serialize::InputArchive weights;
