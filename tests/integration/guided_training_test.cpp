@@ -145,7 +145,12 @@ TEST(GuidedTraining, ResumesTheSameRunAndTheModelServesSrkitGuide) {
     EXPECT_NEAR(total, 1.0, 1e-9);
   }
   EXPECT_EQ(read_image(dir / "usage.png").pixels.size(0), 3);
-  // A single-image model file is not a guided model: a clear error naming it.
+  // A guided model given to upscale, and a non-model file given to guide: clear errors naming them.
+  const auto upscale = run_srkit("upscale " + (dir / "lr.png").string() + " -o " +
+                                 (dir / "up.png").string() + " --model " + model.string());
+  EXPECT_EQ(upscale.exit_code, 2);
+  EXPECT_TRUE(contains(upscale.err, "srkit guide")) << upscale.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "up.png"));
   const auto wrong = run_srkit("guide --task mri --model " + (dir / "whole.yaml").string() +
                                " --target " + (dir / "lr.png").string() + " --guide " + pd +
                                " -o " + (dir / "x.png").string());

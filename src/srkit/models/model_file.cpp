@@ -54,6 +54,10 @@ ModelFile load_model_file(const std::filesystem::path& path) {
       throw setup_error(path.string() + ": not a srkit model file (no srkit description)");
     }
     file.about = nlohmann::json::parse(description.toStringRef());
+    if (file.about.value("format", std::string()) == "srkit-guided-model") {
+      throw setup_error(path.string() + " is a guided (MAG-Net) model: run it with `srkit guide "
+                        "--model` and a guide image");
+    }
     if (file.about.value("format", std::string()) != kFormat ||
         file.about.value("version", 0) > kVersion) {
       throw setup_error(path.string() + ": not a srkit model file of a version this srkit reads");
