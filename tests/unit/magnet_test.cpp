@@ -10,6 +10,7 @@
 #include "srkit/nn/magnet.h"
 #include "srkit/nn/restormer.h"
 #include "srkit/nn/task_prompt.h"
+#include "srkit/ops/resize.h"
 
 namespace srkit {
 namespace {
@@ -187,6 +188,29 @@ TEST(MagNet, AblationsConfigsAndTextEmbeddings) {
   EXPECT_TRUE(torch::allclose(with_text->text_feature(GuidedTask::kPan),
                               text[1] + with_text->named_parameters()["task_embedding.weight"][1]));
   EXPECT_THROW(MagNet(MagNetConfig{}, torch::randn({2, 512})), Error);
+}
+
+TEST(MagNet, BicubicUpsamplingMakesTheResidualBaseTheClassicalBicubic) {
+  // With the task's head zeroed the network adds nothing: the output is its residual base, which
+  // for upsampling: bicubic must be exactly the bicubic baseline (resize_bicubic) on every task.
+  MagNetConfig config;
+  config.upsampling = "bicubic";
+  MagNet net(config);
+  net->eval();
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : net->named_parameters()) {
+      if (p.key().rfind("heads.", 0) == 0) p.value().zero_();
+    }
+  }
+  const auto lr = torch::rand({2, 4, 9, 7});
+  const auto pan = torch::rand({2, 1, 36, 28});
+  const auto out = net->forward(GuidedTask::kPan, lr, pan).image;
+  EXPECT_LT((out - resize_bicubic(lr, 36, 28)).abs().max().item<double>(), 1e-6);
+  EXPECT_EQ(MagNetConfig::from_json(config.to_json()).upsampling, "bicubic");
+  auto bad = config.to_json();
+  bad["upsampling"] = "nearest";
+  EXPECT_THROW(MagNetConfig::from_json(bad), Error);
 }
 
 }  // namespace

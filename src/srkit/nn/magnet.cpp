@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
+#include "srkit/ops/resize.h"
 
 namespace srkit {
 namespace {
@@ -31,14 +32,15 @@ nlohmann::json MagNetConfig::to_json() const {
           {"prompt_count", prompt_count}, {"prompt_dim", prompt_dim},
           {"text_dim", text_dim},       {"routing", routing},
           {"prompts", prompts},         {"log_space_combine", log_space_combine},
-          {"text_embedding_file", text_embedding_file}};
+          {"upsampling", upsampling},   {"text_embedding_file", text_embedding_file}};
 }
 
 MagNetConfig MagNetConfig::from_json(const nlohmann::json& json) {
   static const std::vector<std::string> kKeys{
       "architecture", "dim",        "blocks",  "refinement", "heads",
       "expansion",    "experts",    "top_k",   "prompt_count", "prompt_dim",
-      "text_dim",     "routing",    "prompts", "log_space_combine", "text_embedding_file"};
+      "text_dim",     "routing",    "prompts", "log_space_combine", "upsampling",
+      "text_embedding_file"};
   for (const auto& [key, value] : json.items()) {
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
       throw usage_error("unknown MAG-Net config key '" + key + "'");
@@ -58,7 +60,11 @@ MagNetConfig MagNetConfig::from_json(const nlohmann::json& json) {
   c.routing = get(json, "routing", c.routing);
   c.prompts = get(json, "prompts", c.prompts);
   c.log_space_combine = get(json, "log_space_combine", c.log_space_combine);
+  c.upsampling = get(json, "upsampling", c.upsampling);
   c.text_embedding_file = get(json, "text_embedding_file", c.text_embedding_file);
+  if (c.upsampling != "bilinear" && c.upsampling != "bicubic") {
+    throw usage_error("MAG-Net 'upsampling' is bilinear or bicubic, not '" + c.upsampling + "'");
+  }
   if (c.blocks.size() != kLevels || c.heads.size() != kLevels) {
     throw usage_error("MAG-Net 'blocks' and 'heads' need 4 entries (one per level)");
   }
@@ -201,7 +207,9 @@ MagNetOutput MagNetImpl::forward(GuidedTask task, const torch::Tensor& target_lr
                       std::to_string(info.guide_channels) + " channels");
   }
   const int64_t n = guide.size(0), h = guide.size(2), w = guide.size(3);
-  const auto up = torch::upsample_bilinear2d(target_lr, {h, w}, false);
+  const auto up = config_.upsampling == "bicubic"
+                      ? resize_bicubic(target_lr, h, w)
+                      : torch::upsample_bilinear2d(target_lr, {h, w}, false);
   // Pad to a multiple of 8 (three halvings); the result is cropped back.
   const int64_t ph = (8 - h % 8) % 8, pw = (8 - w % 8) % 8;
   const auto pad = [&](const torch::Tensor& x) {

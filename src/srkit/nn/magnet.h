@@ -1,5 +1,6 @@
 // MAG-Net (seed 004; methods.md section 4): one network for depth SR, pansharpening and MR SR.
-// The low-resolution target is upsampled (bilinear) to the guide's grid; per-task 3x3 embeddings
+// The low-resolution target is upsampled (bilinear, or MATLAB bicubic as an option) to the guide's
+// grid; per-task 3x3 embeddings
 // of target and guide are fused by the image-fusion module (IFM); a prompt generator turns the
 // task's text feature and the inputs into a semantic prompt; a Restormer U-Net whose three
 // encoder levels each start with a routed mixture of experts (ExpertRouter) conditioned on the
@@ -42,6 +43,9 @@ struct MagNetConfig {
   bool routing = true;   // false: a plain feed-forward (one expert, no gate) at each level
   bool prompts = true;   // false: no prompt generator, the routers see no prompt
   bool log_space_combine = false;
+  // How the target reaches the guide's grid, for the embeddings and as the residual base:
+  // "bilinear" (the paper) or "bicubic" (MATLAB's, the classical baseline the model must beat).
+  std::string upsampling = "bilinear";
   std::string text_embedding_file;  // .npy [3, text_dim] the caller read into text_features
 
   nlohmann::json to_json() const;
