@@ -1,32 +1,30 @@
-// srkit eval TEST REF: PSNR, SSIM and LSD of images against references, per image and mean.
+// srkit eval TEST REF: PSNR, SSIM and LSD of images against references, per image and mean;
+// --task depth|pan|mri gives the guided task's own metrics instead (eval_guided.cpp).
 #include <cmath>
 #include <map>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "common.h"
+#include "eval_flags.h"
 #include "srkit/io/image_io.h"
 #include "srkit/metrics/metric.h"
 
 namespace srkit::cli {
 namespace {
 
-struct EvalArgs {
-  std::string test;
-  std::string reference;
-  int64_t scale = 0;
-  int64_t crop = -1;
-  bool rgb = false;
-  std::string csv;
-  CommonFlags common;
-};
+// A file's name without its extension(s): "t1.nii.gz" and "t1.png" both give "t1".
+std::string pairing_name(const std::filesystem::path& file) {
+  auto stem = file.stem();
+  if (stem.extension() == ".nii") stem = stem.stem();
+  return stem.string();
+}
 
-struct Pair {
-  std::filesystem::path test, reference;
-};
+}  // namespace
 
-std::vector<Pair> pair_inputs(const EvalArgs& args, std::vector<std::string>& unmatched) {
+std::vector<EvalPair> pair_inputs(const EvalArgs& args,
+                                  const std::function<bool(const std::filesystem::path&)>& accept,
+                                  std::vector<std::string>& unmatched) {
   const std::filesystem::path test(args.test), reference(args.reference);
   if (!std::filesystem::is_directory(test)) return {{test, reference}};
   if (!std::filesystem::is_directory(reference)) {
@@ -34,10 +32,12 @@ std::vector<Pair> pair_inputs(const EvalArgs& args, std::vector<std::string>& un
                       args.test);
   }
   std::map<std::string, std::filesystem::path> references;
-  for (const auto& file : expand_inputs({args.reference})) references[file.stem().string()] = file;
-  std::vector<Pair> pairs;
-  for (const auto& file : expand_inputs({args.test})) {
-    const auto match = references.find(file.stem().string());
+  for (const auto& file : expand_inputs({args.reference}, accept)) {
+    references[pairing_name(file)] = file;
+  }
+  std::vector<EvalPair> pairs;
+  for (const auto& file : expand_inputs({args.test}, accept)) {
+    const auto match = references.find(pairing_name(file));
     if (match == references.end()) {
       unmatched.push_back(file.string());
     } else {
@@ -47,8 +47,6 @@ std::vector<Pair> pair_inputs(const EvalArgs& args, std::vector<std::string>& un
   return pairs;
 }
 
-// Benchmarks crop HR to a multiple of the scale before downscaling; a reference larger than the
-// test image by less than the scale is cropped the same way (bottom and right).
 torch::Tensor align_reference(const torch::Tensor& reference, const torch::Tensor& test,
                               int64_t scale, const std::filesystem::path& path) {
   const int64_t dh = reference.size(1) - test.size(1), dw = reference.size(2) - test.size(2);
@@ -62,12 +60,15 @@ torch::Tensor align_reference(const torch::Tensor& reference, const torch::Tenso
                     "compare images of the same size");
 }
 
+namespace {
+
 std::string format_db(double value) {
   return std::isfinite(value) ? fmt::format("{:.4f}", value) : "inf";
 }
 
 int run_eval(const EvalArgs& args) {
   apply_runtime(args.common);
+  if (!args.task.empty()) return run_guided_eval(args);
   MetricOptions protocol;
   protocol.crop_border = args.crop >= 0 ? args.crop : std::max<int64_t>(0, args.scale);
   protocol.y_channel = !args.rgb;
@@ -77,7 +78,7 @@ int run_eval(const EvalArgs& args) {
       protocol.y_channel ? "BT.601 Y" : "RGB", protocol.crop_border,
       protocol.y_channel ? "Y" : "RGB");
   std::vector<std::string> unmatched;
-  const auto pairs = pair_inputs(args, unmatched);
+  const auto pairs = pair_inputs(args, {}, unmatched);
   for (const auto& name : unmatched) print_error(name + ": no reference with the same name");
 
   nlohmann::json rows = nlohmann::json::array();
@@ -157,9 +158,19 @@ void register_eval(CLI::App& app, Runner& run) {
       ->required();
   command->add_option("reference", args->reference, "reference image or folder (HR)")->required();
   command->add_option("-s,--scale", args->scale,
-                      "SR scale: crops that many border pixels, and tolerates HR modcrop");
-  command->add_option("--crop", args->crop, "border pixels to crop (default: --scale, else 0)");
+                      "SR scale: crops that many border pixels (images), is ERGAS's ratio (--task "
+                      "pan), and tolerates HR modcrop");
+  command->add_option("--crop", args->crop,
+                      "border pixels to crop (default: --scale, else 0; --task depth: 6)");
   command->add_flag("--rgb", args->rgb, "compare all channels instead of BT.601 Y");
+  command->add_option("--task", args->task,
+                      "depth, pan or mri: the guided task's metrics instead (depth RMSE; pan "
+                      "PSNR/SAM/ERGAS/Q2n/SCC; MR PSNR/SSIM; docs/guided.md)");
+  command->add_option("--slice", args->slice,
+                      "--task with NIfTI files: AXIS:INDEX (default middle z)");
+  command->add_option("--peak", args->peak,
+                      "--task pan/mri: the value that maps to 1 (default: 1 for images, else the "
+                      "reference's maximum)");
   command->add_option("--csv", args->csv, "also write per-image results to this CSV file");
   add_common_flags(*command, args->common);
   command->callback([args, &run] { run = [args] { return run_eval(*args); }; });

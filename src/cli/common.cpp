@@ -72,14 +72,17 @@ void print_error(const std::string& message) { std::cerr << "srkit: error: " << 
 
 void print_json(const nlohmann::json& document) { std::cout << document.dump(2) << std::endl; }
 
-std::vector<std::filesystem::path> expand_inputs(const std::vector<std::string>& inputs) {
+std::vector<std::filesystem::path> expand_inputs(
+    const std::vector<std::string>& inputs,
+    const std::function<bool(const std::filesystem::path&)>& accept) {
   std::vector<std::filesystem::path> files;
   for (const auto& input : inputs) {
     const std::filesystem::path path(input);
     if (std::filesystem::is_directory(path)) {
       std::vector<std::filesystem::path> found;
       for (const auto& entry : std::filesystem::directory_iterator(path)) {
-        if (entry.is_regular_file() && is_image_path(entry.path())) found.push_back(entry.path());
+        const bool wanted = accept ? accept(entry.path()) : is_image_path(entry.path());
+        if (entry.is_regular_file() && wanted) found.push_back(entry.path());
       }
       std::sort(found.begin(), found.end());
       files.insert(files.end(), found.begin(), found.end());

@@ -70,8 +70,10 @@ void write_lines(const std::string& path, const std::vector<std::string>& lines)
 void print_json(const nlohmann::json& document);
 
 // Expands the inputs (files, or folders of images, not recursive) into a sorted list of files.
-// A folder contributes its files with image extensions.
-std::vector<std::filesystem::path> expand_inputs(const std::vector<std::string>& inputs);
+// A folder contributes its files that `accept` (by default those with image extensions).
+std::vector<std::filesystem::path> expand_inputs(
+    const std::vector<std::string>& inputs,
+    const std::function<bool(const std::filesystem::path&)>& accept = {});
 
 // Whether -o names one output file (a single input and an image extension) rather than a folder;
 // a folder is created. Throws a usage Error when -o is a file for several inputs or the folder

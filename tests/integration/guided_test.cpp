@@ -1,5 +1,6 @@
 // Guided SR on the real data: the fixed splits, the synthesised MR guide, the classical methods
-// and `srkit guide` on users' files (depth map + photo, MS + pan GeoTIFF, MR slices).
+// `srkit guide` on users' files (depth map + photo, MS + pan GeoTIFF, MR slices) and
+// `srkit eval --task` on its results.
 #include <cmath>
 #include <set>
 
@@ -216,6 +217,83 @@ TEST(GuideCli, BenchmarkReportsEachTasksMetricsPerSceneAndDataset) {
   const auto pan = run_srkit("guide --benchmark --task depth --method brovey");
   EXPECT_EQ(pan.exit_code, 2);
   EXPECT_TRUE(contains(pan.err, "--task pan")) << pan.err;
+}
+
+TEST(EvalTaskCli, DepthOfAGuideResultIsTheBenchmarksNumber) {
+  // A user's round trip: the protocol's LR of the Middlebury map, `srkit guide` -> .npy, `srkit
+  // eval --task depth` against the original .npz (larger by the modcrop, unknown pixels as NaN).
+  TempDir dir;
+  const auto reference_path = data_path("guided/middlebury/motorcycle_disp.npz").string();
+  const auto reference = crop_to_multiple(read_depth_map(reference_path).unsqueeze(0), 4);
+  write_npy(dir / "lr.npy", degrade_guided_target(GuidedTask::kDepth, reference, 4)[0]);
+  const auto guided = run_srkit("guide --task depth --method bicubic --quiet --target " +
+                                (dir / "lr.npy").string() + " --guide " +
+                                data_path("guided/middlebury/motorcycle_left.png").string() +
+                                " -o " + (dir / "motorcycle.npy").string());
+  ASSERT_EQ(guided.exit_code, 0) << guided.err;
+  const auto evaluated = run_srkit("eval --task depth -s 4 --json " +
+                                   (dir / "motorcycle.npy").string() + " " + reference_path);
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.err;
+  const auto mine = nlohmann::json::parse(evaluated.out)["mean"];
+  const auto benchmark = run_srkit("guide --benchmark --task depth -s 4 --method bicubic --json");
+  ASSERT_EQ(benchmark.exit_code, 0) << benchmark.err;
+  const auto document = nlohmann::json::parse(benchmark.out);
+  nlohmann::json expected;
+  for (const auto& row : document["tasks"][0]["runs"][0]["rows"]) {
+    if (row["scene"] == "middlebury/motorcycle") expected = row["metrics"];
+  }
+  ASSERT_FALSE(expected.is_null()) << benchmark.out;
+  EXPECT_NEAR(mine["rmse"].get<double>(), expected["rmse"].get<double>(), 1e-6);
+  EXPECT_EQ(mine["compared"], expected["compared"]);
+  EXPECT_EQ(mine["unknown"], expected["unknown"]);
+}
+
+TEST(EvalTaskCli, ZerosAreUnknownDepthAndPanValuesShareOnePeak) {
+  TempDir dir;
+  // Depth: a 40x40 map with a 10x10 hole of zeros; the result is 2 units off everywhere.
+  auto depth = torch::arange(1600, torch::kFloat).reshape({40, 40}) + 100;
+  depth.slice(0, 15, 25).slice(1, 15, 25).zero_();
+  write_npy(dir / "ref.npy", depth);
+  write_npy(dir / "test.npy", depth + 2);
+  auto result = run_srkit("eval --task depth --json " + (dir / "test.npy").string() + " " +
+                          (dir / "ref.npy").string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  auto mean = nlohmann::json::parse(result.out)["mean"];
+  EXPECT_NEAR(mean["rmse"].get<double>(), 2.0, 1e-6);
+  EXPECT_EQ(mean["unknown"], 100);
+  EXPECT_EQ(mean["compared"], 28 * 28 - 100);  // 6 px cut off every side
+  // Pan: Landsat 8 bands in digital numbers, the result 10 % too bright: SAM 0, PSNR of the
+  // relative error on the reference's maximum.
+  std::vector<torch::Tensor> bands;
+  Raster ms;
+  for (const char* band : {"B2", "B3", "B4", "B5"}) {
+    bands.push_back(read_raster(data_path(std::string(
+        "guided/landsat8/LC08_L1TP_195025_20130707_20170503_01_T1_") + band + ".TIF")).bands);
+  }
+  ms.bands = torch::cat(bands).to(torch::kFloat);
+  write_raster(dir / "ms.tif", ms);
+  ms.bands = ms.bands * 1.1;
+  write_raster(dir / "bright.tif", ms);
+  const auto no_ratio = run_srkit("eval --task pan " + (dir / "bright.tif").string() + " " +
+                                  (dir / "ms.tif").string());
+  EXPECT_EQ(no_ratio.exit_code, 2);
+  EXPECT_TRUE(contains(no_ratio.err, "-s")) << no_ratio.err;
+  result = run_srkit("eval --task pan -s 2 --json " + (dir / "bright.tif").string() + " " +
+                     (dir / "ms.tif").string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  mean = nlohmann::json::parse(result.out)["mean"];
+  const auto relative = torch::cat(bands).to(torch::kDouble) / torch::cat(bands).max();
+  const double expected_psnr = -10 * std::log10((0.1 * relative).square().mean().item<double>());
+  EXPECT_NEAR(mean["psnr"].get<double>(), expected_psnr, 1e-3);
+  EXPECT_NEAR(mean["sam"].get<double>(), 0.0, 1e-2);
+  // MR: an image against itself; a reference of another size names the file.
+  const auto t1 = data_path("guided/brainweb/BrainT1Slice.png").string();
+  result = run_srkit("eval --task mri --json " + t1 + " " + t1);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NEAR(nlohmann::json::parse(result.out)["mean"]["ssim"].get<double>(), 1.0, 1e-9);
+  result = run_srkit("eval --task mri " + (dir / "test.npy").string() + " " + t1);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_TRUE(contains(result.err, "test.npy")) << result.err;
 }
 
 }  // namespace

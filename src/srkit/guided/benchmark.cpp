@@ -11,8 +11,6 @@ namespace {
 
 std::string dataset_of(const std::string& scene) { return scene.substr(0, scene.find('/')); }
 
-bool summed(const std::string& metric) { return metric == "compared" || metric == "unknown"; }
-
 }  // namespace
 
 BenchmarkResult run_guided_benchmark(GuidedTask task, const std::vector<BenchmarkScene>& scenes,
@@ -20,7 +18,7 @@ BenchmarkResult run_guided_benchmark(GuidedTask task, const std::vector<Benchmar
                                      MriDownsampling mri, const ProgressFn& progress) {
   BenchmarkResult result;
   std::vector<std::string> order;
-  std::map<std::string, std::vector<const NamedValues*>> by_dataset;
+  std::map<std::string, std::vector<NamedValues>> by_dataset;
   for (size_t i = 0; i < scenes.size(); ++i) {
     if (!report(progress, static_cast<int64_t>(i), static_cast<int64_t>(scenes.size()))) {
       throw Error(ErrorKind::kCancelled, "interrupted");
@@ -39,17 +37,10 @@ BenchmarkResult run_guided_benchmark(GuidedTask task, const std::vector<Benchmar
   for (const auto& row : result.scenes) {
     const auto dataset = dataset_of(row.name);
     if (!by_dataset.count(dataset)) order.push_back(dataset);
-    by_dataset[dataset].push_back(&row.metrics);
+    by_dataset[dataset].push_back(row.metrics);
   }
   for (const auto& dataset : order) {
-    const auto& rows = by_dataset[dataset];
-    NamedValues mean = *rows.front();
-    for (size_t m = 0; m < mean.size(); ++m) {
-      double total = 0;
-      for (const auto* row : rows) total += (*row)[m].second;
-      mean[m].second = summed(mean[m].first) ? total : total / static_cast<double>(rows.size());
-    }
-    result.dataset_means.push_back({"mean " + dataset, mean});
+    result.dataset_means.push_back({"mean " + dataset, mean_guided_metrics(by_dataset[dataset])});
   }
   return result;
 }

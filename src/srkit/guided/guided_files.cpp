@@ -63,6 +63,12 @@ torch::Tensor one_channel(const torch::Tensor& values) {
 
 }  // namespace
 
+bool is_guided_file_path(const fs::path& path) {
+  const std::string ext = lower_extension(path);
+  return ext == ".nii" || ext == ".nii.gz" || ext == ".npy" || ext == ".npz" || ext == ".bin" ||
+         is_raster_extension(ext) || is_image_path(path);
+}
+
 GuidedFile read_guided_file(const fs::path& path, GuidedTask task, bool is_target,
                             const std::string& slice) {
   if (!fs::is_regular_file(path)) throw input_error(path.string(), "does not exist", "check the path");

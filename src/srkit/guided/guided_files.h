@@ -25,6 +25,10 @@ struct GuidedFile {
   Raster georeference;   // rasters: geotransform and projection (bands left empty)
 };
 
+// Whether the file's extension is one read_guided_file reads (images, .npy/.npz, ViSP .bin,
+// rasters, NIfTI): what a folder of guided results contributes.
+bool is_guided_file_path(const std::filesystem::path& path);
+
 // Reads a target (`is_target`) or guide for `task`. `slice` picks a NIfTI slice, "AXIS:INDEX"
 // with AXIS x, y or z ("" = the middle axial slice). MR inputs become one channel (an RGB-stored
 // gray image's first channel). Throws an input Error naming the file and the fix.

@@ -20,9 +20,14 @@ namespace srkit {
 using NamedValues = std::vector<std::pair<std::string, double>>;
 
 // `estimate` and `reference` are [C, H, W] of the same shape; `scale` is the resolution ratio
-// (ERGAS's ratio). Lower is better for rmse, sam, ergas; higher for the others.
+// (ERGAS's ratio); `depth_crop` the pixels cut off every side of a depth map. Lower is better for
+// rmse, sam, ergas; higher for the others.
 NamedValues guided_metrics(GuidedTask task, const torch::Tensor& estimate,
-                           const torch::Tensor& reference, int64_t scale);
+                           const torch::Tensor& reference, int64_t scale, int64_t depth_crop = 6);
+
+// The mean of several results of one task (same metrics, same order); depth's pixel counts
+// "compared" and "unknown" are summed instead.
+NamedValues mean_guided_metrics(const std::vector<NamedValues>& results);
 
 // Whether a larger value of the metric is better.
 bool higher_is_better(const std::string& metric);

@@ -1,0 +1,51 @@
+// What `srkit eval` reads from its command line and how it pairs results with references, shared
+// by its two modes: images (PSNR/SSIM/LSD, cmd_eval.cpp) and guided tasks' own metrics
+// (--task depth|pan|mri, eval_guided.cpp).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "common.h"
+
+namespace srkit::cli {
+
+struct EvalArgs {
+  std::string test;
+  std::string reference;
+  int64_t scale = 0;
+  int64_t crop = -1;
+  bool rgb = false;
+  std::string task;   // guided: depth, pan or mri
+  std::string slice;  // guided NIfTI inputs: AXIS:INDEX
+  double peak = 0;    // guided pan/mri: the value that maps to 1 (0 = the task's default)
+  std::string csv;
+  CommonFlags common;
+};
+
+struct EvalPair {
+  std::filesystem::path test, reference;
+};
+
+// One pair for two files; for two folders, every file of the test folder that `accept` takes,
+// paired with the reference of the same name (extension aside). Test files without a reference
+// are listed in `unmatched`.
+std::vector<EvalPair> pair_inputs(const EvalArgs& args,
+                                  const std::function<bool(const std::filesystem::path&)>& accept,
+                                  std::vector<std::string>& unmatched);
+
+// Benchmarks crop HR to a multiple of the scale before downscaling; a reference larger than the
+// test by less than the scale is cropped the same way (bottom and right). Any other size
+// difference is an input Error naming `path`.
+torch::Tensor align_reference(const torch::Tensor& reference, const torch::Tensor& test,
+                              int64_t scale, const std::filesystem::path& path);
+
+// --task: the guided task's metrics (guided/task_metrics.h) per pair and their mean.
+int run_guided_eval(const EvalArgs& args);
+
+}  // namespace srkit::cli
