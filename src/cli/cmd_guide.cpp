@@ -17,8 +17,11 @@ ChosenUpscaler choose_upscaler(const GuideArgs& args, GuidedTask task) {
   if (!args.model.empty()) {
     auto network = load_guided_model(args.model).network;
     auto counts = std::make_shared<std::vector<torch::Tensor>>();
-    return {[network, task, counts](const torch::Tensor& lr, const torch::Tensor& guide) mutable {
-              return guided_model_upscale(*network, task, lr, guide, counts.get());
+    auto tiling = args.tiling;
+    if (!args.max_memory.empty()) tiling.max_memory = parse_bytes(args.max_memory);
+    return {[network, task, counts, tiling](const torch::Tensor& lr,
+                                            const torch::Tensor& guide) mutable {
+              return guided_model_upscale(*network, task, lr, guide, counts.get(), tiling);
             },
             std::filesystem::path(args.model).filename().string(), counts};
   }
@@ -132,6 +135,16 @@ void register_guide(CLI::App& app, Runner& run) {
   command->add_option("--sigma-color", settings.sigma_color,
                       "fast-global-smoother sigma_color (8-bit guide levels)")
       ->capture_default_str();
+  command->add_option("--tile", args->tiling.tile,
+                      "--model: tile side in target pixels (default: whole image when it fits "
+                      "--max-memory)");
+  command->add_option("--tile-pad", args->tiling.pad, "--model: context around each tile")
+      ->capture_default_str();
+  command->add_option("--tile-overlap", args->tiling.overlap,
+                      "--model: blended overlap between tiles")
+      ->capture_default_str();
+  command->add_option("--max-memory", args->max_memory,
+                      "--model: memory for one pass, e.g. 2G (default: 1/4 of free RAM, at most 4G)");
   command->add_option("--slice", args->slice, "NIfTI inputs: AXIS:INDEX (default middle z)");
   command->add_flag("--overwrite", args->overwrite, "replace an existing output");
   command->add_flag("--benchmark", args->benchmark,

@@ -13,6 +13,7 @@
 #include "srkit/guided/benchmark.h"
 #include "srkit/guided/classical_methods.h"
 #include "srkit/guided/task.h"
+#include "srkit/models/guided_model.h"
 
 namespace srkit::cli {
 
@@ -29,6 +30,8 @@ struct GuideArgs {
   std::string mri_downsampling = "kspace";
   std::string csv;
   std::string usage_plot;
+  GuidedTiling tiling;     // --model: tiles over large inputs
+  std::string max_memory;  // "2G"; empty = the default budget
   ClassicalSettings settings;
   CommonFlags common;
 };

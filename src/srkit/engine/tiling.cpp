@@ -88,25 +88,22 @@ TilePlan plan_tiles(int64_t height, int64_t width, const ModelCard& card,
   return plan;
 }
 
-torch::Tensor run_tiled(Model& model, const torch::Tensor& image, const TilePlan& plan,
-                        const ProgressFn& progress, int64_t progress_offset,
-                        int64_t progress_total) {
+torch::Tensor blend_windows(const TilePlan& plan, int64_t height, int64_t width, int64_t scale,
+                            int64_t out_channels, const torch::TensorOptions& options,
+                            const WindowForward& forward, const ProgressFn& progress,
+                            int64_t progress_offset, int64_t progress_total) {
   torch::NoGradGuard no_grad;  // plain tensors out, so callers may modify them in place
-  const int64_t scale = model.card().scale;
-  const int64_t height = image.size(1), width = image.size(2);
-  const auto device = image.device();
-  auto output =
-      torch::zeros({model.card().out_channels, height * scale, width * scale}, image.options());
+  const auto device = options.device();
+  auto output = torch::zeros({out_channels, height * scale, width * scale}, options);
   // Every tile's blending weight is row_weight(y) * col_weight(x), and the tiles are all pairs of a
   // row span and a column span, so the total weight at (y, x) is row_total(y) * col_total(x).
-  auto row_total = torch::zeros({height * scale}, image.options());
-  auto col_total = torch::zeros({width * scale}, image.options());
+  auto row_total = torch::zeros({height * scale}, options);
+  auto col_total = torch::zeros({width * scale}, options);
   std::vector<torch::Tensor> col_weights;
   for (const auto& col : plan.cols) {
     col_weights.push_back(axis_weight(col, width, plan.overlap, scale).to(device));
     col_total.slice(0, col.keep_begin * scale, col.keep_end * scale).add_(col_weights.back());
   }
-  auto window = torch::empty({1, image.size(0), plan.window_h, plan.window_w}, image.options());
   if (progress_total == 0) progress_total = plan.count();
 
   int64_t done = 0;
@@ -115,9 +112,7 @@ torch::Tensor run_tiled(Model& model, const torch::Tensor& image, const TilePlan
     row_total.slice(0, row.keep_begin * scale, row.keep_end * scale).add_(row_weight);
     for (size_t c = 0; c < plan.cols.size(); ++c) {
       const auto& col = plan.cols[c];
-      window[0].copy_(image.slice(1, row.window_begin, row.window_begin + plan.window_h)
-                          .slice(2, col.window_begin, col.window_begin + plan.window_w));
-      const auto result = model.forward(window)[0];
+      const auto result = forward(row.window_begin, col.window_begin);
       const auto kept = result
                             .slice(1, (row.keep_begin - row.window_begin) * scale,
                                    (row.keep_end - row.window_begin) * scale)
@@ -133,6 +128,21 @@ torch::Tensor run_tiled(Model& model, const torch::Tensor& image, const TilePlan
     }
   }
   return output.div_(row_total.view({1, -1, 1})).div_(col_total.view({1, 1, -1}));
+}
+
+torch::Tensor run_tiled(Model& model, const torch::Tensor& image, const TilePlan& plan,
+                        const ProgressFn& progress, int64_t progress_offset,
+                        int64_t progress_total) {
+  torch::NoGradGuard no_grad;
+  // One input buffer for every window: same size, so oneDNN reuses its kernels.
+  auto window = torch::empty({1, image.size(0), plan.window_h, plan.window_w}, image.options());
+  const WindowForward forward = [&](int64_t top, int64_t left) {
+    window[0].copy_(image.slice(1, top, top + plan.window_h).slice(2, left, left + plan.window_w));
+    return model.forward(window)[0];
+  };
+  return blend_windows(plan, image.size(1), image.size(2), model.card().scale,
+                       model.card().out_channels, image.options(), forward, progress,
+                       progress_offset, progress_total);
 }
 
 }  // namespace srkit

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include <torch/types.h>
@@ -46,6 +47,19 @@ std::vector<Span> plan_axis(int64_t length, int64_t tile, int64_t overlap, int64
 // memory budget and the card's activation memory per pixel.
 TilePlan plan_tiles(int64_t height, int64_t width, const ModelCard& card,
                     const TileOptions& options, const torch::Device& device);
+
+// The model's output [C_out, window_h*scale, window_w*scale] for the input window whose top-left
+// input pixel is (top, left); the window has the plan's size.
+using WindowForward = std::function<torch::Tensor(int64_t top, int64_t left)>;
+
+// Runs `forward` on every window of the plan over an input of height x width and blends the kept
+// parts into [out_channels, H*scale, W*scale] (`options`: its dtype and device). Any model with
+// one input grid can be tiled through this: run_tiled for single images, guided models with a
+// target and a guide at two resolutions (guided_model.h).
+torch::Tensor blend_windows(const TilePlan& plan, int64_t height, int64_t width, int64_t scale,
+                            int64_t out_channels, const torch::TensorOptions& options,
+                            const WindowForward& forward, const ProgressFn& progress = {},
+                            int64_t progress_offset = 0, int64_t progress_total = 0);
 
 // Runs the model tile by tile. `image` is [C,H,W] on the model's device, C = the model's input
 // channels; returns [C_out, H*scale, W*scale], not clamped. `progress` is called after each tile.
