@@ -60,6 +60,21 @@ torch::Tensor align_reference(const torch::Tensor& reference, const torch::Tenso
                     "compare images of the same size");
 }
 
+void evaluate_pairs(const std::vector<EvalPair>& pairs,
+                    const std::function<void(const EvalPair&)>& evaluate, int& failed) {
+  for (const auto& pair : pairs) {
+    try {
+      evaluate(pair);
+    } catch (const Error& e) {
+      ++failed;
+      print_error(e.what());
+    } catch (const c10::Error& e) {
+      ++failed;
+      print_error(pair.test.string() + ": " + e.what_without_backtrace());
+    }
+  }
+}
+
 namespace {
 
 std::string format_db(double value) {
@@ -88,39 +103,31 @@ int run_eval(const EvalArgs& args) {
   if (!args.common.quiet && !args.common.json) {
     fmt::print(stderr, "{:<40} {:>10} {:>8} {:>8}\n", "image", "PSNR dB", "SSIM", "LSD dB");
   }
-  for (const auto& pair : pairs) {
-    try {
-      const auto test = read_image(pair.test).pixels;
-      auto reference = read_image(pair.reference).pixels;
-      if (test.size(0) != reference.size(0)) {
-        throw input_error(pair.test.string(), "has a different channel count than its reference");
-      }
-      reference = align_reference(reference, test, args.scale, pair.test);
-      const double p = psnr(test, reference, protocol), s = ssim(test, reference, protocol),
-                   l = lsd(test, reference, protocol);
-      rows.push_back({{"test", pair.test.string()},
-                      {"reference", pair.reference.string()},
-                      {"psnr", finite_or_null(p)},
-                      {"ssim", s},
-                      {"lsd", l}});
-      csv_lines.push_back(fmt::format("{},{},{},{:.6f},{:.6f}", pair.test.string(),
-                                      pair.reference.string(), format_db(p), s, l));
-      if (!args.common.quiet && !args.common.json) {
-        fmt::print(stderr, "{:<40} {:>10} {:>8.4f} {:>8.4f}\n", pair.test.filename().string(),
-                   format_db(p), s, l);
-      }
-      sum_psnr += p;
-      sum_ssim += s;
-      sum_lsd += l;
-      ++counted;
-    } catch (const Error& e) {
-      ++failed;
-      print_error(e.what());
-    } catch (const c10::Error& e) {
-      ++failed;
-      print_error(pair.test.string() + ": " + e.what_without_backtrace());
+  evaluate_pairs(pairs, [&](const EvalPair& pair) {
+    const auto test = read_image(pair.test).pixels;
+    auto reference = read_image(pair.reference).pixels;
+    if (test.size(0) != reference.size(0)) {
+      throw input_error(pair.test.string(), "has a different channel count than its reference");
     }
-  }
+    reference = align_reference(reference, test, args.scale, pair.test);
+    const double p = psnr(test, reference, protocol), s = ssim(test, reference, protocol),
+                 l = lsd(test, reference, protocol);
+    rows.push_back({{"test", pair.test.string()},
+                    {"reference", pair.reference.string()},
+                    {"psnr", finite_or_null(p)},
+                    {"ssim", s},
+                    {"lsd", l}});
+    csv_lines.push_back(fmt::format("{},{},{},{:.6f},{:.6f}", pair.test.string(),
+                                    pair.reference.string(), format_db(p), s, l));
+    if (!args.common.quiet && !args.common.json) {
+      fmt::print(stderr, "{:<40} {:>10} {:>8.4f} {:>8.4f}\n", pair.test.filename().string(),
+                 format_db(p), s, l);
+    }
+    sum_psnr += p;
+    sum_ssim += s;
+    sum_lsd += l;
+    ++counted;
+  }, failed);
   const double mean_psnr = counted ? sum_psnr / counted : NAN;
   const double mean_ssim = counted ? sum_ssim / counted : NAN;
   const double mean_lsd = counted ? sum_lsd / counted : NAN;

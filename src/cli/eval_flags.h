@@ -45,6 +45,11 @@ std::vector<EvalPair> pair_inputs(const EvalArgs& args,
 torch::Tensor align_reference(const torch::Tensor& reference, const torch::Tensor& test,
                               int64_t scale, const std::filesystem::path& path);
 
+// Runs `evaluate` on every pair; a pair that throws (a srkit or LibTorch error) is reported with
+// its file's name and counted in `failed`, and the others go on.
+void evaluate_pairs(const std::vector<EvalPair>& pairs,
+                    const std::function<void(const EvalPair&)>& evaluate, int& failed);
+
 // --task: the guided task's metrics (guided/task_metrics.h) per pair and their mean.
 int run_guided_eval(const EvalArgs& args);
 

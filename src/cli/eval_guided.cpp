@@ -103,41 +103,33 @@ int run_guided_eval(const EvalArgs& args) {
   nlohmann::json rows = nlohmann::json::array();
   std::vector<std::string> csv_lines;
   int failed = static_cast<int>(unmatched.size());
-  for (const auto& pair : pairs) {
-    try {
-      const auto values = read_pair(args, task, pair);
-      const auto metrics = guided_metrics(task, values.test, values.reference,
-                                          std::max<int64_t>(1, args.scale), depth_crop);
-      if (results.empty()) {
-        std::string header = "test,reference";
-        for (const auto& metric : metrics) header += "," + metric.first;
-        csv_lines.push_back(header);
-        if (table) {
-          std::string columns = fmt::format("{:<40}", "file");
-          for (const auto& metric : metrics) columns += fmt::format(" {:>10}", metric.first);
-          fmt::print(stderr, "{}\n", columns);
-        }
+  evaluate_pairs(pairs, [&](const EvalPair& pair) {
+    const auto values = read_pair(args, task, pair);
+    const auto metrics = guided_metrics(task, values.test, values.reference,
+                                        std::max<int64_t>(1, args.scale), depth_crop);
+    if (results.empty()) {
+      std::string header = "test,reference";
+      for (const auto& metric : metrics) header += "," + metric.first;
+      csv_lines.push_back(header);
+      if (table) {
+        std::string columns = fmt::format("{:<40}", "file");
+        for (const auto& metric : metrics) columns += fmt::format(" {:>10}", metric.first);
+        fmt::print(stderr, "{}\n", columns);
       }
-      std::string line = pair.test.string() + "," + pair.reference.string();
-      std::string printed = fmt::format("{:<40}", pair.test.filename().string());
-      for (const auto& metric : metrics) {
-        line += "," + format_value(metric.first, metric.second);
-        printed += fmt::format(" {:>10}", format_value(metric.first, metric.second));
-      }
-      csv_lines.push_back(line);
-      if (table) fmt::print(stderr, "{}\n", printed);
-      rows.push_back({{"test", pair.test.string()},
-                      {"reference", pair.reference.string()},
-                      {"metrics", metrics_json(metrics)}});
-      results.push_back(metrics);
-    } catch (const Error& e) {
-      ++failed;
-      print_error(e.what());
-    } catch (const c10::Error& e) {
-      ++failed;
-      print_error(pair.test.string() + ": " + e.what_without_backtrace());
     }
-  }
+    std::string line = pair.test.string() + "," + pair.reference.string();
+    std::string printed = fmt::format("{:<40}", pair.test.filename().string());
+    for (const auto& metric : metrics) {
+      line += "," + format_value(metric.first, metric.second);
+      printed += fmt::format(" {:>10}", format_value(metric.first, metric.second));
+    }
+    csv_lines.push_back(line);
+    if (table) fmt::print(stderr, "{}\n", printed);
+    rows.push_back({{"test", pair.test.string()},
+                    {"reference", pair.reference.string()},
+                    {"metrics", metrics_json(metrics)}});
+    results.push_back(metrics);
+  }, failed);
   const auto mean = mean_guided_metrics(results);
   const std::string protocol =
       task == GuidedTask::kDepth
