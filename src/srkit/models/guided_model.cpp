@@ -1,9 +1,9 @@
 #include "srkit/models/guided_model.h"
 
-#include <torch/torch.h>
-
 #include <algorithm>
 #include <cmath>
+
+#include <torch/torch.h>
 
 #include "srkit/core/error.h"
 #include "srkit/core/runtime.h"
