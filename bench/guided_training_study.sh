@@ -4,7 +4,8 @@
 # train: configs/magnet_all_in_one.yaml, the one-by-one configs magnet_{depth,pan,mri}.yaml (each
 #        the all-in-one run's share of batches for its task) and the ablations
 #        magnet_no_routing.yaml and magnet_no_prompts.yaml, magnet_bicubic.yaml (all-in-one with a
-#        bicubic residual base) and magnet_bicubic_long.yaml (the same, 4800 steps), one after the
+#        bicubic residual base), magnet_bicubic_long.yaml (the same, 4800 steps) and
+#        magnet_bicubic_randomized.yaml (1800 steps, randomised synthetic guides), one after the
 #        other (2 cores: 12-19 min for each 1800-step all-in-one run, ~50 min for the long one,
 #        6-8 min for each one-by-one run).
 # eval:  every model on its tasks' test split with `srkit guide --benchmark` (same protocols as
@@ -19,7 +20,7 @@ out=out/guided_training_study
 parts=("$@")
 [ ${#parts[@]} -eq 0 ] && parts=(train eval)
 mkdir -p "$out" docs/guided
-models="all_in_one depth pan mri no_routing no_prompts bicubic bicubic_long"
+models="all_in_one depth pan mri no_routing no_prompts bicubic bicubic_long bicubic_randomized"
 
 # Markdown tables of the dataset means: classical (out/guided_study) and every evaluated model.
 print_tables() {
@@ -43,7 +44,8 @@ for task, keys in (("depth", ["rmse"]), ("pan", ["psnr", "sam", "ergas", "q2n", 
     for m, label in ((task, "MAG-Net one-by-one"), ("all_in_one", "MAG-Net all-in-one"),
                      ("no_routing", "all-in-one, no routing"), ("no_prompts", "all-in-one, no prompts"),
                      ("bicubic", "all-in-one, bicubic base"),
-                     ("bicubic_long", "all-in-one, bicubic base, 4800 steps")):
+                     ("bicubic_long", "all-in-one, bicubic base, 4800 steps"),
+                     ("bicubic_randomized", "all-in-one, bicubic base, randomised guides")):
         if os.path.exists(f"{out}/eval_{m}.json"):
             rows[label] = means(f"{out}/eval_{m}.json", task)[0]
     for key in rows["MAG-Net all-in-one"]:
@@ -71,7 +73,7 @@ import json; r=json.load(open('$out/train_$m.json'))
 print(f'trained magnet_$m: {r[\"step\"]} steps in {r[\"seconds\"]:.0f} s ({r[\"patches_per_second\"]:.1f} patches/s)')"
       done ;;
     eval)
-      for m in all_in_one no_routing no_prompts bicubic bicubic_long; do
+      for m in all_in_one no_routing no_prompts bicubic bicubic_long bicubic_randomized; do
         [ -f "runs/magnet_$m/magnet_$m.srkit" ] || { echo "no runs/magnet_$m model: skipped" >&2; continue; }
         extra=()
         [ "$m" = all_in_one ] && extra=(--usage-plot docs/guided/expert_usage.png)

@@ -2,6 +2,7 @@
 // `srkit guide` on users' files (depth map + photo, MS + pan GeoTIFF, MR slices) and
 // `srkit eval --task` on its results.
 #include <cmath>
+#include <random>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
+#include "srkit/data/guide_synthesis.h"
 #include "srkit/data/guided_datasets.h"
 #include "srkit/guided/classical_methods.h"
 #include "srkit/guided/protocol.h"
@@ -96,6 +98,48 @@ TEST(GuidedScenes, SynthesisedProtonDensityResemblesTheRealOne) {
   const double t1_r = correlation(t1.masked_select(head), pd.masked_select(head));
   EXPECT_GT(synthetic_r, 0.5);
   EXPECT_GT(synthetic_r, t1_r + 0.2);
+}
+
+TEST(GuideRandomizer, PanGuidesAreNonNegativeMixturesOfTheBandsThatDifferPerDraw) {
+  const auto scene = load_guided_scenes(GuidedTask::kPan, GuidedSplit::kTrain).front();
+  const GuideRandomizer random(GuidedTask::kPan, {scene.target});
+  const auto patch = scene.target.slice(1, 40, 104).slice(2, 60, 124);
+  const auto bands = patch.flatten(1).t().to(torch::kDouble);  // [pixels, 4]
+  std::mt19937_64 rng(3);
+  torch::Tensor previous;
+  for (int draw = 0; draw < 8; ++draw) {
+    const auto guide = random.draw(patch, rng);
+    ASSERT_EQ(guide.sizes(), torch::IntArrayRef({1, 64, 64}));
+    EXPECT_GE(guide.min().item<double>(), 0.0);
+    EXPECT_LE(guide.max().item<double>(), 1.0);
+    // Least squares of the guide on the bands: an exact fit with non-negative weights.
+    const auto g = guide.flatten().to(torch::kDouble).unsqueeze(1);
+    const auto weights = std::get<0>(torch::linalg::lstsq(bands, g, {}, {}));
+    EXPECT_LT((bands.mm(weights) - g).abs().max().item<double>(), 1e-5) << draw;
+    EXPECT_GE(weights.min().item<double>(), -1e-6) << draw;
+    if (previous.defined()) EXPECT_GT((guide - previous).abs().max().item<double>(), 1e-3);
+    previous = guide;
+  }
+  EXPECT_THROW(GuideRandomizer(GuidedTask::kDepth, {scene.target}), Error);
+}
+
+TEST(GuideRandomizer, ProtonDensityDrawsKeepTheBackgroundAndSpanTheFixedSynthesis) {
+  // Draws on the real BrainWeb T1: background stays 0, every draw stays a PD-like contrast
+  // (correlated with the real PD inside the head), and the draws vary around the fixed synthesis.
+  const auto t1 = read_image(data_path("guided/brainweb/BrainT1Slice.png")).pixels.slice(0, 0, 1);
+  const auto pd = read_image(data_path("guided/brainweb/BrainProtonDensitySlice.png")).pixels[0];
+  const GuideRandomizer random(GuidedTask::kMri, {t1});
+  const auto fixed = synthesize_proton_density(t1)[0];
+  const auto head = pd > 0.05;
+  std::mt19937_64 rng(5);
+  double spread = 0;
+  for (int draw = 0; draw < 12; ++draw) {
+    const auto guide = random.draw(t1, rng)[0];
+    EXPECT_EQ(guide.masked_select(t1[0] == 0).abs().max().item<double>(), 0.0);
+    EXPECT_GT(correlation(guide.masked_select(head), pd.masked_select(head)), 0.3) << draw;
+    spread = std::max(spread, (guide - fixed).masked_select(head).abs().mean().item<double>());
+  }
+  EXPECT_GT(spread, 0.02);
 }
 
 TEST(ClassicalGuided, ComponentSubstitutionUsesThePanWhereItCarriesTheDetail) {

@@ -10,6 +10,8 @@
 #include "srkit/data/guided_datasets.h"
 #include "srkit/guided/protocol.h"
 #include "srkit/models/guided_model.h"
+#include "srkit/train/guided_train_config.h"
+#include "srkit/train/train_config.h"
 #include "srkit/io/image_io.h"
 #include "test_data.h"
 
@@ -46,6 +48,51 @@ TEST(GuidedSampler, TasksTakeTurnsAndBatchesArePureFunctionsOfTheStep) {
       EXPECT_GE(torch::isfinite(a.target).to(torch::kDouble).mean().item<double>(), 0.5);
     }
   }
+}
+
+TEST(GuidedSampler, RandomisedGuidesChangeOnlyTheSynthesisedOnes) {
+  // Same seed and steps with and without randomisation: depth (real guides) batches are the
+  // same; pan and MR guides differ, while their targets are cut from the same places.
+  GuidedPatchOptions options;
+  options.patch = 32;
+  options.batch = 2;
+  options.scales = {{4}, {4}, {2}};
+  const std::vector<GuidedTask> tasks{GuidedTask::kDepth, GuidedTask::kPan, GuidedTask::kMri};
+  const GuidedPatchSampler fixed(tasks, GuidedSplit::kTrain, options);
+  options.randomize_synthetic_guides = true;
+  const GuidedPatchSampler randomised(tasks, GuidedSplit::kTrain, options);
+  for (int64_t step = 0; step < 6; ++step) {
+    const auto a = fixed.batch(step, 11), b = randomised.batch(step, 11);
+    ASSERT_EQ(a.task, b.task);
+    EXPECT_TRUE(torch::equal(b.guide, randomised.batch(step, 11).guide)) << "not a pure function";
+    EXPECT_TRUE(torch::equal(torch::nan_to_num(a.target), torch::nan_to_num(b.target)));
+    EXPECT_TRUE(torch::equal(a.target_lr, b.target_lr));
+    if (a.task == GuidedTask::kDepth) {
+      EXPECT_TRUE(torch::equal(a.guide, b.guide));
+    } else {
+      EXPECT_FALSE(torch::equal(a.guide, b.guide)) << guided_task_info(a.task).name;
+      EXPECT_GE(b.guide.min().item<double>(), 0.0);
+      EXPECT_LE(b.guide.max().item<double>(), 1.0);
+    }
+  }
+}
+
+TEST(GuidedTrainConfig, EveryShippedConfigReads) {
+  // The configs/ a user starts from: each must pass the strict reader it is dispatched to.
+  int guided = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(
+           std::filesystem::path(SRKIT_SOURCE_DIR) / "configs")) {
+    if (entry.path().extension() != ".yaml") continue;
+    SCOPED_TRACE(entry.path().string());
+    if (is_guided_train_config(entry.path())) {
+      const auto config = read_guided_train_config(entry.path());
+      EXPECT_EQ(config.name, entry.path().stem().string());
+      ++guided;
+    } else {
+      EXPECT_NO_THROW(read_train_config(entry.path()));
+    }
+  }
+  EXPECT_GE(guided, 9);
 }
 
 void write_config(const std::filesystem::path& path, const std::filesystem::path& output,

@@ -2,12 +2,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <random>
 
-#include <opencv2/core.hpp>
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
+#include "srkit/data/guide_synthesis.h"
 #include "srkit/guided/protocol.h"
 #include "srkit/io/depth_file.h"
 #include "srkit/io/image_io.h"
@@ -221,33 +222,6 @@ std::vector<GuidedScene> mri_scenes(const fs::path& root, GuidedSplit split) {
 
 }  // namespace
 
-torch::Tensor synthesize_proton_density(const torch::Tensor& t1_volume) {
-  // Tissue intensities: 3-means of a sample of the voxels above 10 % of the range.
-  const auto values = t1_volume.flatten().to(torch::kFloat);
-  const auto head = values.masked_select(values > 0.1);
-  const int64_t step = std::max<int64_t>(1, head.numel() / 60000);
-  const auto sample = head.slice(0, 0, head.numel(), step).contiguous();
-  cv::Mat points(static_cast<int>(sample.numel()), 1, CV_32F,
-                 const_cast<float*>(sample.data_ptr<float>()));
-  cv::Mat labels, centres;
-  cv::setRNGSeed(1);
-  cv::kmeans(points, 3, labels,
-             cv::TermCriteria(cv::TermCriteria::EPS + cv::TermCriteria::COUNT, 100, 1e-5), 3,
-             cv::KMEANS_PP_CENTERS, centres);
-  std::vector<double> t1{centres.at<float>(0), centres.at<float>(1), centres.at<float>(2)};
-  std::sort(t1.begin(), t1.end());  // CSF < grey matter < white matter
-  // Piecewise-linear map through (0, 0), (CSF, 1.0), (GM, 0.86), (WM, 0.77), flat beyond.
-  const std::vector<double> x{0.0, t1[0], t1[1], t1[2]};
-  const std::vector<double> y{0.0, 1.0, 0.86, 0.77};
-  auto out = torch::full_like(t1_volume, y.back());
-  for (size_t i = x.size() - 1; i-- > 0;) {
-    const auto within = t1_volume < x[i + 1];
-    const auto line = y[i] + (t1_volume - x[i]) * ((y[i + 1] - y[i]) / (x[i + 1] - x[i]));
-    out = torch::where(within, line, out);
-  }
-  return out.clamp(0, 1);
-}
-
 std::vector<GuidedScene> load_guided_scenes(GuidedTask task, GuidedSplit split,
                                             const std::filesystem::path& root) {
   const fs::path folder =
@@ -299,7 +273,9 @@ GuidedPatchSampler::GuidedPatchSampler(const std::vector<GuidedTask>& tasks, Gui
       largest = std::max(largest, s);
     }
     std::vector<Prepared> prepared;
+    bool synthetic = true;  // every scene's guide is synthesised from its target
     for (const auto& scene : load_guided_scenes(tasks[t], split, root)) {
+      synthetic = synthetic && scene.synthetic_guide;
       Prepared p;
       p.target = crop_to_multiple(scene.target, largest);
       p.guide = crop_to_multiple(scene.guide, largest);
@@ -311,6 +287,13 @@ GuidedPatchSampler::GuidedPatchSampler(const std::vector<GuidedTask>& tasks, Gui
       throw usage_error("no " + guided_task_info(tasks[t]).name + " training scene holds a " +
                         std::to_string(options.patch) + "-pixel patch");
     }
+    std::optional<GuideRandomizer> randomizer;
+    if (options.randomize_synthetic_guides && synthetic) {
+      std::vector<torch::Tensor> targets;
+      for (const auto& p : prepared) targets.push_back(p.target);
+      randomizer.emplace(tasks[t], targets);
+    }
+    randomizers_.push_back(std::move(randomizer));
     scales_.push_back(scales);
     scenes_.push_back(std::move(prepared));
   }
@@ -324,6 +307,8 @@ GuidedBatch GuidedPatchSampler::batch(int64_t step, uint64_t seed) const {
   std::shuffle(order.begin(), order.end(), block_rng);
   const int64_t t = order[step % count];
   std::mt19937_64 rng(mix_seed(seed, static_cast<uint64_t>(step), 1));
+  // Guides drawn apart, so that randomising them leaves the patches where they were.
+  std::mt19937_64 guide_rng(mix_seed(seed, static_cast<uint64_t>(step), 2));
   const auto& scales = scales_[t];
   const int64_t scale_index = std::uniform_int_distribution<int64_t>(0, scales.size() - 1)(rng);
   const int64_t s = scales[scale_index], p = options_.patch;
@@ -344,6 +329,7 @@ GuidedBatch GuidedPatchSampler::batch(int64_t step, uint64_t seed) const {
       const double known = torch::isfinite(target).to(torch::kDouble).mean().item<double>();
       if (known >= options_.min_known) break;
     }
+    if (randomizers_[t]) guide = randomizers_[t]->draw(target, guide_rng);
     const int transform = std::uniform_int_distribution<int>(0, 7)(rng);
     lrs.push_back(dihedral(lr, transform));
     guides.push_back(dihedral(guide, transform));

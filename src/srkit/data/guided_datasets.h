@@ -12,11 +12,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <torch/types.h>
 
+#include "srkit/data/guide_synthesis.h"
 #include "srkit/guided/protocol.h"
 #include "srkit/guided/task.h"
 
@@ -57,6 +59,9 @@ struct GuidedPatchOptions {
   std::vector<std::vector<int64_t>> scales;  // per task in `tasks` order; empty = the protocol's
   MriDownsampling mri = MriDownsampling::kKspace;
   double min_known = 0.5;  // depth patches need this fraction of known pixels (redrawn otherwise)
+  // Tasks whose training guides are synthesised (pan, MR) draw a new synthesis for every patch
+  // (GuideRandomizer, data/guide_synthesis.h) instead of the scenes' fixed one.
+  bool randomize_synthetic_guides = false;
 };
 
 class GuidedPatchSampler {
@@ -79,13 +84,8 @@ class GuidedPatchSampler {
   std::vector<GuidedTask> tasks_;
   std::vector<std::vector<int64_t>> scales_;
   std::vector<std::vector<Prepared>> scenes_;  // per task
+  std::vector<std::optional<GuideRandomizer>> randomizers_;  // per task; set when randomising
   GuidedPatchOptions options_;
 };
-
-// A proton-density-like contrast synthesised from a T1 volume in [0,1]: the tissue classes' T1
-// intensities (3-means of the head's voxels: CSF < grey matter < white matter) map to the
-// relative proton densities BrainWeb simulates (CSF 1.0, grey 0.86, white 0.77), linearly between
-// them, from 0 at the background. Used only for training; evaluation uses the real PD slice.
-torch::Tensor synthesize_proton_density(const torch::Tensor& t1_volume);
 
 }  // namespace srkit

@@ -42,6 +42,7 @@ GuidedTrainConfig read_guided_train_config(const std::filesystem::path& yaml) {
   c.patches.batch = data.integer("batch", 4, 1, 65536);
   c.patches.mri = parse_mri_downsampling(data.get<std::string>("mri_downsampling", "kspace"));
   c.patches.min_known = data.number("min_known", 0.5, 0, 1);
+  c.patches.randomize_synthetic_guides = data.get<bool>("randomize_synthetic_guides", false);
   c.data_root = data.get<std::string>("root", "");
   c.seed = static_cast<uint64_t>(data.integer("seed", 1, 0, INT64_MAX));
   data.finish();
