@@ -13,15 +13,17 @@
 
 namespace srkit::cli {
 
-ChosenUpscaler choose_upscaler(const GuideArgs& args, GuidedTask task) {
+ChosenUpscaler choose_upscaler(const GuideArgs& args, GuidedTask task,
+                               const ProgressFn& progress) {
   if (!args.model.empty()) {
     auto network = load_guided_model(args.model).network;
     auto counts = std::make_shared<std::vector<torch::Tensor>>();
     auto tiling = args.tiling;
     if (!args.max_memory.empty()) tiling.max_memory = parse_bytes(args.max_memory);
-    return {[network, task, counts, tiling](const torch::Tensor& lr,
-                                            const torch::Tensor& guide) mutable {
-              return guided_model_upscale(*network, task, lr, guide, counts.get(), tiling);
+    return {[network, task, counts, tiling, progress](const torch::Tensor& lr,
+                                                      const torch::Tensor& guide) mutable {
+              return guided_model_upscale(*network, task, lr, guide, counts.get(), tiling,
+                                          progress);
             },
             std::filesystem::path(args.model).filename().string(), counts};
   }
@@ -61,7 +63,7 @@ int run_on_files(const GuideArgs& args, GuidedTask task) {
   const std::filesystem::path output(args.output);
   check_destination(args.target, output, args.overwrite);
   check_destination(args.guide, output, args.overwrite);
-  const auto upscaler = choose_upscaler(args, task);
+  const auto upscaler = choose_upscaler(args, task, progress_printer(args.common, args.target));
   const auto target = read_guided_file(args.target, task, true, args.slice);
   const auto guide = read_guided_file(args.guide, task, false, args.slice);
   auto guide_values = guide.values;

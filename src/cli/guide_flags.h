@@ -44,7 +44,9 @@ struct ChosenUpscaler {
   std::shared_ptr<std::vector<torch::Tensor>> expert_counts;
 };
 
-ChosenUpscaler choose_upscaler(const GuideArgs& args, GuidedTask task);
+// `progress` follows a model's tiles (classical methods run in one call).
+ChosenUpscaler choose_upscaler(const GuideArgs& args, GuidedTask task,
+                               const ProgressFn& progress = {});
 
 // --benchmark: every scale of the task(s) over the split, per-scene and per-dataset metrics,
 // expert usage for a model.

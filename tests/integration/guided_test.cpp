@@ -117,7 +117,9 @@ TEST(GuideRandomizer, PanGuidesAreNonNegativeMixturesOfTheBandsThatDifferPerDraw
     const auto weights = std::get<0>(torch::linalg::lstsq(bands, g, {}, {}));
     EXPECT_LT((bands.mm(weights) - g).abs().max().item<double>(), 1e-5) << draw;
     EXPECT_GE(weights.min().item<double>(), -1e-6) << draw;
-    if (previous.defined()) EXPECT_GT((guide - previous).abs().max().item<double>(), 1e-3);
+    if (previous.defined()) {
+      EXPECT_GT((guide - previous).abs().max().item<double>(), 1e-3);
+    }
     previous = guide;
   }
   EXPECT_THROW(GuideRandomizer(GuidedTask::kDepth, {scene.target}), Error);
@@ -157,7 +159,9 @@ TEST(ClassicalGuided, ComponentSubstitutionUsesThePanWhereItCarriesTheDetail) {
   for (auto method : all_guided_methods()) {
     const double e = error(method);
     EXPECT_TRUE(std::isfinite(e)) << guided_method_name(method);
-    if (method_is_pansharpening_only(method)) EXPECT_LT(e, 0.7 * bicubic) << guided_method_name(method);
+    if (method_is_pansharpening_only(method)) {
+      EXPECT_LT(e, 0.7 * bicubic) << guided_method_name(method);
+    }
   }
   EXPECT_THROW(classical_guided_upscale(GuidedMethod::kBrovey, lr, scene.guide.expand({3, -1, -1})),
                Error);

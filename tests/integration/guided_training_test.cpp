@@ -154,7 +154,9 @@ TEST(GuidedTraining, ResumesTheSameRunAndTheModelServesSrkitGuide) {
     EXPECT_NEAR(a[i]["loss"].get<double>(), b[i]["loss"].get<double>(),
                 1e-4 * a[i]["loss"].get<double>())
         << "step " << i + 1;
-    if (i < 5) EXPECT_EQ(a[i]["loss"].get<double>(), b[i]["loss"].get<double>()) << i + 1;
+    if (i < 5) {
+      EXPECT_EQ(a[i]["loss"].get<double>(), b[i]["loss"].get<double>()) << i + 1;
+    }
     EXPECT_GT(a[i]["balance"].get<double>(), 0.0) << "step " << i + 1;
     tasks.insert(a[i]["task"].get<std::string>());
   }
@@ -203,6 +205,18 @@ TEST(GuidedTraining, ResumesTheSameRunAndTheModelServesSrkitGuide) {
                                " -o " + (dir / "x.png").string());
   EXPECT_EQ(wrong.exit_code, 2);
   EXPECT_TRUE(contains(wrong.err, "whole.yaml")) << wrong.err;
+  EXPECT_TRUE(contains(wrong.err, "srkit train")) << wrong.err;
+  // A model file cut short (an interrupted copy): damaged, named, no backtrace, no output.
+  const auto bytes = std::filesystem::file_size(model);
+  std::filesystem::copy_file(model, dir / "cut.srkit");
+  std::filesystem::resize_file(dir / "cut.srkit", bytes / 2);
+  const auto cut = run_srkit("guide --task mri --model " + (dir / "cut.srkit").string() +
+                             " --target " + (dir / "lr.png").string() + " --guide " + pd + " -o " +
+                             (dir / "x.png").string());
+  EXPECT_EQ(cut.exit_code, 2);
+  EXPECT_TRUE(contains(cut.err, "cut.srkit") && contains(cut.err, "damaged")) << cut.err;
+  EXPECT_FALSE(contains(cut.err, "frame #")) << cut.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.png"));
 }
 
 }  // namespace

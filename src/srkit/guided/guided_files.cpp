@@ -90,9 +90,10 @@ GuidedFile read_guided_file(const fs::path& path, GuidedTask task, bool is_targe
     raster.bands = torch::Tensor();
     file.georeference = raster;
   } else if (task == GuidedTask::kDepth && is_target) {
+    const auto image = read_image(path);
     file.kind = GuidedFileKind::kDepthMap;
-    file.values = read_depth_map(path);
-    file.bit_depth = read_image(path).bit_depth;
+    file.values = depth_from_image(image);
+    file.bit_depth = image.bit_depth;
   } else {
     const auto image = read_image(path);
     file.kind = GuidedFileKind::kImage;

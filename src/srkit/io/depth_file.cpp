@@ -39,7 +39,21 @@ torch::Tensor read_visp_depth(const std::filesystem::path& path) {
   return depth;
 }
 
+// Non-finite values are NaN (unknown) whatever they were.
+torch::Tensor unknown_as_nan(const torch::Tensor& depth) {
+  return torch::where(torch::isfinite(depth), depth,
+                      torch::full({}, std::numeric_limits<float>::quiet_NaN()));
+}
+
 }  // namespace
+
+torch::Tensor depth_from_image(const Image& image) {
+  auto depth = image.pixels[0].to(torch::kFloat32);
+  if (image.bit_depth == 8 || image.bit_depth == 16) {
+    depth = (depth * static_cast<float>((1 << image.bit_depth) - 1)).round();  // stored integers
+  }
+  return unknown_as_nan(depth.contiguous());
+}
 
 torch::Tensor read_depth_map(const std::filesystem::path& path) {
   const auto extension = path.extension().string();
@@ -57,21 +71,14 @@ torch::Tensor read_depth_map(const std::filesystem::path& path) {
     }
     depth = read_npz(path, has_default ? "arr_0" : keys.front());
   } else {
-    const auto image = read_image(path);
-    depth = image.pixels[0];
-    if (image.bit_depth == 8 || image.bit_depth == 16) {
-      depth = depth * static_cast<float>((1 << image.bit_depth) - 1);  // the stored integers
-      depth = depth.round();
-    }
+    return depth_from_image(read_image(path));
   }
   if (depth.dim() == 3 && depth.size(2) == 1) depth = depth.squeeze(2);
   if (depth.dim() != 2) {
     throw input_error(path.string(),
                       "is not a 2-D depth map (shape " + c10::str(depth.sizes()) + ")");
   }
-  depth = depth.to(torch::kFloat32).contiguous();
-  return torch::where(torch::isfinite(depth), depth,
-                      torch::full({}, std::numeric_limits<float>::quiet_NaN()));
+  return unknown_as_nan(depth.to(torch::kFloat32).contiguous());
 }
 
 }  // namespace srkit

@@ -16,21 +16,6 @@ namespace {
 
 constexpr const char* kFormat = "srkit-guided-model";
 
-nlohmann::json read_description(const std::filesystem::path& path,
-                                torch::serialize::InputArchive& archive) {
-  if (!std::filesystem::is_regular_file(path)) {
-    throw setup_error(path.string() + " does not exist: give a model file written by srkit train");
-  }
-  try {
-    archive.load_from(path.string());
-    c10::IValue text;
-    if (!archive.try_read("srkit", text) || !text.isString()) return {};
-    return nlohmann::json::parse(text.toStringRef(), nullptr, false);
-  } catch (const c10::Error& e) {
-    throw setup_error(path.string() + ": damaged model file (" + e.what_without_backtrace() + ")");
-  }
-}
-
 // Peak float32 activation bytes per guide-grid pixel and feature channel of a MAG-Net forward
 // pass in eval mode: bench/guided_tiling.sh measured 1,452 bytes per pixel for the C 16
 // configuration (peak RSS slope from 1 to 4 MP guides).
@@ -77,7 +62,7 @@ void save_guided_model(const std::filesystem::path& path, MagNetImpl& network,
 bool is_guided_model_file(const std::filesystem::path& path) {
   torch::serialize::InputArchive archive;
   try {
-    const auto description = read_description(path, archive);
+    const auto description = read_archive_description(path, archive);
     return description.is_object() && description.value("format", std::string()) == kFormat;
   } catch (const Error&) {
     return false;
@@ -86,7 +71,7 @@ bool is_guided_model_file(const std::filesystem::path& path) {
 
 GuidedModelFile load_guided_model(const std::filesystem::path& path) {
   torch::serialize::InputArchive archive;
-  const auto description = read_description(path, archive);
+  const auto description = read_archive_description(path, archive);
   if (!description.is_object() || description.value("format", std::string()) != kFormat) {
     throw setup_error(path.string() + " is not a guided (MAG-Net) model file: train one with a "
                       "magnet config (docs/guided.md)");
@@ -101,12 +86,8 @@ GuidedModelFile load_guided_model(const std::filesystem::path& path) {
     torch::serialize::InputArchive weights;
     archive.read("weights", weights);
     file.network->load(weights);
-  } catch (const Error&) {
-    throw;
-  } catch (const c10::Error& e) {
-    throw setup_error(path.string() + ": damaged model file (" + e.what_without_backtrace() + ")");
-  } catch (const std::exception& e) {
-    throw setup_error(path.string() + ": damaged model file (" + e.what() + ")");
+  } catch (...) {
+    throw damaged_model_file(path);
   }
   file.network->eval();
   set_channels_last(*file.network, true);

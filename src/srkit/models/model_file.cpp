@@ -39,43 +39,66 @@ void save_archive_atomically(torch::serialize::OutputArchive& archive,
   out.commit();
 }
 
+nlohmann::json read_archive_description(const std::filesystem::path& path,
+                                        torch::serialize::InputArchive& archive) {
+  if (!std::filesystem::is_regular_file(path)) {
+    throw setup_error(path.string() + ": no such model file (give a .srkit file written by "
+                      "`srkit train`)");
+  }
+  try {
+    archive.load_from(path.string());
+    c10::IValue text;
+    if (!archive.try_read("srkit", text) || !text.isString()) return {};
+    return nlohmann::json::parse(text.toStringRef());
+  } catch (...) {
+    throw damaged_model_file(path);
+  }
+}
+
+Error damaged_model_file(const std::filesystem::path& path) {
+  std::string reason;
+  try {
+    throw;
+  } catch (const Error& e) {
+    return e;
+  } catch (const c10::Error& e) {
+    reason = e.what_without_backtrace();
+  } catch (const std::exception& e) {
+    reason = e.what();
+  } catch (...) {
+    reason = "unknown failure";
+  }
+  return setup_error(path.string() + ": damaged srkit model file (" + reason +
+                     "); export it again with `srkit train`");
+}
+
 ModelFile load_model_file(const std::filesystem::path& path) {
   if (!std::filesystem::is_regular_file(path)) {
     throw usage_error("--model " + path.string() +
                       ": no such model file (give a .srkit file written by `srkit train`, a "
                       "model.json or a name from `srkit models`)");
   }
+  torch::serialize::InputArchive archive;
   ModelFile file;
+  file.about = read_archive_description(path, archive);
+  if (file.about.is_null()) {
+    throw setup_error(path.string() + ": not a srkit model file (no srkit description)");
+  }
+  if (file.about.value("format", std::string()) == "srkit-guided-model") {
+    throw setup_error(path.string() + " is a guided (MAG-Net) model: run it with `srkit guide "
+                      "--model` and a guide image");
+  }
+  if (file.about.value("format", std::string()) != kFormat ||
+      file.about.value("version", 0) > kVersion) {
+    throw setup_error(path.string() + ": not a srkit model file of a version this srkit reads");
+  }
   try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(path.string());
-    c10::IValue description;
-    if (!archive.try_read("srkit", description) || !description.isString()) {
-      throw setup_error(path.string() + ": not a srkit model file (no srkit description)");
-    }
-    file.about = nlohmann::json::parse(description.toStringRef());
-    if (file.about.value("format", std::string()) == "srkit-guided-model") {
-      throw setup_error(path.string() + " is a guided (MAG-Net) model: run it with `srkit guide "
-                        "--model` and a guide image");
-    }
-    if (file.about.value("format", std::string()) != kFormat ||
-        file.about.value("version", 0) > kVersion) {
-      throw setup_error(path.string() + ": not a srkit model file of a version this srkit reads");
-    }
     file.network = make_network(file.about.at("network"));
     torch::serialize::InputArchive weights;
     archive.read("weights", weights);
     file.network->load(weights);
-  } catch (const Error&) {
-    throw;
-  } catch (const c10::Error& e) {
-    const std::string reason = e.what_without_backtrace();
-    throw setup_error(path.string() + ": damaged srkit model file (" + reason +
-                      "); export it again with `srkit train`");
-  } catch (const std::exception& e) {
-    const std::string reason = e.what();
-    throw setup_error(path.string() + ": damaged srkit model file (" + reason +
-                      "); export it again with `srkit train`");
+  } catch (...) {
+    throw damaged_model_file(path);
   }
   file.network->eval();
   return file;

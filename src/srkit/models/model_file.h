@@ -8,9 +8,11 @@
 
 #include <filesystem>
 
+#include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 #include <nlohmann/json.hpp>
 
+#include "srkit/core/error.h"
 #include "srkit/models/model.h"
 #include "srkit/nn/network.h"
 
@@ -27,6 +29,16 @@ void save_model_file(const std::filesystem::path& path, NetworkImpl& network,
 // `what` ("the model file", "the checkpoint") when it cannot be written.
 void save_archive_atomically(torch::serialize::OutputArchive& archive,
                              const std::filesystem::path& path, const std::string& what);
+
+// Loads the srkit archive at `path` into `archive` (for the caller to read the weights from) and
+// returns its description: the JSON a save_*_model function wrote, or null when the archive has
+// none. A missing file or one LibTorch cannot read is a setup Error naming it.
+nlohmann::json read_archive_description(const std::filesystem::path& path,
+                                        torch::serialize::InputArchive& archive);
+
+// Inside a catch block while loading a model file: the exception in flight as the error a user
+// sees. srkit Errors stay as they are; LibTorch's and others' say the file is damaged.
+Error damaged_model_file(const std::filesystem::path& path);
 
 struct ModelFile {
   Network network;       // weights loaded, in eval mode
