@@ -5,9 +5,10 @@
 #        the all-in-one run's share of batches for its task) and the ablations
 #        magnet_no_routing.yaml and magnet_no_prompts.yaml, magnet_bicubic.yaml (all-in-one with a
 #        bicubic residual base), magnet_bicubic_long.yaml (the same, 4800 steps) and
-#        magnet_bicubic_randomized.yaml (1800 steps, randomised synthetic guides), one after the
-#        other (2 cores: 12-19 min for each 1800-step all-in-one run, ~50 min for the long one,
-#        6-8 min for each one-by-one run).
+#        magnet_bicubic_randomized.yaml and magnet_bicubic_randomized_long.yaml (1800 and 4800
+#        steps with randomised synthetic guides), one after the other (2 cores: 12-19 min for
+#        each 1800-step all-in-one run, ~30-50 min for each long one, 6-8 min for each one-by-one
+#        run).
 # eval:  every model on its tasks' test split with `srkit guide --benchmark` (same protocols as
 #        bench/guided_study.sh), the all-in-one model's expert usage plot, and markdown tables of
 #        the dataset means with the best classical method of out/guided_study (run
@@ -20,7 +21,7 @@ out=out/guided_training_study
 parts=("$@")
 [ ${#parts[@]} -eq 0 ] && parts=(train eval)
 mkdir -p "$out" docs/guided
-models="all_in_one depth pan mri no_routing no_prompts bicubic bicubic_long bicubic_randomized"
+models="all_in_one depth pan mri no_routing no_prompts bicubic bicubic_long bicubic_randomized bicubic_randomized_long"
 
 # Markdown tables of the dataset means: classical (out/guided_study) and every evaluated model.
 print_tables() {
@@ -45,7 +46,8 @@ for task, keys in (("depth", ["rmse"]), ("pan", ["psnr", "sam", "ergas", "q2n", 
                      ("no_routing", "all-in-one, no routing"), ("no_prompts", "all-in-one, no prompts"),
                      ("bicubic", "all-in-one, bicubic base"),
                      ("bicubic_long", "all-in-one, bicubic base, 4800 steps"),
-                     ("bicubic_randomized", "all-in-one, bicubic base, randomised guides")):
+                     ("bicubic_randomized", "all-in-one, bicubic base, randomised guides"),
+                     ("bicubic_randomized_long", "all-in-one, bicubic base, randomised guides, 4800 steps")):
         if os.path.exists(f"{out}/eval_{m}.json"):
             rows[label] = means(f"{out}/eval_{m}.json", task)[0]
     for key in rows["MAG-Net all-in-one"]:
@@ -73,7 +75,7 @@ import json; r=json.load(open('$out/train_$m.json'))
 print(f'trained magnet_$m: {r[\"step\"]} steps in {r[\"seconds\"]:.0f} s ({r[\"patches_per_second\"]:.1f} patches/s)')"
       done ;;
     eval)
-      for m in all_in_one no_routing no_prompts bicubic bicubic_long bicubic_randomized; do
+      for m in all_in_one no_routing no_prompts bicubic bicubic_long bicubic_randomized bicubic_randomized_long; do
         [ -f "runs/magnet_$m/magnet_$m.srkit" ] || { echo "no runs/magnet_$m model: skipped" >&2; continue; }
         extra=()
         [ "$m" = all_in_one ] && extra=(--usage-plot docs/guided/expert_usage.png)
