@@ -17,9 +17,9 @@ namespace {
 constexpr const char* kFormat = "srkit-guided-model";
 
 // Peak float32 activation bytes per guide-grid pixel and feature channel of a MAG-Net forward
-// pass in eval mode: bench/guided_tiling.sh measured 1,452 bytes per pixel for the C 16
-// configuration (peak RSS slope from 1 to 4 MP guides).
-constexpr double kBytesPerPixelPerChannel = 91;
+// pass in eval mode: bench/guided_tiling.sh measured 5,550 bytes per pixel for the C 16
+// configuration (peak RSS slope from 0.07 to 1 MP guides).
+constexpr double kBytesPerPixelPerChannel = 347;
 
 // One window covering the image when its activations fit the budget; otherwise square tiles of
 // target pixels as large as fit, with the context and overlap of `tiling`.
