@@ -17,8 +17,8 @@ namespace {
 constexpr const char* kFormat = "srkit-guided-model";
 
 // Peak float32 activation bytes per guide-grid pixel and feature channel of a MAG-Net forward
-// pass in eval mode: bench/guided_tiling.sh measured 5,550 bytes per pixel for the C 16
-// configuration (peak RSS slope from 0.07 to 1 MP guides).
+// pass in eval mode: bench/guided_tiling.sh measured 4,161 and 5,550 bytes per pixel for the
+// C 16 configuration in two runs (peak RSS slope from 0.07 to 1 MP guides); the larger is used.
 constexpr double kBytesPerPixelPerChannel = 347;
 
 // One window covering the image when its activations fit the budget; otherwise square tiles of
