@@ -6,9 +6,10 @@
 #        magnet_no_routing.yaml and magnet_no_prompts.yaml, magnet_bicubic.yaml (all-in-one with a
 #        bicubic residual base), magnet_bicubic_long.yaml (the same, 4800 steps) and
 #        magnet_bicubic_randomized.yaml and magnet_bicubic_randomized_long.yaml (1800 and 4800
-#        steps with randomised synthetic guides), one after the other (2 cores: 12-19 min for
-#        each 1800-step all-in-one run, ~30-50 min for each long one, 6-8 min for each one-by-one
-#        run).
+#        steps with randomised synthetic guides) with its one-by-one twins
+#        magnet_randomized_long_{depth,pan,mri}.yaml (1600 steps each), one after the other
+#        (2 cores: 12-19 min for each 1800-step all-in-one run, ~30-50 min for each long one,
+#        6-8 min for each 600-step one-by-one run, 15-22 for each 1600-step one).
 # eval:  every model on its tasks' test split with `srkit guide --benchmark` (same protocols as
 #        bench/guided_study.sh), the all-in-one model's expert usage plot, and markdown tables of
 #        the dataset means with the best classical method of out/guided_study (run
@@ -21,7 +22,8 @@ out=out/guided_training_study
 parts=("$@")
 [ ${#parts[@]} -eq 0 ] && parts=(train eval)
 mkdir -p "$out" docs/guided
-models="all_in_one depth pan mri no_routing no_prompts bicubic bicubic_long bicubic_randomized bicubic_randomized_long"
+models="all_in_one depth pan mri no_routing no_prompts bicubic bicubic_long bicubic_randomized bicubic_randomized_long
+  randomized_long_depth randomized_long_pan randomized_long_mri"
 
 # Markdown tables of the dataset means: classical (out/guided_study) and every evaluated model.
 print_tables() {
@@ -47,7 +49,8 @@ for task, keys in (("depth", ["rmse"]), ("pan", ["psnr", "sam", "ergas", "q2n", 
                      ("bicubic", "all-in-one, bicubic base"),
                      ("bicubic_long", "all-in-one, bicubic base, 4800 steps"),
                      ("bicubic_randomized", "all-in-one, bicubic base, randomised guides"),
-                     ("bicubic_randomized_long", "all-in-one, bicubic base, randomised guides, 4800 steps")):
+                     ("bicubic_randomized_long", "all-in-one, bicubic base, randomised guides, 4800 steps"),
+                     (f"randomized_long_{task}", "one-by-one, bicubic base, randomised guides, 1600 steps")):
         if os.path.exists(f"{out}/eval_{m}.json"):
             rows[label] = means(f"{out}/eval_{m}.json", task)[0]
     for key in rows["MAG-Net all-in-one"]:
@@ -82,10 +85,12 @@ print(f'trained magnet_$m: {r[\"step\"]} steps in {r[\"seconds\"]:.0f} s ({r[\"p
         "$srkit" guide --benchmark --task all --model "runs/magnet_$m/magnet_$m.srkit" --json -q \
           "${extra[@]}" > "$out/eval_$m.json"
       done
-      for t in depth pan mri; do
-        [ -f "runs/magnet_$t/magnet_$t.srkit" ] || { echo "no runs/magnet_$t model: skipped" >&2; continue; }
-        "$srkit" guide --benchmark --task "$t" --model "runs/magnet_$t/magnet_$t.srkit" --json -q \
-          > "$out/eval_$t.json"
+      for t in depth pan mri; do  # one-by-one models, on their own task
+        for m in "$t" "randomized_long_$t"; do
+          [ -f "runs/magnet_$m/magnet_$m.srkit" ] || { echo "no runs/magnet_$m model: skipped" >&2; continue; }
+          "$srkit" guide --benchmark --task "$t" --model "runs/magnet_$m/magnet_$m.srkit" --json -q \
+            > "$out/eval_$m.json"
+        done
       done
       print_tables
       ;;
