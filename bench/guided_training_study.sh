@@ -9,7 +9,7 @@
 #        steps with randomised synthetic guides) with its one-by-one twins
 #        magnet_randomized_long_{depth,pan,mri}.yaml (1600 steps each), one after the other
 #        (2 cores: 12-19 min for each 1800-step all-in-one run, ~30-50 min for each long one,
-#        6-8 min for each 600-step one-by-one run, 15-22 for each 1600-step one).
+#        6-8 min for each 600-step one-by-one run, 13-16 min for each 1600-step one).
 # eval:  every model on its tasks' test split with `srkit guide --benchmark` (same protocols as
 #        bench/guided_study.sh), the all-in-one model's expert usage plot, and markdown tables of
 #        the dataset means with the best classical method of out/guided_study (run
