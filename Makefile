@@ -6,18 +6,24 @@ JOBS ?= $(shell nproc)
 SAMPLE ?= data/samples/butterfly.png
 DEMO_OUT ?= out/butterfly_x2.png
 
-.PHONY: all setup build demo test bench clean
+.PHONY: all setup configure program build demo test bench clean
 
 all: build
 
 setup:
 	bash scripts/setup.sh
 
-build: setup
+configure: setup
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+
+# The program only: the demo does not wait for the test suites to compile.
+program: configure
+	cmake --build $(BUILD) -j $(JOBS) --target srkit
+
+build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-demo: build
+demo: program
 	./$(BUILD)/srkit upscale $(SAMPLE) -o $(DEMO_OUT) --overwrite
 	@echo "upscaled $(SAMPLE) x2 with the default model: $(DEMO_OUT)"
 

@@ -120,6 +120,15 @@ void check_destination(const std::filesystem::path& input, const std::filesystem
   if (!overwrite && std::filesystem::exists(destination, error)) {
     throw output_error(destination.string(), "already exists", "pass --overwrite to replace it");
   }
+  const auto folder = destination.parent_path();
+  if (!folder.empty() && !std::filesystem::is_directory(folder, error)) {
+    std::filesystem::create_directories(folder, error);
+    if (error) {
+      throw output_error(destination.string(),
+                         "its folder cannot be created: " + error.message(),
+                         "choose a writable place");
+    }
+  }
 }
 
 int64_t parse_bytes(const std::string& text) {

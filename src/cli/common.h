@@ -81,7 +81,9 @@ std::vector<std::filesystem::path> expand_inputs(
 bool prepare_output(const std::vector<std::filesystem::path>& inputs, const std::string& output);
 
 // Throws an output Error when `destination` is the input itself (srkit never overwrites inputs) or
-// already exists and `overwrite` is false. Called before the work, so nothing is computed in vain.
+// already exists and `overwrite` is false. Creates the destination's folder when it is missing
+// (`-o out/x.png` works in a fresh checkout). Called before the work, so nothing is computed in
+// vain.
 void check_destination(const std::filesystem::path& input, const std::filesystem::path& destination,
                        bool overwrite);
 
