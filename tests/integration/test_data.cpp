@@ -40,21 +40,6 @@ std::string case_name(const std::string& model, int64_t scale) {
   return name;
 }
 
-TempDir::TempDir() {
-  static std::atomic<int> counter{0};
-  path_ = std::filesystem::temp_directory_path() /
-          ("srkit-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
-  std::filesystem::remove_all(path_);
-  std::filesystem::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::permissions(path_, std::filesystem::perms::owner_all,
-                               std::filesystem::perm_options::add, ignored);
-  std::filesystem::remove_all(path_, ignored);
-}
-
 CliResult run_srkit(const std::string& arguments, const std::string& environment) {
   TempDir capture;
   const auto out = capture / "stdout", err = capture / "stderr";

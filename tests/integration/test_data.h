@@ -6,23 +6,13 @@
 #include <filesystem>
 #include <string>
 
+#include "support/temp_dir.h"
+
 namespace srkit::testing {
 
 // data/ and models/ as fetched by scripts/setup.sh.
 std::filesystem::path data_path(const std::string& relative);
 std::filesystem::path model_path(const std::string& relative);
-
-// A fresh temporary folder, removed with its contents at the end of the scope.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
 
 struct CliResult {
   int exit_code = -1;

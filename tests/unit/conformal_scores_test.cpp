@@ -12,6 +12,7 @@
 #include "srkit/core/error.h"
 #include "srkit/ops/color.h"
 #include "srkit/ops/filters.h"
+#include "support/temp_dir.h"
 
 namespace srkit::conformal {
 namespace {
@@ -230,7 +231,8 @@ TEST(CalibrationFile, RoundTripsExactlyAndRefusesAnotherModel) {
   c.curve = {2, {0.1F, 0.3333333F, 1e-7F}, {5, 6000000000ULL, 9000000000ULL}};
   c.alphas = {0.05, 2.0, 3.5};
   for (const double a : c.alphas) c.thresholds.push_back(threshold(c, a));
-  const auto path = std::filesystem::temp_directory_path() / "srkit_calibration_test.json";
+  const testing::TempDir dir;
+  const auto path = dir / "calibration.json";
   save_calibration(path, c);
   const auto back = load_calibration(path);
   EXPECT_EQ(back.curve.scores, c.curve.scores);
@@ -245,7 +247,6 @@ TEST(CalibrationFile, RoundTripsExactlyAndRefusesAnotherModel) {
   EXPECT_THROW(check_same_model(back, path, c.model, 2), Error);
   std::ofstream(path) << "{\"format\": \"something else\"}";
   EXPECT_THROW(load_calibration(path), Error);
-  std::filesystem::remove(path);
 }
 
 }  // namespace

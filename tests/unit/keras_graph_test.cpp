@@ -9,6 +9,7 @@
 
 #include "srkit/core/error.h"
 #include "srkit/nn/keras_graph.h"
+#include "support/temp_dir.h"
 
 namespace srkit {
 namespace {
@@ -30,12 +31,11 @@ nlohmann::json conv_layer(const std::string& name, const std::string& input, int
 
 // Input(3) -> Conv2D 3x3 -> 12 (relu) -> PixelShuffle2x -> 3 channels at twice the size.
 struct TinyModel {
-  std::filesystem::path dir;
+  testing::TempDir temp;
+  std::filesystem::path dir = temp.path();
   torch::Tensor kernel_hwio, bias;
 
   explicit TinyModel(const std::string& extra_layer_class = "") {
-    dir = std::filesystem::temp_directory_path() / ("srkit-tiny-" + std::to_string(getpid()));
-    std::filesystem::create_directories(dir);
     torch::manual_seed(3);
     kernel_hwio = torch::randn({3, 3, 3, 12});
     bias = torch::randn({12});
@@ -76,7 +76,6 @@ struct TinyModel {
     shard.write(static_cast<const char*>(bias.data_ptr()), bias.numel() * 4);
     shard.write(static_cast<const char*>(kernel_hwio.data_ptr()), kernel_hwio.numel() * 4);
   }
-  ~TinyModel() { std::filesystem::remove_all(dir); }
 };
 
 TEST(KerasGraph, MatchesADirectComputationInTfChannelOrder) {
@@ -160,8 +159,8 @@ std::filesystem::path write_upsampling_model(const std::filesystem::path& dir, i
 
 TEST(KerasGraph, FusedUpsamplingConvEqualsTheLiteralGraph) {
   torch::manual_seed(11);
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("srkit-up-" + std::to_string(getpid()));
+  const testing::TempDir temp;
+  const auto dir = temp / "upsampling";
   for (const int scale : {2, 3, 4, 8}) {
     const auto topology = read_tfjs_topology(write_upsampling_model(dir, scale));
     const auto weights = read_tfjs_weights(topology);
@@ -178,7 +177,6 @@ TEST(KerasGraph, FusedUpsamplingConvEqualsTheLiteralGraph) {
       EXPECT_LT((a - b).abs().max().item<double>(), 1e-4) << "x" << scale;
     }
   }
-  std::filesystem::remove_all(dir);
 }
 
 TEST(TfjsReader, ShortShardIsASetupError) {

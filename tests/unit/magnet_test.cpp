@@ -246,7 +246,14 @@ TEST(GuidedTiling, TilesBlendToTheWholeImageWhereTheNetworkIsLocal) {
   budget.max_memory = 4 << 20;
   budget.pad = 4;
   budget.overlap = 2;
-  const auto auto_tiled = guided_model_upscale(*net, GuidedTask::kPan, lr, pan, nullptr, budget);
+  int64_t budget_tiles = 0;
+  const ProgressFn count_tiles = [&](int64_t, int64_t total) {
+    budget_tiles = total;
+    return true;
+  };
+  const auto auto_tiled =
+      guided_model_upscale(*net, GuidedTask::kPan, lr, pan, nullptr, budget, count_tiles);
+  EXPECT_GT(budget_tiles, 1) << "4 MiB should not hold a whole 148x116 MAG-Net pass";
   EXPECT_LT((auto_tiled - whole).abs().max().item<double>(), 1e-3);
   GuidedTiling one;
   one.tile = 40;

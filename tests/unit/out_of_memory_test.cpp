@@ -1,0 +1,67 @@
+// The engine's out-of-memory path, by fault injection: a model that fails like an exhausted device
+// above a window size. upscale() must halve the tile until the windows fit and still return what
+// one whole-image pass returns.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "srkit/engine/upscale.h"
+#include "srkit/models/bicubic_model.h"
+
+namespace srkit {
+namespace {
+
+// Bicubic x2 (local: the tiled result equals the whole one) that throws LibTorch's out-of-memory
+// error for any input window of more than `limit` pixels, and counts the windows it ran.
+class MemoryLimitedModel : public Model {
+ public:
+  explicit MemoryLimitedModel(int64_t limit) : bicubic_(2), limit_(limit) {}
+  const ModelCard& card() const override { return bicubic_.card(); }
+  void prepare(const torch::Device&, bool) override {}
+  torch::Tensor forward(const torch::Tensor& input) override {
+    if (input.size(2) * input.size(3) > limit_) {
+      ++refused;
+      throw c10::OutOfMemoryError({__func__, __FILE__, static_cast<uint32_t>(__LINE__)},
+                                  "DefaultCPUAllocator: not enough memory: you tried to allocate");
+    }
+    ++ran;
+    return bicubic_.forward(input);
+  }
+  int refused = 0, ran = 0;
+
+ private:
+  BicubicModel bicubic_;
+  int64_t limit_;
+};
+
+TEST(OutOfMemory, TheTileHalvesUntilItFitsAndTheResultEqualsTheWholeImage) {
+  torch::InferenceMode guard;
+  torch::manual_seed(5);
+  const auto image = torch::rand({3, 150, 130});
+  BicubicModel reference(2);
+  const auto whole = reference.forward(image.unsqueeze(0))[0].clamp(0, 1);
+
+  MemoryLimitedModel model(/*limit=*/48 * 48);
+  UpscaleOptions options;
+  options.tiling.tile = 128;  // windows of 128 + overlap + padding: far above the limit
+  UpscaleReport report;
+  const auto out = upscale(model, image, options, {}, &report);
+
+  EXPECT_GT(model.refused, 0) << "the fault was never injected";
+  EXPECT_LT(report.tile, 128) << "the tile did not shrink";
+  EXPECT_GT(report.tiles, 1);
+  EXPECT_GT(model.ran, 1);
+  ASSERT_EQ(out.sizes(), whole.sizes());
+  EXPECT_LT((out - whole).abs().max().item<double>(), 1e-5);
+}
+
+TEST(OutOfMemory, AModelThatNeverFitsIsAnErrorNotALoop) {
+  torch::InferenceMode guard;
+  MemoryLimitedModel model(/*limit=*/1);
+  UpscaleOptions options;
+  options.tiling.tile = 64;
+  EXPECT_THROW(upscale(model, torch::rand({3, 40, 40}), options), std::exception);
+  EXPECT_EQ(model.ran, 0);
+}
+
+}  // namespace
+}  // namespace srkit
