@@ -57,6 +57,21 @@ TEST(Cli, BatchGoesOnPastABadFileAndReportsIt) {
   EXPECT_EQ(good.sizes(), torch::IntArrayRef({3, 96, 128}));
 }
 
+TEST(Cli, AMissingOutputFolderIsCreated) {
+  // `make demo` writes out/butterfly_x2.png in a fresh checkout, where out/ does not exist.
+  TempDir dir;
+  const auto photo = small_photo(dir);
+  const auto target = dir / "new" / "deeper" / "up.png";
+  const auto result = run_srkit("upscale " + photo.string() + " -o " + target.string() + " -q");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(read_image(target).pixels.sizes(), torch::IntArrayRef({3, 96, 128}));
+  // A folder that cannot be made is an output error naming the file, with nothing written.
+  const auto blocked = dir / "small.png" / "up.png";  // under a file
+  const auto refused = run_srkit("upscale " + photo.string() + " -o " + blocked.string());
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_TRUE(contains(refused.err, blocked.string())) << refused.err;
+}
+
 TEST(Cli, MissingInputIsReportedWithItsName) {
   TempDir out;
   const auto result = run_srkit("upscale /nonexistent/photo.png -o " + (out / "x.png").string());
