@@ -7,8 +7,9 @@
 #include <torch/torch.h>
 
 #include "guide_flags.h"
-#include "srkit/guided/guided_files.h"
-#include "srkit/guided/protocol.h"
+#include "srkit/data/guided_protocol.h"
+#include "srkit/engine/guided_upscale.h"
+#include "srkit/io/guided_files.h"
 #include "srkit/models/guided_model.h"
 
 namespace srkit::cli {

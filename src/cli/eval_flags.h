@@ -50,7 +50,7 @@ torch::Tensor align_reference(const torch::Tensor& reference, const torch::Tenso
 void evaluate_pairs(const std::vector<EvalPair>& pairs,
                     const std::function<void(const EvalPair&)>& evaluate, int& failed);
 
-// --task: the guided task's metrics (guided/task_metrics.h) per pair and their mean.
+// --task: the guided task's metrics (metrics/guided_metrics.h) per pair and their mean.
 int run_guided_eval(const EvalArgs& args);
 
 }  // namespace srkit::cli

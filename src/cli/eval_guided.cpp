@@ -1,4 +1,4 @@
-// srkit eval --task depth|pan|mri TEST REF: a guided task's own metrics (guided/task_metrics.h)
+// srkit eval --task depth|pan|mri TEST REF: a guided task's own metrics (metrics/guided_metrics.h)
 // for a user's results against references, in any format `srkit guide` reads and writes:
 //   depth  RMSE in the map's units over the known pixels (reference 0 or not finite = unknown, the
 //          convention of depth sensors and datasets), 6 pixels cut off every side (--crop);
@@ -12,8 +12,8 @@
 #include <torch/torch.h>
 
 #include "eval_flags.h"
-#include "srkit/guided/guided_files.h"
-#include "srkit/guided/task_metrics.h"
+#include "srkit/io/guided_files.h"
+#include "srkit/metrics/guided_metrics.h"
 
 namespace srkit::cli {
 namespace {

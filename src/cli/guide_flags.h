@@ -10,10 +10,10 @@
 #include <torch/types.h>
 
 #include "common.h"
-#include "srkit/guided/benchmark.h"
-#include "srkit/guided/classical_methods.h"
-#include "srkit/guided/task.h"
-#include "srkit/models/guided_model.h"
+#include "srkit/core/guided_task.h"
+#include "srkit/engine/guided_benchmark.h"
+#include "srkit/engine/guided_upscale.h"
+#include "srkit/ops/classical_guided.h"
 
 namespace srkit::cli {
 

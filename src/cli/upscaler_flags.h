@@ -9,9 +9,9 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "srkit/engine/test_time_augmentation.h"
 #include "srkit/engine/upscale.h"
 #include "srkit/models/model.h"
+#include "srkit/ops/test_time_augmentation.h"
 
 namespace srkit::cli {
 

@@ -12,13 +12,13 @@
 #include "srkit/core/error.h"
 #include "srkit/data/guide_synthesis.h"
 #include "srkit/data/guided_datasets.h"
-#include "srkit/guided/classical_methods.h"
-#include "srkit/guided/protocol.h"
+#include "srkit/data/guided_protocol.h"
 #include "srkit/io/depth_file.h"
 #include "srkit/io/image_io.h"
 #include "srkit/io/numpy_file.h"
 #include "srkit/io/raster_file.h"
 #include "srkit/metrics/depth.h"
+#include "srkit/ops/classical_guided.h"
 #include "test_data.h"
 
 namespace srkit {

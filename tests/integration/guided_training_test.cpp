@@ -8,11 +8,11 @@
 #include <torch/torch.h>
 
 #include "srkit/data/guided_datasets.h"
-#include "srkit/guided/protocol.h"
+#include "srkit/data/guided_protocol.h"
+#include "srkit/io/image_io.h"
 #include "srkit/models/guided_model.h"
 #include "srkit/train/guided_train_config.h"
 #include "srkit/train/train_config.h"
-#include "srkit/io/image_io.h"
 #include "test_data.h"
 
 namespace srkit {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "srkit/io/tfjs_model.h"
 #include "srkit/models/registry.h"
 #include "srkit/nn/keras_graph.h"
 #include "srkit/nn/network.h"

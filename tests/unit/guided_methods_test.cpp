@@ -7,9 +7,9 @@
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
-#include "srkit/guided/benchmark.h"
-#include "srkit/guided/component_substitution.h"
-#include "srkit/guided/protocol.h"
+#include "srkit/data/guided_protocol.h"
+#include "srkit/engine/guided_benchmark.h"
+#include "srkit/ops/component_substitution.h"
 #include "srkit/ops/kspace.h"
 #include "srkit/ops/resize.h"
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "srkit/core/error.h"
+#include "srkit/io/tfjs_model.h"
 #include "srkit/nn/keras_graph.h"
 #include "support/temp_dir.h"
 

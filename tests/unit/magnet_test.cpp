@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
+#include "srkit/engine/guided_upscale.h"
 #include "srkit/models/guided_model.h"
 #include "srkit/nn/expert_routing.h"
 #include "srkit/nn/magnet.h"

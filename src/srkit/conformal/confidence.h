@@ -13,7 +13,8 @@
 #include "srkit/conformal/fidelity.h"
 #include "srkit/conformal/scores.h"
 #include "srkit/core/progress.h"
-#include "srkit/engine/test_time_augmentation.h"
+#include "srkit/models/model.h"
+#include "srkit/ops/test_time_augmentation.h"
 
 namespace srkit::conformal {
 

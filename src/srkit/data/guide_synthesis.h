@@ -14,7 +14,7 @@
 
 #include <torch/types.h>
 
-#include "srkit/guided/task.h"
+#include "srkit/core/guided_task.h"
 
 namespace srkit {
 

@@ -9,7 +9,7 @@
 
 #include "srkit/core/error.h"
 #include "srkit/data/guide_synthesis.h"
-#include "srkit/guided/protocol.h"
+#include "srkit/data/guided_protocol.h"
 #include "srkit/io/depth_file.h"
 #include "srkit/io/image_io.h"
 #include "srkit/io/nifti_file.h"

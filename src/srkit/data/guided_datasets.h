@@ -18,9 +18,9 @@
 
 #include <torch/types.h>
 
+#include "srkit/core/guided_task.h"
 #include "srkit/data/guide_synthesis.h"
-#include "srkit/guided/protocol.h"
-#include "srkit/guided/task.h"
+#include "srkit/data/guided_protocol.h"
 
 namespace srkit {
 

@@ -50,6 +50,7 @@ TfjsLayersModel read_tfjs_topology(const std::filesystem::path& model_json) {
   const nlohmann::json root = parse_json_file(model_json);
   TfjsLayersModel model;
   model.model_json = model_json;
+  model.source = model_json.string();
   try {
     if (root.value("format", "") != "layers-model") {
       throw bad_model(model_json,

@@ -1,6 +1,6 @@
 // Reader for TensorFlow.js "layers-model" files: model.json (a Keras functional graph plus a
-// weights manifest) and its binary weight shards. It only parses; nn/keras_graph.h turns the result
-// into a LibTorch module.
+// weights manifest) and its binary weight shards. It only parses, into the graph description that
+// nn/keras_graph.h turns into a LibTorch module.
 #pragma once
 
 #include <filesystem>
@@ -9,29 +9,16 @@
 #include <vector>
 
 #include <torch/types.h>
-#include <nlohmann/json.hpp>
+
+#include "srkit/nn/keras_graph_spec.h"
 
 namespace srkit {
 
-struct KerasLayer {
-  std::string name;
-  std::string class_name;           // "Conv2D", "Add", "PixelShuffle4x", ...
-  std::vector<std::string> inputs;  // names of the layers feeding this one, in order
-  nlohmann::json config;
-};
-
-struct WeightSpec {
-  std::string name;  // "<layer>/kernel" or "<layer>/bias"
-  std::vector<int64_t> shape;
-};
-
-struct TfjsLayersModel {
+// The graph and weight names of model.json (the part nn/keras_graph.h builds a module from), and
+// where its bytes are.
+struct TfjsLayersModel : KerasGraphSpec {
   std::filesystem::path model_json;
-  std::vector<KerasLayer> layers;  // in the file's order, which Keras keeps topological
-  std::string input_layer;
-  std::string output_layer;
   std::vector<std::filesystem::path> shard_paths;  // concatenated in this order
-  std::vector<WeightSpec> weights;                 // in manifest order = byte order in the shards
 };
 
 // Parses model.json. Throws a setup Error naming the file when it is missing, not JSON, not a

@@ -1,13 +1,8 @@
 #include "srkit/models/guided_model.h"
 
-#include <algorithm>
-#include <cmath>
-
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
-#include "srkit/core/runtime.h"
-#include "srkit/engine/tiling.h"
 #include "srkit/models/model_file.h"
 #include "srkit/nn/layers.h"
 
@@ -15,35 +10,6 @@ namespace srkit {
 namespace {
 
 constexpr const char* kFormat = "srkit-guided-model";
-
-// Peak float32 activation bytes per guide-grid pixel and feature channel of a MAG-Net forward
-// pass in eval mode: bench/guided_tiling.sh measured 4,161 and 5,550 bytes per pixel for the
-// C 16 configuration in two runs (peak RSS slope from 0.07 to 1 MP guides); the larger is used.
-constexpr double kBytesPerPixelPerChannel = 347;
-
-// One window covering the image when its activations fit the budget; otherwise square tiles of
-// target pixels as large as fit, with the context and overlap of `tiling`.
-TilePlan plan_guided_tiles(int64_t h, int64_t w, int64_t scale, double bytes_per_pixel,
-                           const GuidedTiling& tiling, const torch::Device& device) {
-  const double budget = static_cast<double>(
-      tiling.max_memory > 0 ? tiling.max_memory : default_memory_budget(device));
-  const double bytes_per_target_pixel = bytes_per_pixel * static_cast<double>(scale * scale);
-  TileOptions options;
-  options.pad = std::max<int64_t>(0, tiling.pad);
-  options.overlap = std::max<int64_t>(0, tiling.overlap);
-  options.tile = tiling.tile;
-  if (options.tile <= 0) {
-    if (static_cast<double>(h * w) * bytes_per_target_pixel <= budget) {
-      options.tile = std::max(h, w);  // one window: the whole image
-      options.pad = 0;
-      options.overlap = 0;
-    } else {
-      const auto window = static_cast<int64_t>(std::sqrt(budget / bytes_per_target_pixel));
-      options.tile = std::max<int64_t>(8, window - 2 * options.pad - options.overlap);
-    }
-  }
-  return plan_tiles(h, w, ModelCard{}, options, device);
-}
 
 }  // namespace
 
@@ -92,57 +58,6 @@ GuidedModelFile load_guided_model(const std::filesystem::path& path) {
   file.network->eval();
   set_channels_last(*file.network, true);
   return file;
-}
-
-UnitScaled scale_to_unit(const torch::Tensor& batch) {
-  const auto flat = batch.reshape({batch.size(0), -1});
-  const auto low = std::get<0>(flat.min(1)).view({-1, 1, 1, 1});
-  auto span = std::get<0>(flat.max(1)).view({-1, 1, 1, 1}) - low;
-  span = torch::where(span > 0, span, torch::ones_like(span));
-  return {(batch - low) / span, low, span};
-}
-
-double guided_bytes_per_pixel(const MagNetConfig& config) {
-  return kBytesPerPixelPerChannel * static_cast<double>(config.dim);
-}
-
-torch::Tensor guided_model_upscale(MagNetImpl& network, GuidedTask task,
-                                   const torch::Tensor& target_lr, const torch::Tensor& guide,
-                                   std::vector<torch::Tensor>* expert_counts,
-                                   const GuidedTiling& tiling, const ProgressFn& progress) {
-  torch::NoGradGuard no_grad;
-  network.eval();
-  const int64_t h = target_lr.size(1), w = target_lr.size(2);
-  const int64_t scale = guide.size(1) / h;
-  if (scale < 1 || guide.size(1) != h * scale || guide.size(2) != w * scale) {
-    throw usage_error("the guide is not on the target's grid times one integer scale");
-  }
-  const auto target = scale_to_unit(target_lr.unsqueeze(0).to(torch::kFloat));
-  auto g = scale_to_unit(guide.unsqueeze(0).to(torch::kFloat));
-  if (g.values.size(1) == 1 && guided_task_info(task).guide_channels == 3) {
-    g.values = g.values.expand({-1, 3, -1, -1});  // a gray photo guiding depth
-  }
-  const auto plan = plan_guided_tiles(h, w, scale, guided_bytes_per_pixel(network.config()),
-                                      tiling, target_lr.device());
-  const WindowForward forward = [&](int64_t top, int64_t left) {
-    const auto lr = target.values.slice(2, top, top + plan.window_h)
-                        .slice(3, left, left + plan.window_w);
-    const auto hr = g.values.slice(2, top * scale, (top + plan.window_h) * scale)
-                        .slice(3, left * scale, (left + plan.window_w) * scale);
-    auto out = network.forward(task, lr, hr);
-    if (expert_counts) {
-      expert_counts->resize(out.gates.size());
-      for (size_t l = 0; l < out.gates.size(); ++l) {
-        const auto counts = (out.gates[l] > 0).to(torch::kDouble).sum(0);
-        auto& total = (*expert_counts)[l];
-        total = total.defined() ? total + counts : counts;
-      }
-    }
-    return out.image[0];
-  };
-  const auto unit = blend_windows(plan, h, w, scale, target_lr.size(0), target.values.options(),
-                                  forward, progress);
-  return unit * target.span[0] + target.low[0];
 }
 
 }  // namespace srkit

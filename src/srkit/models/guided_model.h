@@ -1,21 +1,14 @@
-// A trained MAG-Net as a file (".srkit", architecture "magnet") and as a guided upscaler: inputs
-// are brought to [0,1] the way training saw them (the low-resolution target by its own minimum
-// and range, the guide by its own), the network runs, and the result goes back to the target's
-// units.
+// A trained MAG-Net as a file (".srkit", architecture "magnet"). Running it over a user's images
+// is the engine's (engine/guided_upscale.h).
 //
 //   srkit::save_guided_model("runs/magnet/magnet.srkit", *net, {{"name", "magnet"}});
 //   auto model = srkit::load_guided_model("runs/magnet/magnet.srkit");
-//   torch::Tensor depth = srkit::guided_model_upscale(*model.network, GuidedTask::kDepth, lr, rgb);
 #pragma once
 
 #include <filesystem>
-#include <vector>
 
-#include <torch/types.h>
 #include <nlohmann/json.hpp>
 
-#include "srkit/core/progress.h"
-#include "srkit/guided/task.h"
 #include "srkit/nn/magnet.h"
 
 namespace srkit {
@@ -34,35 +27,5 @@ GuidedModelFile load_guided_model(const std::filesystem::path& path);
 
 // Whether a .srkit file holds a guided model (MAG-Net) rather than a single-image network.
 bool is_guided_model_file(const std::filesystem::path& path);
-
-// [N,C,H,W] (finite) to [0,1] per sample: (x - min) / (max - min); a constant sample maps to 0
-// with range 1.
-struct UnitScaled {
-  torch::Tensor values, low, span;  // low and span: [N,1,1,1]
-};
-UnitScaled scale_to_unit(const torch::Tensor& batch);
-
-// How a guided model runs over large inputs. MDTA attends over its whole input, so a tiled result
-// is not the whole-image one: images run whole when they fit the memory budget, and tiles carry
-// `pad` target pixels of context (docs/guided.md measures tiled against whole).
-struct GuidedTiling {
-  int64_t tile = 0;        // tile side in target (low-resolution) pixels; 0 = whole image when
-                           // it fits max_memory, else the largest tile that does
-  int64_t pad = 32;        // context around a tile, target pixels
-  int64_t overlap = 4;     // target pixels shared by neighbouring tiles, blended
-  int64_t max_memory = 0;  // bytes one pass may use; 0 = default_memory_budget()
-};
-
-// Activation bytes of one forward pass per guide-grid pixel (measured peak, float32).
-double guided_bytes_per_pixel(const MagNetConfig& config);
-
-// target_lr [C,h,w], guide [G,H,W] in any units -> [C,H,W] in the target's units (no gradient).
-// Both are scaled to [0,1] by the whole images' ranges, also when tiled. `expert_counts`, when
-// given, accumulates per routed level the number of pixels that chose each expert ([M] each; the
-// router's top-k choice in eval mode; tiled runs count every window's pixels).
-torch::Tensor guided_model_upscale(MagNetImpl& network, GuidedTask task,
-                                   const torch::Tensor& target_lr, const torch::Tensor& guide,
-                                   std::vector<torch::Tensor>* expert_counts = nullptr,
-                                   const GuidedTiling& tiling = {}, const ProgressFn& progress = {});
 
 }  // namespace srkit

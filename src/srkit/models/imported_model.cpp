@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "srkit/io/tfjs_model.h"
+
 namespace srkit {
 namespace {
 

@@ -1,6 +1,7 @@
 // The one interface every super-resolution model in srkit implements, and its model card.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -43,5 +44,10 @@ class Model {
   // [0,1] but not clamped (the engine clamps once, after blending tiles).
   virtual torch::Tensor forward(const torch::Tensor& input) = 0;
 };
+
+// Any upscaler as a function: [C,H,W] in [0,1] -> [C, H*scale, W*scale] in [0,1] on the CPU. A
+// model run by the engine, an external program (engine/external_program.h) or a caller's own
+// code; what conformal calibration and scoring take, since they only see inputs and outputs.
+using UpscaleFn = std::function<torch::Tensor(const torch::Tensor& lr)>;
 
 }  // namespace srkit

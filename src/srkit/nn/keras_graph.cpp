@@ -27,8 +27,8 @@ std::string module_name(const std::string& layer_name) {
 
 }  // namespace
 
-KerasGraphImpl::KerasGraphImpl(const TfjsLayersModel& topology, bool fuse_upsampling)
-    : source_(topology.model_json.string()) {
+KerasGraphImpl::KerasGraphImpl(const KerasGraphSpec& topology, bool fuse_upsampling)
+    : source_(topology.source) {
   std::map<std::string, int64_t> kernel_in;  // conv layer -> its input channels, from the manifest
   for (const auto& spec : topology.weights) {
     const auto slash = spec.name.rfind('/');

@@ -19,7 +19,7 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/pimpl.h>
 
-#include "srkit/io/tfjs_model.h"
+#include "srkit/nn/keras_graph_spec.h"
 
 namespace srkit {
 
@@ -39,7 +39,7 @@ class KerasGraphImpl : public torch::nn::Module {
   // fuse_upsampling: run "nearest upsampling by s, then a k x k conv" (the RDN tail) as one conv on
   // the low-resolution grid with s*s times the output channels followed by a pixel shuffle. Same
   // result, no upsampled intermediate; false keeps the literal graph (the slow twin in tests).
-  explicit KerasGraphImpl(const TfjsLayersModel& topology, bool fuse_upsampling = true);
+  explicit KerasGraphImpl(const KerasGraphSpec& topology, bool fuse_upsampling = true);
 
   // Copies Keras weights (HWIO kernels) into the convolutions (OIHW). Every convolution must get
   // both its kernel and bias, with matching shapes.

@@ -22,7 +22,7 @@
 #include <torch/nn/pimpl.h>
 #include <nlohmann/json.hpp>
 
-#include "srkit/guided/task.h"
+#include "srkit/core/guided_task.h"
 #include "srkit/nn/expert_routing.h"
 #include "srkit/nn/restormer.h"
 #include "srkit/nn/task_prompt.h"

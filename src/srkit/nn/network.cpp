@@ -57,7 +57,7 @@ class ConfigReader {
   std::set<std::string> known_{"architecture"};
 };
 
-int64_t max_index(const TfjsLayersModel& topology, const std::regex& pattern, size_t group) {
+int64_t max_index(const KerasGraphSpec& topology, const std::regex& pattern, size_t group) {
   int64_t highest = 0;
   std::smatch match;
   for (const auto& layer : topology.layers) {
@@ -68,11 +68,11 @@ int64_t max_index(const TfjsLayersModel& topology, const std::regex& pattern, si
   return highest;
 }
 
-int64_t filters_of(const TfjsLayersModel& topology, const std::string& name) {
+int64_t filters_of(const KerasGraphSpec& topology, const std::string& name) {
   for (const auto& layer : topology.layers) {
     if (layer.name == name) return layer.config.at("filters").get<int64_t>();
   }
-  throw setup_error(topology.model_json.string() + ": no layer " + name);
+  throw setup_error(topology.source + ": no layer " + name);
 }
 
 }  // namespace
@@ -130,12 +130,12 @@ Network make_network(const nlohmann::json& config) {
   return network;
 }
 
-Network network_from_keras(const TfjsLayersModel& topology, double value_range) {
+Network network_from_keras(const KerasGraphSpec& topology, double value_range) {
   const auto has = [&](const std::string& name) {
     return std::any_of(topology.layers.begin(), topology.layers.end(),
                        [&](const KerasLayer& layer) { return layer.name == name; });
   };
-  const auto source = topology.model_json.string();
+  const auto source = topology.source;
   if (has("F_m1")) {
     RdnConfig c;
     c.blocks = max_index(topology, std::regex("LFF_([0-9]+)"), 1);

@@ -16,7 +16,7 @@
 #include <torch/types.h>
 #include <nlohmann/json.hpp>
 
-#include "srkit/io/tfjs_model.h"
+#include "srkit/nn/keras_graph_spec.h"
 
 namespace srkit {
 
@@ -54,6 +54,6 @@ Network make_network(const nlohmann::json& config);
 // The native network with the structure of an imported UpscalerJS graph (RDN: layer "F_m1", RRDN:
 // layer "Pre_blocks_conv"), hyperparameters read from the graph; weights not yet loaded. Throws a
 // setup Error when the graph is neither.
-Network network_from_keras(const TfjsLayersModel& topology, double value_range);
+Network network_from_keras(const KerasGraphSpec& topology, double value_range);
 
 }  // namespace srkit

@@ -11,6 +11,7 @@
 #include "srkit/models/guided_model.h"
 #include "srkit/models/model_file.h"
 #include "srkit/nn/layers.h"
+#include "srkit/ops/unit_range.h"
 #include "srkit/train/checkpoint.h"
 #include "srkit/train/run_log.h"
 #include "srkit/train/schedule.h"

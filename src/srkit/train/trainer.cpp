@@ -9,6 +9,7 @@
 
 #include "srkit/core/error.h"
 #include "srkit/io/atomic_file.h"
+#include "srkit/io/tfjs_model.h"
 #include "srkit/models/model_file.h"
 #include "srkit/models/registry.h"
 #include "srkit/train/checkpoint.h"

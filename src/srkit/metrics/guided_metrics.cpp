@@ -1,4 +1,4 @@
-#include "srkit/guided/task_metrics.h"
+#include "srkit/metrics/guided_metrics.h"
 
 #include <torch/torch.h>
 

@@ -1,4 +1,4 @@
-#include "srkit/engine/test_time_augmentation.h"
+#include "srkit/ops/test_time_augmentation.h"
 
 #include <random>
 

@@ -1,4 +1,4 @@
-#include "srkit/guided/benchmark.h"
+#include "srkit/engine/guided_benchmark.h"
 
 #include <map>
 

@@ -1,4 +1,4 @@
-#include "srkit/guided/protocol.h"
+#include "srkit/data/guided_protocol.h"
 
 #include <cmath>
 
@@ -20,9 +20,9 @@ int64_t mirror(int64_t j, int64_t n) {
 
 void require_multiple(const torch::Tensor& image, int64_t factor, const std::string& what) {
   if (factor < 1 || image.size(-2) % factor != 0 || image.size(-1) % factor != 0) {
-    throw usage_error(what + " by " + std::to_string(factor) + " needs sides that are multiples of it, got " +
-                      std::to_string(image.size(-2)) + "x" + std::to_string(image.size(-1)) +
-                      " (crop first)");
+    throw usage_error(
+        what + " by " + std::to_string(factor) + " needs sides that are multiples of it, got " +
+        std::to_string(image.size(-2)) + "x" + std::to_string(image.size(-1)) + " (crop first)");
   }
 }
 
@@ -49,7 +49,8 @@ torch::Tensor push_pull(const torch::Tensor& values, const torch::Tensor& known)
   const auto pad = [&](const torch::Tensor& x) {
     return torch::constant_pad_nd(x, {0, w % 2, 0, h % 2}, 0);
   };
-  const auto sums = torch::avg_pool2d(pad(torch::where(known, values, torch::zeros_like(values))), 2);
+  const auto sums =
+      torch::avg_pool2d(pad(torch::where(known, values, torch::zeros_like(values))), 2);
   const auto counts = torch::avg_pool2d(pad(weight), 2);
   const auto coarse_known = counts > 0;
   const auto coarse = push_pull(sums / counts.clamp_min(1e-12), coarse_known);
@@ -74,8 +75,8 @@ torch::Tensor fill_unknown(const torch::Tensor& map) {
     if (!plane_known.any().item<bool>()) {
       throw usage_error("a map with no known pixel cannot be filled");
     }
-    filled.push_back(push_pull(torch::where(plane_known, plane, torch::zeros_like(plane)),
-                               plane_known));
+    filled.push_back(
+        push_pull(torch::where(plane_known, plane, torch::zeros_like(plane)), plane_known));
   }
   return torch::cat(filled).reshape(shape).to(map.scalar_type());
 }

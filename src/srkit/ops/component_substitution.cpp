@@ -1,4 +1,4 @@
-#include "srkit/guided/component_substitution.h"
+#include "srkit/ops/component_substitution.h"
 
 #include <torch/torch.h>
 
@@ -14,8 +14,9 @@ struct Components {
 Components components(const torch::Tensor& ms_upsampled, const torch::Tensor& pan) {
   if (ms_upsampled.dim() != 3 || pan.dim() != 3 || pan.size(0) != 1 ||
       ms_upsampled.size(1) != pan.size(1) || ms_upsampled.size(2) != pan.size(2)) {
-    throw usage_error("pansharpening needs multispectral bands [B,H,W] and one pan band [1,H,W] "
-                      "on the same grid");
+    throw usage_error(
+        "pansharpening needs multispectral bands [B,H,W] and one pan band [1,H,W] "
+        "on the same grid");
   }
   Components c;
   c.ms = ms_upsampled.to(torch::kDouble);
@@ -32,9 +33,9 @@ Components components(const torch::Tensor& ms_upsampled, const torch::Tensor& pa
 torch::Tensor brovey_pansharpen(const torch::Tensor& ms_upsampled, const torch::Tensor& pan) {
   const auto c = components(ms_upsampled, pan);
   const auto nonzero = c.intensity != 0;
-  const auto ratio = torch::where(nonzero, c.pan / torch::where(nonzero, c.intensity,
-                                                                 torch::ones_like(c.intensity)),
-                                  torch::ones_like(c.intensity));
+  const auto ratio = torch::where(
+      nonzero, c.pan / torch::where(nonzero, c.intensity, torch::ones_like(c.intensity)),
+      torch::ones_like(c.intensity));
   return (c.ms * ratio).to(ms_upsampled.scalar_type());
 }
 

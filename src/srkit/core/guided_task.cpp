@@ -1,4 +1,4 @@
-#include "srkit/guided/task.h"
+#include "srkit/core/guided_task.h"
 
 #include "srkit/core/error.h"
 

@@ -11,15 +11,11 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <vector>
 
 #include <torch/types.h>
 
 namespace srkit {
-
-// Any upscaler: [C,H,W] in [0,1] -> [C, H*scale, W*scale] in [0,1] on the CPU.
-using UpscaleFn = std::function<torch::Tensor(const torch::Tensor& lr)>;
 
 struct Augmentation {
   int dihedral = 0;                 // 0..3: rotation by 90 degrees that many times; +4: then flip

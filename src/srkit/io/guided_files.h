@@ -11,7 +11,7 @@
 
 #include <torch/types.h>
 
-#include "srkit/guided/task.h"
+#include "srkit/core/guided_task.h"
 #include "srkit/io/raster_file.h"
 
 namespace srkit {
@@ -21,8 +21,8 @@ enum class GuidedFileKind { kImage, kDepthMap, kRaster, kNifti, kNumpy };
 struct GuidedFile {
   torch::Tensor values;  // [C, H, W]: images in [0,1]; depth, rasters, NIfTI, NumPy as stored
   GuidedFileKind kind = GuidedFileKind::kImage;
-  int bit_depth = 0;     // images and PNG/TIFF depth maps: the stored bit depth
-  Raster georeference;   // rasters: geotransform and projection (bands left empty)
+  int bit_depth = 0;    // images and PNG/TIFF depth maps: the stored bit depth
+  Raster georeference;  // rasters: geotransform and projection (bands left empty)
 };
 
 // Whether the file's extension is one read_guided_file reads (images, .npy/.npz, ViSP .bin,

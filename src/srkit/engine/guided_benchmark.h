@@ -1,8 +1,9 @@
 // A guided-SR method run over benchmark scenes with the task's protocol: each scene's target and
 // guide are cropped to a multiple of the scale, the low-resolution target is made by the protocol
-// (protocol.h), the method upscales it with the guide, and the task's metrics (task_metrics.h)
-// compare the result with the target. Results per scene and means per dataset (the part of a
-// scene's name before '/': their units differ, so datasets are never averaged together).
+// (data/guided_protocol.h), the method upscales it with the guide, and the task's metrics
+// (metrics/guided_metrics.h) compare the result with the target. Results per scene and means per
+// dataset (the part of a scene's name before '/': their units differ, so datasets are never
+// averaged together).
 #pragma once
 
 #include <cstdint>
@@ -13,8 +14,8 @@
 #include <torch/types.h>
 
 #include "srkit/core/progress.h"
-#include "srkit/guided/protocol.h"
-#include "srkit/guided/task_metrics.h"
+#include "srkit/data/guided_protocol.h"
+#include "srkit/metrics/guided_metrics.h"
 
 namespace srkit {
 

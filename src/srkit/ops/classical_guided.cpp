@@ -1,14 +1,14 @@
-#include "srkit/guided/classical_methods.h"
+#include "srkit/ops/classical_guided.h"
 
 #include <algorithm>
 #include <cmath>
 
+#include <torch/torch.h>
 #include <opencv2/core.hpp>
 #include <opencv2/ximgproc/edge_filter.hpp>
-#include <torch/torch.h>
 
 #include "srkit/core/error.h"
-#include "srkit/guided/component_substitution.h"
+#include "srkit/ops/component_substitution.h"
 #include "srkit/ops/resize.h"
 
 namespace srkit {
@@ -62,8 +62,7 @@ cv::Mat guide_mat(const torch::Tensor& guide) {
 }
 
 torch::Tensor filter_bands(GuidedMethod method, const torch::Tensor& upsampled,
-                           const torch::Tensor& guide, int64_t scale,
-                           const ClassicalSettings& s) {
+                           const torch::Tensor& guide, int64_t scale, const ClassicalSettings& s) {
   const cv::Mat joint = guide_mat(guide);
   cv::Mat joint8;
   joint.convertTo(joint8, CV_8U, 255.0);
@@ -82,9 +81,8 @@ torch::Tensor filter_bands(GuidedMethod method, const torch::Tensor& upsampled,
                                    s.epsilon);
         break;
       case GuidedMethod::kFastGlobalSmoother:
-        cv::ximgproc::fastGlobalSmootherFilter(joint8, source, result,
-                                               s.lambda * static_cast<double>(scale * scale),
-                                               s.sigma_color);
+        cv::ximgproc::fastGlobalSmootherFilter(
+            joint8, source, result, s.lambda * static_cast<double>(scale * scale), s.sigma_color);
         break;
       default:
         throw usage_error("not a filter method");

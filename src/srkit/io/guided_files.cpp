@@ -1,4 +1,4 @@
-#include "srkit/guided/guided_files.h"
+#include "srkit/io/guided_files.h"
 
 #include <algorithm>
 #include <cctype>
@@ -71,7 +71,8 @@ bool is_guided_file_path(const fs::path& path) {
 
 GuidedFile read_guided_file(const fs::path& path, GuidedTask task, bool is_target,
                             const std::string& slice) {
-  if (!fs::is_regular_file(path)) throw input_error(path.string(), "does not exist", "check the path");
+  if (!fs::is_regular_file(path))
+    throw input_error(path.string(), "does not exist", "check the path");
   const std::string ext = lower_extension(path);
   GuidedFile file;
   if (ext == ".nii" || ext == ".nii.gz") {
@@ -104,8 +105,9 @@ GuidedFile read_guided_file(const fs::path& path, GuidedTask task, bool is_targe
   }
   if (file.values.dim() == 2) file.values = file.values.unsqueeze(0);
   if (file.values.dim() != 3) {
-    throw input_error(path.string(), "holds an array of " + std::to_string(file.values.dim()) +
-                                         " dimensions", "give a [H,W] or [C,H,W] array");
+    throw input_error(path.string(),
+                      "holds an array of " + std::to_string(file.values.dim()) + " dimensions",
+                      "give a [H,W] or [C,H,W] array");
   }
   if (task == GuidedTask::kMri) file.values = one_channel(file.values);
   if (task == GuidedTask::kDepth && is_target && file.values.size(0) != 1) {
@@ -120,8 +122,8 @@ GuidedFile read_guided_file(const fs::path& path, GuidedTask task, bool is_targe
   return file;
 }
 
-void write_guided_result(const fs::path& path, const torch::Tensor& result, const GuidedFile& target,
-                         const GuidedFile& guide, bool overwrite) {
+void write_guided_result(const fs::path& path, const torch::Tensor& result,
+                         const GuidedFile& target, const GuidedFile& guide, bool overwrite) {
   const std::string ext = lower_extension(path);
   if (ext == ".npy") {
     write_npy(path, result.size(0) == 1 ? result[0] : result, overwrite);
