@@ -1,12 +1,13 @@
 # The two commands of the README's quick start, and their parts.
 #   make demo   set up, build, upscale a sample photo with the default model
 #   make test   set up, build, run the test suite (heavy evaluations are not part of it)
+#   make example  install the library and build examples/upscale_image against it (CI runs it)
 BUILD ?= build
 JOBS ?= $(shell nproc)
 SAMPLE ?= data/samples/butterfly.png
 DEMO_OUT ?= out/butterfly_x2.png
 
-.PHONY: all setup configure program build demo test bench clean
+.PHONY: all setup configure program build demo test example bench clean
 
 all: build
 
@@ -29,6 +30,16 @@ demo: program
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j 2 -LE slow
+
+# The library as a user's program sees it: install srkit into $(BUILD)/install, build
+# examples/upscale_image against it with find_package(srkit), upscale the sample with it.
+example: program
+	cmake --install $(BUILD) --prefix $(CURDIR)/$(BUILD)/install
+	cmake -S examples/upscale_image -B $(BUILD)/example -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_PREFIX_PATH=$(CURDIR)/$(BUILD)/install
+	cmake --build $(BUILD)/example -j $(JOBS)
+	rm -f out/example_x2.png
+	$(BUILD)/example/upscale_image $(SAMPLE) out/example_x2.png
 
 bench: build
 	bash bench/run_benchmarks.sh

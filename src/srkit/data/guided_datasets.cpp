@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
+#include "srkit/core/resource_paths.h"
 #include "srkit/data/guide_synthesis.h"
 #include "srkit/data/guided_protocol.h"
 #include "srkit/io/depth_file.h"
@@ -224,8 +225,7 @@ std::vector<GuidedScene> mri_scenes(const fs::path& root, GuidedSplit split) {
 
 std::vector<GuidedScene> load_guided_scenes(GuidedTask task, GuidedSplit split,
                                             const std::filesystem::path& root) {
-  const fs::path folder =
-      root.empty() ? fs::path(SRKIT_SOURCE_DIR) / "data" / "guided" : root;
+  const fs::path folder = root.empty() ? data_root() / "guided" : root;
   switch (task) {
     case GuidedTask::kDepth:
       return depth_scenes(folder, split);

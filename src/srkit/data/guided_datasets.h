@@ -35,7 +35,7 @@ struct GuidedScene {
   bool synthetic_guide = false;
 };
 
-// The scenes of one task and split, read from `root` (default: data/guided in the source tree).
+// The scenes of one task and split, read from `root` (default: data_root() / "guided").
 // Throws a setup Error naming the missing file and scripts/setup.sh when the data is absent.
 std::vector<GuidedScene> load_guided_scenes(GuidedTask task, GuidedSplit split,
                                             const std::filesystem::path& root = {});

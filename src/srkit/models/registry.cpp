@@ -1,7 +1,6 @@
 #include "srkit/models/registry.h"
 
 #include <algorithm>
-#include <cstdlib>
 
 #include "srkit/core/error.h"
 #include "srkit/io/sha256.h"
@@ -140,11 +139,6 @@ const ModelEntry& find_model(const std::string& name) {
   }
   throw usage_error("--model " + name + ": unknown model (known: " + names +
                     "; or give the path of a model.json or of a .srkit file from srkit train)");
-}
-
-std::filesystem::path models_root() {
-  if (const char* env = std::getenv("SRKIT_MODELS"); env && *env) return env;
-  return std::filesystem::path(SRKIT_SOURCE_DIR) / "models";
 }
 
 std::filesystem::path model_json_path(const ModelEntry& entry, int64_t scale) {

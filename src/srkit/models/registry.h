@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "srkit/core/resource_paths.h"  // models_root()
 #include "srkit/models/model.h"
 
 namespace srkit {
@@ -29,8 +30,6 @@ const std::vector<ModelEntry>& known_models();
 // Throws a usage Error that lists the known names when `name` is not one of them.
 const ModelEntry& find_model(const std::string& name);
 
-// Where the weights are: $SRKIT_MODELS if set, else the source tree's models/ folder.
-std::filesystem::path models_root();
 
 // models/<name>/x<scale>/model.json
 std::filesystem::path model_json_path(const ModelEntry& entry, int64_t scale);
