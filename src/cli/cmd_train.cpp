@@ -13,8 +13,8 @@
 #include <fmt/format.h>
 
 #include "common.h"
-#include "srkit/train/guided_trainer.h"
-#include "srkit/train/trainer.h"
+#include "srkit/train/guided_step.h"
+#include "srkit/train/regression_step.h"
 
 namespace srkit::cli {
 namespace {
@@ -116,12 +116,7 @@ nlohmann::json to_json(const TrainResult& r) {
                         {"model", r.model_file.string()},
                         {"checkpoint", r.checkpoint.string()},
                         {"log", r.log.string()}};
-  if (r.validated) {
-    out["validation"] = {{"psnr_y", r.validation.psnr_y},
-                         {"ssim_y", r.validation.ssim_y},
-                         {"lsd", r.validation.lsd},
-                         {"images", r.validation.images}};
-  }
+  if (!r.validation.is_null()) out["validation"] = r.validation;
   return out;
 }
 
@@ -149,16 +144,7 @@ int run_guided_train(const TrainArgs& args) {
                                result.finished ? "finished" : "stopped", result.step, config.steps,
                                result.patches_per_second, result.model_file.string(),
                                result.checkpoint.string()));
-  if (args.common.json) {
-    print_json({{"first_step", result.first_step},
-                {"step", result.step},
-                {"finished", result.finished},
-                {"seconds", result.seconds},
-                {"patches_per_second", result.patches_per_second},
-                {"model", result.model_file.string()},
-                {"checkpoint", result.checkpoint.string()},
-                {"log", result.log.string()}});
-  }
+  if (args.common.json) print_json(to_json(result));
   if (!result.finished && interrupted()) {
     say(args.common, "interrupted: continue with the same command and --resume");
     return kExitInterrupted;
@@ -200,11 +186,12 @@ int run_train(TrainArgs args) {
                                result.finished ? "finished" : "stopped", result.step, config.steps,
                                result.patches_per_second, result.model_file.string(),
                                result.checkpoint.string()));
-  if (result.validated) {
+  if (!result.validation.is_null()) {
+    const auto& v = result.validation;
     say(args.common, fmt::format("validation (EMA weights, {} photos): PSNR-Y {:.3f} dB, SSIM-Y "
                                  "{:.4f}, LSD {:.3f}",
-                                 result.validation.images, result.validation.psnr_y,
-                                 result.validation.ssim_y, result.validation.lsd));
+                                 v.at("images").get<int64_t>(), v.at("psnr_y").get<double>(),
+                                 v.at("ssim_y").get<double>(), v.at("lsd").get<double>()));
   }
   if (args.common.json) print_json(to_json(result));
   if (!result.finished && interrupted()) {

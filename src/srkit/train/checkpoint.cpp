@@ -24,33 +24,39 @@ void set_cpu_rng_state(const torch::Tensor& state) {
   generator.set_state(state);
 }
 
+// The archive key of optimiser k: "optimizer", "optimizer1", ...
+std::string optimizer_key(size_t k) {
+  return k == 0 ? "optimizer" : "optimizer" + std::to_string(k);
+}
+
 }  // namespace
 
 void save_checkpoint(const std::filesystem::path& path, const TrainingState& state,
-                     torch::nn::Module& network, torch::nn::Module& average,
-                     torch::optim::Optimizer& optimizer) {
-  const nlohmann::json description = {{"format", kFormat},
-                                      {"version", 1},
-                                      {"step", state.step},
-                                      {"epoch", state.epoch},
-                                      {"position", state.position},
-                                      {"ema_updates", state.ema_updates},
-                                      {"world_size", state.world_size},
-                                      {"config", state.config_text}};
-  torch::serialize::OutputArchive archive, weights, averaged, moments;
+                     const NamedModules& modules, const Optimizers& optimizers) {
+  nlohmann::json description = state.extra;
+  description.update({{"format", kFormat},
+                      {"version", 1},
+                      {"step", state.step},
+                      {"world_size", state.world_size},
+                      {"config", state.config_text}});
+  torch::serialize::OutputArchive archive;
   archive.write("srkit", c10::IValue(description.dump()));
-  network.save(weights);
-  average.save(averaged);
-  optimizer.save(moments);
-  archive.write("network", weights);
-  archive.write("average", averaged);
-  archive.write("optimizer", moments);
+  for (const auto& [name, module] : modules) {
+    torch::serialize::OutputArchive part;
+    module->save(part);
+    archive.write(name, part);
+  }
+  for (size_t k = 0; k < optimizers.size(); ++k) {
+    torch::serialize::OutputArchive part;
+    optimizers[k]->save(part);
+    archive.write(optimizer_key(k), part);
+  }
   archive.write("rng", cpu_rng_state());
   save_archive_atomically(archive, path, "the checkpoint");
 }
 
-TrainingState load_checkpoint(const std::filesystem::path& path, torch::nn::Module& network,
-                              torch::nn::Module& average, torch::optim::Optimizer& optimizer) {
+TrainingState load_checkpoint(const std::filesystem::path& path, const NamedModules& modules,
+                              const Optimizers& optimizers) {
   if (!std::filesystem::is_regular_file(path)) {
     throw usage_error(path.string() +
                       ": no checkpoint to resume from (train without --resume "
@@ -58,28 +64,33 @@ TrainingState load_checkpoint(const std::filesystem::path& path, torch::nn::Modu
   }
   TrainingState state;
   try {
-    torch::serialize::InputArchive archive, weights, averaged, moments;
+    torch::serialize::InputArchive archive;
     archive.load_from(path.string());
     c10::IValue text;
     if (!archive.try_read("srkit", text) || !text.isString()) {
       throw setup_error(path.string() + ": not a srkit checkpoint");
     }
-    const auto description = nlohmann::json::parse(text.toStringRef());
+    auto description = nlohmann::json::parse(text.toStringRef());
     if (description.value("format", std::string()) != kFormat) {
       throw setup_error(path.string() + ": not a srkit checkpoint");
     }
     state.step = description.at("step");
-    state.epoch = description.at("epoch");
-    state.position = description.at("position");
-    state.ema_updates = description.at("ema_updates");
     state.world_size = description.at("world_size");
     state.config_text = description.at("config");
-    archive.read("network", weights);
-    archive.read("average", averaged);
-    archive.read("optimizer", moments);
-    network.load(weights);
-    average.load(averaged);
-    optimizer.load(moments);
+    for (const char* key : {"format", "version", "step", "world_size", "config"}) {
+      description.erase(key);
+    }
+    state.extra = description;
+    for (const auto& [name, module] : modules) {
+      torch::serialize::InputArchive part;
+      archive.read(name, part);
+      module->load(part);
+    }
+    for (size_t k = 0; k < optimizers.size(); ++k) {
+      torch::serialize::InputArchive part;
+      archive.read(optimizer_key(k), part);
+      optimizers[k]->load(part);
+    }
     torch::Tensor rng;
     archive.read("rng", rng);
     set_cpu_rng_state(rng);

@@ -15,11 +15,7 @@
 
 namespace srkit {
 
-struct GuidedTrainConfig : OptimizerSchedule {
-  std::filesystem::path source;
-  std::string text;
-  std::string name;
-  std::filesystem::path output;  // checkpoint.pt, log.jsonl and <name>.srkit
+struct GuidedTrainConfig : RunSettings {
 
   MagNetConfig network;
   std::vector<GuidedTask> tasks;  // data.tasks
@@ -27,8 +23,6 @@ struct GuidedTrainConfig : OptimizerSchedule {
   std::filesystem::path data_root;  // data.root (default data/guided)
   uint64_t seed = 1;
   double balance_weight = 0.01;   // loss.balance_weight: L = L1 + w L_balance
-
-  int64_t checkpoint_every = 500, log_every = 10;
 };
 
 // Whether a training config describes a guided model (model.architecture: magnet).

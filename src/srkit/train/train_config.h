@@ -23,12 +23,8 @@ struct LossTerm {
   double eps = 1e-3;       // for charbonnier
 };
 
-// The optimiser and schedule fields (lr, steps, ...) come from OptimizerSchedule.
-struct TrainConfig : OptimizerSchedule {
-  std::filesystem::path source;  // the YAML file
-  std::string text;              // its contents, kept in checkpoints
-  std::string name;
-  std::filesystem::path output;  // checkpoint.pt, log.jsonl and <name>.srkit go here
+// The optimiser, schedule and output fields (lr, steps, name, output, ...) come from RunSettings.
+struct TrainConfig : RunSettings {
 
   nlohmann::json network;  // model: {architecture, scale, hyperparameters} for make_network
   std::string init;        // a registered RDN/RRDN model whose imported weights start training
@@ -41,15 +37,12 @@ struct TrainConfig : OptimizerSchedule {
   int workers = 2;
   uint64_t seed = 1;
 
-  std::filesystem::path val_folder;  // held-out HR photos; empty = no validation
-  int64_t val_every = 500;
+  std::filesystem::path val_folder;  // held-out HR photos; empty = no validation (val_every)
   int64_t val_crop = 256;  // centre crop of each HR photo (0 = whole photo)
 
   std::vector<LossTerm> losses;
 
   double ema = 0.999;  // decay of the exported weights' moving average; 0 = export raw weights
-
-  int64_t checkpoint_every = 500, log_every = 10;
 };
 
 // Reads and checks a config. Throws a usage Error naming the file and the key for unknown keys,

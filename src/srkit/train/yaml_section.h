@@ -1,6 +1,6 @@
 // Strict YAML reading for srkit's configs: a mapping whose keys are checked as they are read, so
-// an unknown or misspelt key is an error naming the file and the key; and the optimiser and
-// schedule settings every training config shares.
+// an unknown or misspelt key is an error naming the file and the key; and the reader of the
+// optimiser and schedule settings every training config shares (run_settings.h).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "srkit/core/error.h"
+#include "srkit/train/run_settings.h"
 
 namespace srkit {
 
@@ -62,16 +63,6 @@ YamlDocument load_yaml_file(const std::filesystem::path& path);
 // YAML scalars to JSON numbers, booleans or strings; mappings and sequences recursively.
 nlohmann::json yaml_to_json(const YAML::Node& node);
 
-// optimizer: {type, lr, beta1, beta2, weight_decay, clip_grad_norm} and
-// schedule: {steps, warmup, min_lr, time_limit_minutes}.
-struct OptimizerSchedule {
-  std::string optimizer = "adamw";  // adam or adamw
-  double lr = 2e-4, beta1 = 0.9, beta2 = 0.99, weight_decay = 0.0;
-  double clip_grad_norm = 0.0;  // 0 = no clipping
-  int64_t steps = 1000, warmup = 0;
-  double min_lr = 0.0;            // where the cosine ends
-  double time_limit_minutes = 0;  // stop (checkpoint + export) after this long; 0 = no limit
-};
 // Reads the two sections of `top`; `defaults` gives the values of absent keys.
 OptimizerSchedule read_optimizer_schedule(YamlSection& top, const OptimizerSchedule& defaults);
 
