@@ -109,8 +109,8 @@ int run_degrade(const DegradeArgs& args) {
     } catch (const Error& e) {
       if (e.kind() == ErrorKind::kUsage || e.kind() == ErrorKind::kSetup) throw;
       ++failed;
-      print_error(e.what());
-      result.update({{"ok", false}, {"error", e.what()}});
+      print_error(describe(e));
+      result.update({{"ok", false}, {"error", describe(e)}});
     }
     results.push_back(result);
   }

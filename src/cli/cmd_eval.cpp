@@ -67,7 +67,7 @@ void evaluate_pairs(const std::vector<EvalPair>& pairs,
       evaluate(pair);
     } catch (const Error& e) {
       ++failed;
-      print_error(e.what());
+      print_error(describe(e));
     } catch (const c10::Error& e) {
       ++failed;
       print_error(pair.test.string() + ": " + e.what_without_backtrace());

@@ -157,8 +157,8 @@ int run_upscale(const UpscaleArgs& args) {
       if (e.kind() == ErrorKind::kCancelled) throw;
       if (e.kind() == ErrorKind::kUsage || e.kind() == ErrorKind::kSetup) throw;
       ++failed;
-      print_error(e.what());
-      result.update({{"ok", false}, {"error", e.what()}});
+      print_error(describe(e));
+      result.update({{"ok", false}, {"error", describe(e)}});
     } catch (const c10::Error& e) {
       clear_progress_line(args.common);
       ++failed;

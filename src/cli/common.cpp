@@ -8,6 +8,7 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include "srkit/core/runtime.h"
 #include "srkit/io/atomic_file.h"
@@ -66,6 +67,33 @@ void clear_progress_line(const CommonFlags& flags) {
 
 void say(const CommonFlags& flags, const std::string& message) {
   if (!flags.quiet) std::cerr << message << "\n";
+}
+
+std::string describe(const Error& error) {
+  // The library's option names and the flags that set them.
+  static const std::map<std::string, std::string> kFlags = {
+      {"model", "--model"},
+      {"scale", "--scale"},
+      {"device", "--device"},
+      {"overwrite", "--overwrite"},
+      {"WriteOptions::overwrite", "--overwrite"},
+      {"command", "--model-cmd"},
+      {"ExternalProgramOptions::timeout_seconds", "--model-timeout"},
+      {"TrainOptions::resume", "--resume"},
+      {"crop", "--crop"},
+      {"slice", "--slice"},
+      {"EnsembleOptions::samples", "--samples"},
+      {"EnsembleOptions::shift", "--shift"},
+      {"EnsembleOptions::noise", "--noise"},
+      {"ScoreOptions::kernel", "--score-kernel"},
+      {"ScoreOptions::clip", "--score-clip"},
+      {"ScoreOptions::blur_sigma", "--score-blur"},
+      {"FidelityOptions::metric", "--fidelity"},
+  };
+  return error.message([](const std::string& name) {
+    const auto found = kFlags.find(name);
+    return found == kFlags.end() ? name : found->second;
+  });
 }
 
 void print_error(const std::string& message) { std::cerr << "srkit: error: " << message << "\n"; }

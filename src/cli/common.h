@@ -58,6 +58,9 @@ void clear_progress_line(const CommonFlags& flags);
 // Whether progress lines are shown: stderr is a terminal and --quiet was not given.
 bool progress_visible(const CommonFlags& flags);
 
+// A library error as this program says it: the options it names ({{name}}) as their flags.
+std::string describe(const Error& error);
+
 // Human messages on stderr (silenced by --quiet) and errors (never silenced).
 void say(const CommonFlags& flags, const std::string& message);
 void print_error(const std::string& message);

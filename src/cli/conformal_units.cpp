@@ -74,7 +74,7 @@ UnitLoop for_each_unit(
       clear_progress_line(common);
       if (e.kind() == ErrorKind::kInput || e.kind() == ErrorKind::kOutput) {
         ++loop.failed;
-        print_error(e.what());
+        print_error(describe(e));
         continue;
       }
       throw;

@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   try {
     return run();
   } catch (const srkit::Error& e) {
-    print_error(e.what());
+    print_error(describe(e));
     if (e.kind() == srkit::ErrorKind::kCancelled) return kExitInterrupted;
     return e.kind() == srkit::ErrorKind::kUsage || e.kind() == srkit::ErrorKind::kSetup
                ? kExitUsage

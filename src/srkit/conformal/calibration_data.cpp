@@ -45,7 +45,7 @@ std::vector<ImageUnit> image_units(const std::filesystem::path& hr_file,
   const int64_t side = options.crop;
   if (hr.size(1) < std::max(side, s) || hr.size(2) < std::max(side, s)) {
     throw input_error(hr_file.string(), "is smaller than one calibration unit",
-                      "remove it from the folder or use a smaller --crop");
+                      "remove it from the folder or use a smaller {{crop}}");
   }
   const auto make_lr = [&](const torch::Tensor& hr_unit) {
     return stored_values(resize_bicubic(hr_unit, 1.0 / static_cast<double>(s)), image.bit_depth);

@@ -122,7 +122,7 @@ void check_same_model(const Calibration& calibration, const std::filesystem::pat
   throw usage_error(path.string() + " was calibrated for " +
                     describe(calibration.model, calibration.scale) + ", not for " +
                     describe(model, scale) +
-                    ": its masks would carry no guarantee. Use the same model and --scale, or "
+                    ": its masks would carry no guarantee. Use the same model and {{scale}}, or "
                     "calibrate this one with `srkit calibrate`");
 }
 

@@ -38,7 +38,7 @@ FidelityMetric parse_fidelity_metric(const std::string& name) {
   if (name == "lab") return FidelityMetric::kLabPointwise;
   if (name == "lab-neighbourhood") return FidelityMetric::kLabNeighbourhood;
   if (name == "rgb") return FidelityMetric::kRgbPointwise;
-  throw usage_error("--fidelity " + name + ": use lab, lab-neighbourhood or rgb");
+  throw usage_error("{{FidelityOptions::metric}} " + name + ": use lab, lab-neighbourhood or rgb");
 }
 
 std::string to_string(FidelityMetric metric) {

@@ -16,12 +16,12 @@ torch::Tensor colour_planes(const torch::Tensor& image, ColourSpace space) {
 
 PatchVariance::PatchVariance(const ScoreOptions& options) : options_(options) {
   if (options.kernel < 1 || options.kernel % 2 == 0) {
-    throw usage_error("--score-kernel must be an odd number >= 1");
+    throw usage_error("{{ScoreOptions::kernel}} must be an odd number >= 1");
   }
   if (options.clip_quantile <= 0 || options.clip_quantile > 1) {
-    throw usage_error("--score-clip must be in (0, 1]");
+    throw usage_error("{{ScoreOptions::clip}} must be in (0, 1]");
   }
-  if (options.blur_sigma < 0) throw usage_error("--score-blur must be >= 0");
+  if (options.blur_sigma < 0) throw usage_error("{{ScoreOptions::blur_sigma}} must be >= 0");
 }
 
 void PatchVariance::add(const torch::Tensor& sample) {

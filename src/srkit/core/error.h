@@ -1,6 +1,7 @@
 // Errors that reach a user. Each names the file or argument at fault and says how to fix it.
 #pragma once
 
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -16,13 +17,19 @@ enum class ErrorKind {
   kCancelled,  // the user interrupted the work
 };
 
+// A message names the option at fault, or the one that fixes it, as {{name}}: a field of an
+// options struct ("{{ScoreOptions::kernel}}") or an argument ("{{model}}"). what() shows the
+// name; a program shows its own spelling of it, such as a command-line flag (message()).
 class Error : public std::runtime_error {
  public:
-  Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  Error(ErrorKind kind, const std::string& message);
   ErrorKind kind() const { return kind_; }
+  // The message with every {{name}} replaced by spell(name).
+  std::string message(const std::function<std::string(const std::string& name)>& spell) const;
 
  private:
   ErrorKind kind_;
+  std::string template_;
 };
 
 // Convenience constructors so call sites read as sentences.

@@ -42,12 +42,12 @@ torch::Device parse_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
   if (name.rfind("cuda", 0) == 0) {
     if (!torch::cuda::is_available()) {
-      throw usage_error("--device " + name +
-                        ": this build of srkit sees no CUDA device (use --device cpu)");
+      throw usage_error("{{device}} " + name +
+                        ": this build of srkit sees no CUDA device (use {{device}} cpu)");
     }
     return torch::Device(name);
   }
-  throw usage_error("--device " + name + ": unknown device (use cpu, cuda, cuda:N or auto)");
+  throw usage_error("{{device}} " + name + ": unknown device (use cpu, cuda, cuda:N or auto)");
 }
 
 namespace {

@@ -103,7 +103,7 @@ int run_shell(const std::string& command, const std::filesystem::path& stderr_fi
       if (stop) throw Error(ErrorKind::kCancelled, "interrupted");
       throw input_error(
           label, "did not finish within " + number(options.timeout_seconds) + " s and was stopped",
-          "raise --model-timeout if it is just slow");
+          "raise {{ExternalProgramOptions::timeout_seconds}} if it is just slow");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -116,10 +116,10 @@ ExternalUpscaler::ExternalUpscaler(std::string command, double scale,
                                    ExternalProgramOptions options)
     : command_(std::move(command)), scale_(scale), options_(std::move(options)) {
   if (command_.find("{in}") == std::string::npos || command_.find("{out}") == std::string::npos) {
-    throw usage_error("--model-cmd `" + command_ +
+    throw usage_error("{{command}} `" + command_ +
                       "` must contain {in} and {out}, e.g. 'my-upscaler {in} {out}'");
   }
-  if (!(scale_ > 0)) throw usage_error("--model-cmd needs --scale");
+  if (!(scale_ > 0)) throw usage_error("{{command}} needs {{scale}}");
 }
 
 torch::Tensor ExternalUpscaler::operator()(const torch::Tensor& lr) const {
@@ -150,7 +150,7 @@ torch::Tensor ExternalUpscaler::operator()(const torch::Tensor& lr) const {
                           " for a " + std::to_string(lr.size(2)) + "x" +
                           std::to_string(lr.size(1)) + " input; x" + number(scale_) + " needs " +
                           std::to_string(want_w) + "x" + std::to_string(want_h),
-                      "pass the program's own scale with --scale");
+                      "pass the program's own scale with {{scale}}");
   }
   return as_rgb(hr).contiguous();
 }

@@ -41,7 +41,7 @@ torch::Tensor nifti_values(const fs::path& path, const std::string& slice) {
       if (axis < 0 || colon == std::string::npos) throw std::invalid_argument(slice);
       index = std::stoll(slice.substr(colon + 1));
     } catch (const std::exception&) {
-      throw usage_error("--slice " + slice + ": write AXIS:INDEX, e.g. z:90");
+      throw usage_error("{{slice}} " + slice + ": write AXIS:INDEX, e.g. z:90");
     }
   }
   const int64_t count = volume.voxels.size(2 - axis);  // voxels are [z, y, x]

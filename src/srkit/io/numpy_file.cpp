@@ -171,7 +171,7 @@ torch::Tensor read_npz(const std::filesystem::path& path, const std::string& key
 
 void write_npy(const std::filesystem::path& path, const torch::Tensor& array, bool overwrite) {
   if (!overwrite && std::filesystem::exists(path)) {
-    throw output_error(path.string(), "already exists", "choose another name or add --overwrite");
+    throw output_error(path.string(), "already exists", "choose another name or add {{overwrite}}");
   }
   const auto values = array.to(torch::kFloat32).contiguous();
   std::string shape;

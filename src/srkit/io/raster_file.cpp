@@ -62,7 +62,7 @@ Raster read_raster(const std::filesystem::path& path) {
 void write_raster(const std::filesystem::path& path, const Raster& raster, bool overwrite) {
   register_drivers();
   if (!overwrite && std::filesystem::exists(path)) {
-    throw output_error(path.string(), "already exists", "choose another name or add --overwrite");
+    throw output_error(path.string(), "already exists", "choose another name or add {{overwrite}}");
   }
   const auto bands = raster.bands.to(torch::kFloat32).contiguous();
   const int count = static_cast<int>(bands.size(0));

@@ -74,7 +74,7 @@ Error damaged_model_file(const std::filesystem::path& path) {
 
 ModelFile load_model_file(const std::filesystem::path& path) {
   if (!std::filesystem::is_regular_file(path)) {
-    throw usage_error("--model " + path.string() +
+    throw usage_error("{{model}} " + path.string() +
                       ": no such model file (give a .srkit file written by `srkit train`, a "
                       "model.json or a name from `srkit models`)");
   }

@@ -28,7 +28,7 @@ std::filesystem::path resolve_model_json(const std::string& path) {
   std::filesystem::path p(path);
   if (std::filesystem::is_directory(p)) p /= "model.json";
   if (!std::filesystem::exists(p)) {
-    throw usage_error("--model " + path +
+    throw usage_error("{{model}} " + path +
                       ": no such model file (give a model.json, its folder, "
                       "or a name from `srkit models`)");
   }
@@ -137,7 +137,7 @@ const ModelEntry& find_model(const std::string& name) {
     if (entry.name == name) return entry;
     names += (names.empty() ? "" : ", ") + entry.name;
   }
-  throw usage_error("--model " + name + ": unknown model (known: " + names +
+  throw usage_error("{{model}} " + name + ": unknown model (known: " + names +
                     "; or give the path of a model.json or of a .srkit file from srkit train)");
 }
 
@@ -185,7 +185,7 @@ namespace {
 // A model given by path must upscale by the requested scale, if one was requested.
 void check_scale(const ModelRequest& request, const Model& model) {
   if (request.scale != 0 && request.scale != model.card().scale) {
-    throw usage_error("--model " + request.name_or_path + " upscales x" +
+    throw usage_error("{{model}} " + request.name_or_path + " upscales x" +
                       std::to_string(model.card().scale) + ", not x" +
                       std::to_string(request.scale));
   }
@@ -213,7 +213,7 @@ std::unique_ptr<Model> load_model(const ModelRequest& request) {
   const auto& entry = find_model(request.name_or_path);
   const int64_t scale = request.scale == 0 ? entry.scales.front() : request.scale;
   if (std::find(entry.scales.begin(), entry.scales.end(), scale) == entry.scales.end()) {
-    throw usage_error("--model " + entry.name + " has no x" + std::to_string(scale) +
+    throw usage_error("{{model}} " + entry.name + " has no x" + std::to_string(scale) +
                       " weights (offered: " + join_scales(entry.scales) + ")");
   }
   if (entry.builtin) return std::make_unique<BicubicModel>(scale);

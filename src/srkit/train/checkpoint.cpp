@@ -59,7 +59,7 @@ TrainingState load_checkpoint(const std::filesystem::path& path, const NamedModu
                               const Optimizers& optimizers) {
   if (!std::filesystem::is_regular_file(path)) {
     throw usage_error(path.string() +
-                      ": no checkpoint to resume from (train without --resume "
+                      ": no checkpoint to resume from (train without {{TrainOptions::resume}} "
                       "first, or check the config's output folder)");
   }
   TrainingState state;
