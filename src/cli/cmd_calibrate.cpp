@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "common.h"
+#include "srkit/engine/batch.h"
 #include "conformal_units.h"
 #include "srkit/conformal/calibration_file.h"
 #include "upscaler_flags.h"

@@ -6,7 +6,7 @@
 
 #include "common.h"
 #include "srkit/data/realesrgan_degradation.h"
-#include "srkit/io/image_io.h"
+#include "srkit/engine/batch.h"
 #include "srkit/ops/color.h"
 #include "srkit/ops/resize.h"
 
@@ -63,60 +63,53 @@ int run_degrade(const DegradeArgs& args) {
   if (args.grid < 0 || (args.grid > 0 && args.pipeline != "realesrgan")) {
     throw usage_error("--grid N shows N samples of --pipeline realesrgan");
   }
-  const auto files = expand_inputs(args.inputs);
-  if (files.empty()) throw usage_error("no image files found in the inputs");
-  const std::filesystem::path output(args.output);
-  const bool output_is_file = prepare_output(files, args.output);
-
-  nlohmann::json results = nlohmann::json::array();
-  int failed = 0;
-  for (size_t index = 0; index < files.size(); ++index) {
-    const auto& input = files[index];
-    const auto destination =
-        output_is_file ? output : output / (input.stem().string() + "." + args.format);
-    nlohmann::json result = {{"input", input.string()}, {"output", destination.string()}};
-    try {
-      check_destination(input, destination, args.overwrite);
-      const auto image = read_image(input);
-      auto hr = image.pixels;
-      if (!args.no_modcrop) {
-        hr = hr.slice(1, 0, hr.size(1) / args.scale * args.scale)
-                 .slice(2, 0, hr.size(2) / args.scale * args.scale);
-      }
-      if (hr.size(1) < args.scale || hr.size(2) < args.scale) {
-        throw input_error(input.string(), "is smaller than the scale factor");
-      }
-      torch::Tensor lr;
-      if (args.grid > 0) {
-        lr = degradation_grid(hr, args);
-      } else if (args.pipeline == "realesrgan") {
-        nlohmann::json record;
-        lr = realesrgan_lr(hr, args, args.seed + index, &record);
-        result["degradation"] = record;
-      } else {
-        lr = resize_bicubic(hr, 1.0 / static_cast<double>(args.scale)).clamp(0.0, 1.0);
-      }
-      // Real-ESRGAN's output is 8-bit by construction (JPEG); bicubic keeps the source depth.
-      write_image(destination, lr, args.pipeline == "bicubic" ? image.bit_depth : 8,
-                  {args.overwrite});
-      result.update({{"ok", true},
-                     {"hr_width", hr.size(2)},
-                     {"hr_height", hr.size(1)},
-                     {"width", lr.size(2)},
-                     {"height", lr.size(1)}});
-      say(args.common, fmt::format("{} -> {} ({}x{})", input.string(), destination.string(),
-                                   lr.size(2), lr.size(1)));
-    } catch (const Error& e) {
-      if (e.kind() == ErrorKind::kUsage || e.kind() == ErrorKind::kSetup) throw;
-      ++failed;
-      print_error(describe(e));
-      result.update({{"ok", false}, {"error", describe(e)}});
+  BatchOptions batch;
+  batch.output = args.output;
+  batch.extension = "." + args.format;
+  batch.overwrite = args.overwrite;
+  const FileWork work = [&](const Image& image, size_t index, const ProgressFn&) {
+    auto hr = image.pixels;
+    if (!args.no_modcrop) {
+      hr = hr.slice(1, 0, hr.size(1) / args.scale * args.scale)
+               .slice(2, 0, hr.size(2) / args.scale * args.scale);
     }
-    results.push_back(result);
+    if (hr.size(1) < args.scale || hr.size(2) < args.scale) {
+      throw input_error(image.origin.string(), "is smaller than the scale factor");
+    }
+    FileResult out;
+    if (args.grid > 0) {
+      out.image = degradation_grid(hr, args);
+    } else if (args.pipeline == "realesrgan") {
+      nlohmann::json record;
+      out.image = realesrgan_lr(hr, args, args.seed + index, &record);
+      out.facts["degradation"] = record;
+    } else {
+      out.image = resize_bicubic(hr, 1.0 / static_cast<double>(args.scale)).clamp(0.0, 1.0);
+    }
+    // Real-ESRGAN's output is 8-bit by construction (JPEG); bicubic keeps the source depth.
+    out.bit_depth = args.pipeline == "bicubic" ? image.bit_depth : 8;
+    out.facts.update({{"hr_width", hr.size(2)},
+                      {"hr_height", hr.size(1)},
+                      {"width", out.image.size(2)},
+                      {"height", out.image.size(1)}});
+    return out;
+  };
+  BatchEvents events;
+  events.file_done = [&](nlohmann::json& record, const Error* failure) {
+    if (failure) {
+      record["error"] = describe(*failure);
+      print_error(describe(*failure));
+      return;
+    }
+    say(args.common, fmt::format("{} -> {} ({}x{})", record["input"].get<std::string>(),
+                                 record["output"].get<std::string>(),
+                                 record["width"].get<int64_t>(), record["height"].get<int64_t>()));
+  };
+  const auto report = run_batch(expand_inputs(args.inputs), batch, work, events);
+  if (args.common.json) {
+    print_json({{"scale", args.scale}, {"images", report.files}, {"failed", report.failed}});
   }
-  if (args.common.json)
-    print_json({{"scale", args.scale}, {"images", results}, {"failed", failed}});
-  return failed > 0 ? kExitSomeFailed : kExitOk;
+  return report.failed > 0 ? kExitSomeFailed : kExitOk;
 }
 
 }  // namespace

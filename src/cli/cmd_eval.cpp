@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "eval_flags.h"
+#include "srkit/engine/batch.h"
 #include "srkit/io/image_io.h"
 #include "srkit/metrics/metric.h"
 

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "guide_flags.h"
+#include "srkit/engine/batch.h"
 #include "srkit/data/guided_protocol.h"
 #include "srkit/engine/guided_upscale.h"
 #include "srkit/io/guided_files.h"

@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -12,7 +11,6 @@
 
 #include "srkit/core/runtime.h"
 #include "srkit/io/atomic_file.h"
-#include "srkit/io/image_io.h"
 
 namespace srkit::cli {
 namespace {
@@ -99,65 +97,6 @@ std::string describe(const Error& error) {
 void print_error(const std::string& message) { std::cerr << "srkit: error: " << message << "\n"; }
 
 void print_json(const nlohmann::json& document) { std::cout << document.dump(2) << std::endl; }
-
-std::vector<std::filesystem::path> expand_inputs(
-    const std::vector<std::string>& inputs,
-    const std::function<bool(const std::filesystem::path&)>& accept) {
-  std::vector<std::filesystem::path> files;
-  for (const auto& input : inputs) {
-    const std::filesystem::path path(input);
-    if (std::filesystem::is_directory(path)) {
-      std::vector<std::filesystem::path> found;
-      for (const auto& entry : std::filesystem::directory_iterator(path)) {
-        const bool wanted = accept ? accept(entry.path()) : is_image_path(entry.path());
-        if (entry.is_regular_file() && wanted) found.push_back(entry.path());
-      }
-      std::sort(found.begin(), found.end());
-      files.insert(files.end(), found.begin(), found.end());
-    } else {
-      files.push_back(path);  // a missing file is reported when it is read, with the others
-    }
-  }
-  return files;
-}
-
-bool prepare_output(const std::vector<std::filesystem::path>& inputs, const std::string& output) {
-  const std::filesystem::path path(output);
-  const bool names_a_file = is_image_path(path) && !std::filesystem::is_directory(path);
-  if (names_a_file && inputs.size() == 1) return true;
-  if (names_a_file) {
-    throw usage_error("-o " + output + ": several inputs need an output folder, not a file");
-  }
-  std::error_code error;
-  std::filesystem::create_directories(path, error);
-  if (error) {
-    throw usage_error(output + ": cannot create the output folder: " + error.message() +
-                      " (choose a writable place)");
-  }
-  return false;
-}
-
-void check_destination(const std::filesystem::path& input, const std::filesystem::path& destination,
-                       bool overwrite) {
-  std::error_code error;
-  if (std::filesystem::weakly_canonical(input, error) ==
-      std::filesystem::weakly_canonical(destination, error)) {
-    throw output_error(destination.string(), "is the input itself; srkit never overwrites inputs",
-                       "choose another output");
-  }
-  if (!overwrite && std::filesystem::exists(destination, error)) {
-    throw output_error(destination.string(), "already exists", "pass --overwrite to replace it");
-  }
-  const auto folder = destination.parent_path();
-  if (!folder.empty() && !std::filesystem::is_directory(folder, error)) {
-    std::filesystem::create_directories(folder, error);
-    if (error) {
-      throw output_error(destination.string(),
-                         "its folder cannot be created: " + error.message(),
-                         "choose a writable place");
-    }
-  }
-}
 
 int64_t parse_bytes(const std::string& text) {
   size_t used = 0;

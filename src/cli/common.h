@@ -72,24 +72,6 @@ void write_lines(const std::string& path, const std::vector<std::string>& lines)
 // Prints a JSON document on stdout.
 void print_json(const nlohmann::json& document);
 
-// Expands the inputs (files, or folders of images, not recursive) into a sorted list of files.
-// A folder contributes its files that `accept` (by default those with image extensions).
-std::vector<std::filesystem::path> expand_inputs(
-    const std::vector<std::string>& inputs,
-    const std::function<bool(const std::filesystem::path&)>& accept = {});
-
-// Whether -o names one output file (a single input and an image extension) rather than a folder;
-// a folder is created. Throws a usage Error when -o is a file for several inputs or the folder
-// cannot be created.
-bool prepare_output(const std::vector<std::filesystem::path>& inputs, const std::string& output);
-
-// Throws an output Error when `destination` is the input itself (srkit never overwrites inputs) or
-// already exists and `overwrite` is false. Creates the destination's folder when it is missing
-// (`-o out/x.png` works in a fresh checkout). Called before the work, so nothing is computed in
-// vain.
-void check_destination(const std::filesystem::path& input, const std::filesystem::path& destination,
-                       bool overwrite);
-
 // Parses "4G", "512M", "1000000" into bytes.
 int64_t parse_bytes(const std::string& text);
 

@@ -2,16 +2,12 @@
 // srkit (--model, tiles, memory) or any external program (--model-cmd).
 #pragma once
 
-#include <memory>
 #include <string>
 
 #include <torch/types.h>
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
-#include "srkit/engine/upscale.h"
-#include "srkit/models/model.h"
-#include "srkit/ops/test_time_augmentation.h"
+#include "srkit/engine/upscaler.h"
 
 namespace srkit::cli {
 
@@ -32,17 +28,8 @@ struct UpscalerFlags {
 // model comes from elsewhere (a calibration file).
 void add_upscaler_flags(CLI::App& command, UpscalerFlags& flags, bool choose_model = true);
 
-struct Upscaler {
-  std::string name;              // the model's name or the command
-  double scale = 0;              // output size / input size
-  nlohmann::json identity;       // what a calibration file records (conformal::model_identity)
-  std::unique_ptr<Model> model;  // null for an external program
-  UpscaleOptions options;        // for the model
-  UpscaleFn run;                 // [C,H,W] in [0,1] -> [C, H*scale, W*scale] on the CPU
-};
-
-// Loads the model (or checks the command); says on stderr (unless quiet) when the scale is reached
-// by resizing the model's output.
+// The engine's upscaler for the flags (the model loaded, or the command checked); says on stderr
+// (unless quiet) when the scale is reached by resizing the model's output.
 Upscaler make_upscaler(const UpscalerFlags& flags, const torch::Device& device, bool quiet);
 
 }  // namespace srkit::cli

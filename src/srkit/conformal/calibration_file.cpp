@@ -34,12 +34,6 @@ std::string describe(const nlohmann::json& model, double scale) {
 
 }  // namespace
 
-nlohmann::json model_identity(const ModelCard& card) {
-  return {{"name", card.name}, {"scale", card.scale}, {"sha256", card.sha256}};
-}
-
-nlohmann::json command_identity(const std::string& command) { return {{"command", command}}; }
-
 nlohmann::json threshold_to_json(float t) {
   if (t == kEmptyMask) return "-inf";
   if (t == kFullMask) return "inf";

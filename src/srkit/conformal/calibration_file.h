@@ -29,11 +29,6 @@ struct Calibration {
   int64_t images() const { return curve.images; }
 };
 
-// The identity of a model of srkit: name, native scale and the sha256 of its weights.
-nlohmann::json model_identity(const ModelCard& card);
-// The identity of an external program: its command template.
-nlohmann::json command_identity(const std::string& command);
-
 // Answers any alpha from the stored risk curve (the same as the grid's value for grid alphas).
 float threshold(const Calibration& calibration, double alpha);
 

@@ -20,4 +20,10 @@ nlohmann::json to_json(const ModelCard& card) {
           {"sha256", card.sha256}};
 }
 
+nlohmann::json model_identity(const ModelCard& card) {
+  return {{"name", card.name}, {"scale", card.scale}, {"sha256", card.sha256}};
+}
+
+nlohmann::json command_identity(const std::string& command) { return {{"command", command}}; }
+
 }  // namespace srkit

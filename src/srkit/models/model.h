@@ -32,6 +32,11 @@ struct ModelCard {
 
 nlohmann::json to_json(const ModelCard& card);
 
+// What identifies a model's results (a calibration file records it): name, scale and the sha256
+// of its weight files; or, for an external program, its command line.
+nlohmann::json model_identity(const ModelCard& card);
+nlohmann::json command_identity(const std::string& command);
+
 class Model {
  public:
   virtual ~Model() = default;

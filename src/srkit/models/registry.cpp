@@ -170,15 +170,7 @@ int64_t choose_native_scale(const std::vector<int64_t>& offered, double wanted) 
   return sorted.back();
 }
 
-std::vector<int64_t> offered_scales(const std::string& name_or_path) {
-  if (is_model_file(name_or_path)) return {NativeModel(name_or_path).card().scale};
-  if (looks_like_path(name_or_path)) {
-    ModelCard card;
-    describe_graph(resolve_model_json(name_or_path), card);
-    return {card.scale};
-  }
-  return find_model(name_or_path).scales;
-}
+bool is_model_path(const std::string& name_or_path) { return looks_like_path(name_or_path); }
 
 namespace {
 
@@ -199,7 +191,7 @@ std::unique_ptr<Model> load_model(const ModelRequest& request) {
     check_scale(request, *model);
     return model;
   }
-  if (looks_like_path(request.name_or_path)) {
+  if (is_model_path(request.name_or_path)) {
     const auto model_json = resolve_model_json(request.name_or_path);
     ModelCard card;
     card.name = model_json.string();

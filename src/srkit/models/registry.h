@@ -53,7 +53,8 @@ struct ModelRequest {
 // pick a listed name or an offered scale).
 std::unique_ptr<Model> load_model(const ModelRequest& request);
 
-// Scales a request can run at: the registry's for a name, the graph's own for a path.
-std::vector<int64_t> offered_scales(const std::string& name_or_path);
+// Whether a request names a file (a model.json, its folder, a .srkit file) rather than a
+// registered model; such a model has the one scale of its file.
+bool is_model_path(const std::string& name_or_path);
 
 }  // namespace srkit

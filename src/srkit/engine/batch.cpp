@@ -1,0 +1,170 @@
+#include "srkit/engine/batch.h"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <system_error>
+
+#include <torch/torch.h>
+
+namespace srkit {
+namespace {
+
+// Where one input's output goes: the file itself for a single input, else
+// <folder>/<stem><extension>.
+std::filesystem::path destination_for(const std::filesystem::path& input,
+                                      const std::filesystem::path& target, bool target_is_file,
+                                      const std::string& extension) {
+  if (target_is_file) return target;
+  return target / (input.stem().string() + extension);
+}
+
+struct PlannedOutputs {
+  std::filesystem::path main;
+  std::map<std::string, std::filesystem::path> extras;
+};
+
+// The record of a file the work failed on; usage and setup errors and cancellation are not
+// per-file failures and go up.
+nlohmann::json failure_record(nlohmann::json record, const Error& error) {
+  record.update({{"ok", false}, {"error", error.what()}});
+  return record;
+}
+
+}  // namespace
+
+std::vector<std::filesystem::path> expand_inputs(
+    const std::vector<std::string>& inputs,
+    const std::function<bool(const std::filesystem::path&)>& accept) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& input : inputs) {
+    const std::filesystem::path path(input);
+    if (std::filesystem::is_directory(path)) {
+      std::vector<std::filesystem::path> found;
+      for (const auto& entry : std::filesystem::directory_iterator(path)) {
+        const bool wanted = accept ? accept(entry.path()) : is_image_path(entry.path());
+        if (entry.is_regular_file() && wanted) found.push_back(entry.path());
+      }
+      std::sort(found.begin(), found.end());
+      files.insert(files.end(), found.begin(), found.end());
+    } else {
+      files.push_back(path);  // a missing file is reported when it is read, with the others
+    }
+  }
+  return files;
+}
+
+bool prepare_output(const std::vector<std::filesystem::path>& inputs,
+                    const std::filesystem::path& output) {
+  const bool names_a_file = is_image_path(output) && !std::filesystem::is_directory(output);
+  if (names_a_file && inputs.size() == 1) return true;
+  if (names_a_file) {
+    throw usage_error("{{output}} " + output.string() +
+                      ": several inputs need an output folder, not a file");
+  }
+  std::error_code error;
+  std::filesystem::create_directories(output, error);
+  if (error) {
+    throw usage_error(output.string() + ": cannot create the output folder: " + error.message() +
+                      " (choose a writable place)");
+  }
+  return false;
+}
+
+void check_destination(const std::filesystem::path& input, const std::filesystem::path& destination,
+                       bool overwrite) {
+  std::error_code error;
+  if (std::filesystem::weakly_canonical(input, error) ==
+      std::filesystem::weakly_canonical(destination, error)) {
+    throw output_error(destination.string(), "is the input itself; srkit never overwrites inputs",
+                       "choose another output");
+  }
+  if (!overwrite && std::filesystem::exists(destination, error)) {
+    throw output_error(destination.string(), "already exists",
+                       "pass {{overwrite}} to replace it");
+  }
+  const auto folder = destination.parent_path();
+  if (!folder.empty() && !std::filesystem::is_directory(folder, error)) {
+    std::filesystem::create_directories(folder, error);
+    if (error) {
+      throw output_error(destination.string(),
+                         "its folder cannot be created: " + error.message(),
+                         "choose a writable place");
+    }
+  }
+}
+
+BatchReport run_batch(const std::vector<std::filesystem::path>& files, const BatchOptions& options,
+                      const FileWork& work, const BatchEvents& events) {
+  if (files.empty()) throw usage_error("no image files found in the inputs");
+  const bool output_is_file = prepare_output(files, options.output);
+  std::map<std::string, bool> extra_is_file;
+  for (const auto& [name, target] : options.extras) {
+    extra_is_file[name] = prepare_output(files, target);
+  }
+
+  BatchReport report;
+  for (size_t i = 0; i < files.size(); ++i) {
+    const auto& input = files[i];
+    const auto extension = options.extension.empty() ? input.extension().string()
+                                                      : options.extension;
+    PlannedOutputs outputs;
+    outputs.main = destination_for(input, options.output, output_is_file, extension);
+    nlohmann::json record = {{"input", input.string()}, {"output", outputs.main.string()}};
+    const auto start = std::chrono::steady_clock::now();
+    const Error* failure = nullptr;
+    std::optional<Error> caught;
+    try {
+      check_destination(input, outputs.main, options.overwrite);
+      for (const auto& [name, target] : options.extras) {
+        outputs.extras[name] = destination_for(input, target, extra_is_file[name], ".png");
+        check_destination(input, outputs.extras[name], options.overwrite);
+      }
+      const auto image = read_image(input);
+      const ProgressFn progress = [&](int64_t done, int64_t total) {
+        return !events.progress || events.progress(i, files.size(), input, done, total);
+      };
+      FileResult result;
+      try {
+        result = work(image, i, progress);
+      } catch (const c10::Error& e) {
+        throw input_error(input.string(), e.what_without_backtrace());
+      }
+      for (const auto& [name, path] : outputs.extras) {
+        const auto extra = result.extras.find(name);
+        if (extra == result.extras.end()) continue;
+        write_image(path, extra->second, 8, {options.overwrite});
+        record[name] = path.string();
+      }
+      const int bits = write_image(outputs.main, result.image,
+                                   result.bit_depth > 0 ? result.bit_depth : image.bit_depth,
+                                   {options.overwrite});
+      record.update(
+          {{"ok", true},
+           {"width", image.pixels.size(2)},
+           {"height", image.pixels.size(1)},
+           {"channels", image.pixels.size(0)},
+           {"out_width", result.image.size(2)},
+           {"out_height", result.image.size(1)},
+           {"bit_depth_in", image.bit_depth},
+           {"bit_depth_out", bits},
+           {"seconds",
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}});
+      record.update(result.facts);
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::kCancelled || e.kind() == ErrorKind::kUsage ||
+          e.kind() == ErrorKind::kSetup) {
+        throw;
+      }
+      ++report.failed;
+      caught.emplace(e);
+      failure = &*caught;
+      record = failure_record(record, e);
+    }
+    if (events.file_done) events.file_done(record, failure);
+    report.files.push_back(record);
+  }
+  return report;
+}
+
+}  // namespace srkit

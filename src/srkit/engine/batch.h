@@ -1,0 +1,94 @@
+// A batch of image files through one piece of work (upscaling, degrading, a calibrated upscale
+// with its mask): the inputs expanded (folders to their images), an output planned for each (the
+// file itself for one input, else <folder>/<stem><extension>; missing folders created; an input
+// is never overwritten, an existing file only with `overwrite`), each file read, worked and
+// written atomically. A file that fails (unreadable, too small, a model error) is recorded and
+// the batch goes on; usage and setup errors and cancellation stop it. The library never prints:
+// progress and results reach the caller through BatchEvents.
+//
+//   srkit::BatchOptions options;
+//   options.output = "upscaled/";
+//   auto report = srkit::run_batch(srkit::expand_inputs({"photos/"}), options,
+//       [&](const srkit::Image& image, size_t, const srkit::ProgressFn&) {
+//         return srkit::FileResult{upscaler.run(image.pixels)};
+//       });
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+#include <nlohmann/json.hpp>
+
+#include "srkit/core/error.h"
+#include "srkit/core/progress.h"
+#include "srkit/io/image_io.h"
+
+namespace srkit {
+
+// What the work made of one image.
+struct FileResult {
+  torch::Tensor image;  // [C,H,W] in [0,1]: the main output
+  int bit_depth = 0;    // of the main output; 0 = the input's
+  std::map<std::string, torch::Tensor> extras;  // by name ("mask"): 8-bit PNGs, see BatchOptions
+  nlohmann::json facts = nlohmann::json::object();  // merged into the file's record, last
+};
+
+// `index` is the file's place in the batch (a per-file seed); `progress` reports the work's own
+// units (tiles, samples) and answers false to cancel: the work then throws an Error of kind
+// kCancelled.
+using FileWork =
+    std::function<FileResult(const Image& image, size_t index, const ProgressFn& progress)>;
+
+struct BatchOptions {
+  std::filesystem::path output;  // a file (one input) or a folder
+  std::string extension;         // of outputs in a folder, with the dot; empty = the input's
+  std::map<std::string, std::filesystem::path> extras;  // extra output by name: file or folder
+  bool overwrite = false;
+};
+
+struct BatchEvents {
+  // Progress of file `index` of `count` (done/total of its work); false cancels the batch.
+  std::function<bool(size_t index, size_t count, const std::filesystem::path& input, int64_t done,
+                     int64_t total)>
+      progress;
+  // After each file, with its record: {"input", "output", "ok", "seconds", sizes, bit depths and
+  // the work's facts}, or {"input", "output", "ok": false, "error"} and the failure. The caller
+  // may add to the record (the report keeps what it leaves there).
+  std::function<void(nlohmann::json& record, const Error* failure)> file_done;
+};
+
+struct BatchReport {
+  nlohmann::json files = nlohmann::json::array();  // one record per input, in order
+  int failed = 0;
+};
+
+// Runs `work` over `files`. A usage Error when there are none, when several inputs are given
+// one output file, or when an output folder cannot be created.
+BatchReport run_batch(const std::vector<std::filesystem::path>& files, const BatchOptions& options,
+                      const FileWork& work, const BatchEvents& events = {});
+
+// Expands the inputs (files, or folders of images, not recursive) into a sorted list of files. A
+// folder contributes its files that `accept` (by default those with image extensions).
+std::vector<std::filesystem::path> expand_inputs(
+    const std::vector<std::string>& inputs,
+    const std::function<bool(const std::filesystem::path&)>& accept = {});
+
+// Whether `output` names one output file (a single input and an image extension) rather than a
+// folder; a folder is created. A usage Error when it is a file for several inputs or the folder
+// cannot be created.
+bool prepare_output(const std::vector<std::filesystem::path>& inputs,
+                    const std::filesystem::path& output);
+
+// An output Error when `destination` is the input itself (srkit never overwrites inputs) or
+// already exists and `overwrite` is false. Creates the destination's folder when it is missing.
+// Called before the work, so nothing is computed in vain.
+void check_destination(const std::filesystem::path& input, const std::filesystem::path& destination,
+                       bool overwrite);
+
+}  // namespace srkit

@@ -1,0 +1,63 @@
+#include "srkit/engine/upscaler.h"
+
+#include <algorithm>
+
+#include "srkit/core/error.h"
+#include "srkit/engine/external_program.h"
+#include "srkit/models/registry.h"
+
+namespace srkit {
+namespace {
+
+double preferred_scale(const std::vector<int64_t>& offered) {
+  if (offered.size() == 1) return static_cast<double>(offered.front());
+  return std::find(offered.begin(), offered.end(), 4) != offered.end()
+             ? 4.0
+             : static_cast<double>(offered.front());
+}
+
+Upscaler open_program(const UpscalerChoice& choice) {
+  if (!(choice.scale > 0)) throw usage_error("{{command}} needs {{scale}} (the program's scale)");
+  ExternalProgramOptions options;
+  options.timeout_seconds = choice.command_timeout;
+  options.keep_going = choice.keep_going;
+  auto program = std::make_shared<ExternalUpscaler>(choice.command, choice.scale, options);
+  Upscaler out;
+  out.name = choice.command;
+  out.scale = choice.scale;
+  out.identity = command_identity(choice.command);
+  out.run = [program](const torch::Tensor& lr) { return (*program)(lr); };
+  return out;
+}
+
+}  // namespace
+
+Upscaler open_upscaler(const UpscalerChoice& choice, const torch::Device& device) {
+  if (!choice.command.empty()) return open_program(choice);
+  Upscaler out;
+  // A model given by path has the one scale of its file: load it once and take that.
+  std::vector<int64_t> offered;
+  if (is_model_path(choice.model)) {
+    out.model = load_model({choice.model, 0, choice.model_range});
+    offered = {out.model->card().scale};
+  } else {
+    offered = find_model(choice.model).scales;
+  }
+  out.scale = choice.scale > 0 ? choice.scale : preferred_scale(offered);
+  if (out.scale <= 0 || out.scale > 32) throw usage_error("{{scale}} must be in (0, 32]");
+  out.native_scale = choose_native_scale(offered, out.scale);
+  if (!out.model) out.model = load_model({choice.model, out.native_scale, choice.model_range});
+  out.model->prepare(device, /*channels_last=*/device.is_cpu());
+  out.name = out.model->card().name;
+  out.identity = model_identity(out.model->card());
+  out.options = choice.options;
+  out.options.scale = out.scale;
+  Model* model = out.model.get();
+  const auto options = out.options;
+  out.run = [model, options, device](const torch::Tensor& lr) {
+    return upscale(*model, lr.to(device), options);
+  };
+  return out;
+}
+
+}  // namespace srkit

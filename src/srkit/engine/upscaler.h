@@ -1,0 +1,53 @@
+// Choosing what upscales: a model of srkit's (a registered name, a model.json or a .srkit file),
+// or any external program given as a command line. The same Upscaler serves plain upscaling,
+// confidence masks and calibration, which see only its `run` function.
+//
+//   srkit::UpscalerChoice choice;                 // the default model at its scale
+//   choice.model = "esrgan-medium";
+//   choice.scale = 3;                             // no x3 weights: x4, then bicubic down
+//   auto upscaler = srkit::open_upscaler(choice, torch::kCPU);
+//   torch::Tensor hr = upscaler.run(lr);
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <torch/types.h>
+#include <nlohmann/json.hpp>
+
+#include "srkit/engine/upscale.h"
+#include "srkit/models/model.h"
+
+namespace srkit {
+
+struct UpscalerChoice {
+  std::string model = "default";  // a registered name, a model.json (or its folder), a .srkit file
+  double model_range = 1.0;       // for a model.json given by path: the range its weights expect
+  std::string command;            // an external program instead: 'PROGRAM {in} {out}'
+  double command_timeout = 600;   // seconds one run of the program may take
+  std::function<bool()> keep_going;  // polled while the program runs; false stops it (cancel)
+  // Output size / input size; 0 = the model's scale (4 when it has several). Required for a
+  // command. A scale the model does not offer is reached by resizing its nearest native output.
+  double scale = 0;
+  UpscaleOptions options;  // tiles, memory, alpha (its scale is set from `scale`)
+};
+
+struct Upscaler {
+  std::string name;              // the model's name or the command
+  double scale = 0;              // output size / input size
+  int64_t native_scale = 0;      // the model's own scale (0 for a command)
+  nlohmann::json identity;       // what a calibration file records (model_identity)
+  std::unique_ptr<Model> model;  // null for an external program
+  UpscaleOptions options;        // for the model
+  UpscaleFn run;                 // [C,H,W] in [0,1] -> [C, H*scale, W*scale] on the CPU
+
+  // Whether the scale is reached by resizing the model's output.
+  bool resized() const { return model && static_cast<double>(native_scale) != scale; }
+};
+
+// Loads the model once (checksums verified) and prepares it on `device`. Usage Errors name the
+// option at fault (an unknown model, a scale out of (0, 32], a command without a scale).
+Upscaler open_upscaler(const UpscalerChoice& choice, const torch::Device& device);
+
+}  // namespace srkit
