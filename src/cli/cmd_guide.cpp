@@ -11,20 +11,25 @@
 #include "srkit/data/guided_protocol.h"
 #include "srkit/engine/guided_upscale.h"
 #include "srkit/io/guided_files.h"
-#include "srkit/models/guided_model.h"
+#include "srkit/models/registry.h"
 
 namespace srkit::cli {
 
 ChosenUpscaler choose_upscaler(const GuideArgs& args, GuidedTask task,
                                const ProgressFn& progress) {
   if (!args.model.empty()) {
-    auto network = load_guided_model(args.model).network;
+    std::shared_ptr<Model> model = open_model_file(args.model);
+    if (model->card().task != "guided") {
+      throw usage_error("--model " + args.model + " is a single-image model: run it with "
+                        "`srkit upscale`, or train a guided one with a magnet config (srkit train)");
+    }
+    model->prepare(torch::kCPU, /*channels_last=*/true);
     auto counts = std::make_shared<std::vector<torch::Tensor>>();
     auto tiling = args.tiling;
     if (!args.max_memory.empty()) tiling.max_memory = parse_bytes(args.max_memory);
-    return {[network, task, counts, tiling, progress](const torch::Tensor& lr,
-                                                      const torch::Tensor& guide) mutable {
-              return guided_model_upscale(*network, task, lr, guide, counts.get(), tiling,
+    return {[model, task, counts, tiling, progress](const torch::Tensor& lr,
+                                                    const torch::Tensor& guide) {
+              return guided_model_upscale(*model, task, lr, guide, counts.get(), tiling,
                                           progress);
             },
             std::filesystem::path(args.model).filename().string(), counts};

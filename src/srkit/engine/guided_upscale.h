@@ -2,8 +2,8 @@
 // low-resolution target by its own minimum and range, the guide by its own), the network runs
 // whole or in tiles through the engine's tiler, and the result goes back to the target's units.
 //
-//   auto model = srkit::load_guided_model("runs/magnet/magnet.srkit");
-//   torch::Tensor depth = srkit::guided_model_upscale(*model.network, GuidedTask::kDepth, lr, rgb);
+//   auto model = srkit::load_model({"runs/magnet/magnet.srkit"});
+//   torch::Tensor depth = srkit::guided_model_upscale(*model, GuidedTask::kDepth, lr, rgb);
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,7 @@
 
 #include "srkit/core/guided_task.h"
 #include "srkit/core/progress.h"
+#include "srkit/models/model.h"
 #include "srkit/nn/magnet.h"
 
 namespace srkit {
@@ -28,17 +29,20 @@ struct GuidedTiling {
   int64_t max_memory = 0;  // bytes one pass may use; 0 = default_memory_budget()
 };
 
-// Activation bytes of one forward pass per guide-grid pixel (measured peak, float32).
-double guided_bytes_per_pixel(const MagNetConfig& config);
+// target_lr [C,h,w], guide [G,H,W] in any units -> [C,H,W] in the target's units (no gradient):
+// a guided Model (card().inputs {"guide"}, the task among its tasks). Both inputs are scaled to
+// [0,1] by the whole images' ranges, also when tiled. `expert_counts`, when given, accumulates
+// per routed level the number of pixels that chose each expert ([M] each; the router's top-k
+// choice in eval mode; tiled runs count every window's pixels).
+torch::Tensor guided_model_upscale(Model& model, GuidedTask task, const torch::Tensor& target_lr,
+                                   const torch::Tensor& guide,
+                                   std::vector<torch::Tensor>* expert_counts = nullptr,
+                                   const GuidedTiling& tiling = {}, const ProgressFn& progress = {});
 
-// target_lr [C,h,w], guide [G,H,W] in any units -> [C,H,W] in the target's units (no gradient).
-// Both are scaled to [0,1] by the whole images' ranges, also when tiled. `expert_counts`, when
-// given, accumulates per routed level the number of pixels that chose each expert ([M] each; the
-// router's top-k choice in eval mode; tiled runs count every window's pixels).
+// The same for a MAG-Net in hand (training, tests).
 torch::Tensor guided_model_upscale(MagNetImpl& network, GuidedTask task,
                                    const torch::Tensor& target_lr, const torch::Tensor& guide,
                                    std::vector<torch::Tensor>* expert_counts = nullptr,
-                                   const GuidedTiling& tiling = {},
-                                   const ProgressFn& progress = {});
+                                   const GuidedTiling& tiling = {}, const ProgressFn& progress = {});
 
 }  // namespace srkit

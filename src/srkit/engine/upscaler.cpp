@@ -30,6 +30,14 @@ Upscaler open_program(const UpscalerChoice& choice) {
   return out;
 }
 
+// This engine upscales images; models that need more (a guide) run through guided_upscale.h.
+void require_single_image(const Model& model) {
+  if (model.card().inputs.empty()) return;
+  throw usage_error("{{model}} " + model.card().name + " is a " + model.card().task +
+                    " model that needs more than an image: run it with `srkit guide --model` "
+                    "and a guide image");
+}
+
 }  // namespace
 
 Upscaler open_upscaler(const UpscalerChoice& choice, const torch::Device& device) {
@@ -39,6 +47,7 @@ Upscaler open_upscaler(const UpscalerChoice& choice, const torch::Device& device
   std::vector<int64_t> offered;
   if (is_model_path(choice.model)) {
     out.model = load_model({choice.model, 0, choice.model_range});
+    require_single_image(*out.model);
     offered = {out.model->card().scale};
   } else {
     offered = find_model(choice.model).scales;

@@ -3,33 +3,104 @@
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
+#include "srkit/core/guided_task.h"
+#include "srkit/io/sha256.h"
 #include "srkit/models/model_file.h"
 #include "srkit/nn/layers.h"
 
 namespace srkit {
 namespace {
 
-constexpr const char* kFormat = "srkit-guided-model";
+// Peak float32 activation bytes per guide-grid pixel and feature channel of a MAG-Net forward
+// pass in eval mode: bench/guided_tiling.sh measured 4,161 and 5,550 bytes per pixel for the
+// C 16 configuration in two runs (peak RSS slope from 0.07 to 1 MP guides); the larger is used.
+constexpr double kBytesPerPixelPerChannel = 347;
 
 }  // namespace
+
+GuidedModel::GuidedModel(MagNet network, const nlohmann::json& about, const std::string& source)
+    : network_(std::move(network)) {
+  network_->eval();
+  const auto& config = network_->config();
+  card_.name = about.value("name", std::filesystem::path(source).stem().string());
+  card_.task = "guided";
+  card_.architecture = config.to_json().dump();
+  card_.scale = 0;  // any integer scale: the guide's grid sets it
+  card_.in_channels = 0;  // per task: 1 (depth, MR) or 4 (pan)
+  card_.out_channels = 0;
+  card_.parameters = network_->parameter_count();
+  card_.peak_bytes_per_input_pixel = guided_bytes_per_pixel(config);
+  card_.inputs = {"guide"};
+  for (const auto& task : about.value("tasks", nlohmann::json::array())) {
+    card_.tasks.push_back(task.get<std::string>());
+  }
+  if (card_.tasks.empty()) {
+    for (int t = 0; t < kGuidedTaskCount; ++t) {
+      card_.tasks.push_back(guided_task_info(static_cast<GuidedTask>(t)).name);
+    }
+  }
+  card_.licence = about.value("licence", std::string("see the training data's licence"));
+  card_.source = source;
+  card_.sha256[std::filesystem::path(source).filename().string()] = sha256_file(source);
+}
+
+void GuidedModel::prepare(const torch::Device& device, bool channels_last) {
+  network_->to(device);
+  set_channels_last(*network_, channels_last);
+}
+
+torch::Tensor GuidedModel::run(const ModelInput& input, ModelDiagnostics* diagnostics) {
+  const auto guide = input.extras.find("guide");
+  if (guide == input.extras.end() || input.extras.size() != 1) {
+    throw usage_error("{{model}} " + card_.name + " takes exactly one extra input, the guide");
+  }
+  if (input.task.empty()) {
+    throw usage_error("{{model}} " + card_.name + " needs a task (depth, pan or mri)");
+  }
+  torch::NoGradGuard no_grad;
+  auto out = network_->forward(parse_guided_task(input.task), input.image, guide->second);
+  if (diagnostics) {
+    for (size_t l = 0; l < out.gates.size(); ++l) {
+      (*diagnostics)["experts." + std::to_string(l + 1)] =
+          (out.gates[l] > 0).to(torch::kDouble).sum(0);
+    }
+  }
+  return out.image;
+}
+
+double guided_bytes_per_pixel(const MagNetConfig& config) {
+  return kBytesPerPixelPerChannel * static_cast<double>(config.dim);
+}
 
 void save_guided_model(const std::filesystem::path& path, MagNetImpl& network,
                        const nlohmann::json& about) {
   nlohmann::json description = about;
-  description["format"] = kFormat;
   description["network"] = network.config().to_json();
-  torch::serialize::OutputArchive archive, weights;
-  archive.write("srkit", c10::IValue(description.dump()));
-  network.save(weights);
-  archive.write("weights", weights);
-  save_archive_atomically(archive, path, "the model file");
+  save_model_archive(path, network, description);
+}
+
+MagNet read_guided_network(const std::filesystem::path& path, const nlohmann::json& about,
+                           torch::serialize::InputArchive& archive) {
+  try {
+    // The text features are part of the weights (buffer "fixed_text"), so no embedding file is
+    // needed to load: the zeros given here are replaced by the stored features.
+    const auto config = MagNetConfig::from_json(about.at("network"));
+    MagNet network(config, torch::zeros({kGuidedTaskCount, config.text_dim}));
+    torch::serialize::InputArchive weights;
+    archive.read("weights", weights);
+    network->load(weights);
+    network->eval();
+    set_channels_last(*network, true);
+    return network;
+  } catch (...) {
+    throw damaged_model_file(path);
+  }
 }
 
 bool is_guided_model_file(const std::filesystem::path& path) {
   torch::serialize::InputArchive archive;
   try {
-    const auto description = read_archive_description(path, archive);
-    return description.is_object() && description.value("format", std::string()) == kFormat;
+    return model_file_architecture(path, read_archive_description(path, archive)) == "magnet";
   } catch (const Error&) {
     return false;
   }
@@ -38,26 +109,11 @@ bool is_guided_model_file(const std::filesystem::path& path) {
 GuidedModelFile load_guided_model(const std::filesystem::path& path) {
   torch::serialize::InputArchive archive;
   const auto description = read_archive_description(path, archive);
-  if (!description.is_object() || description.value("format", std::string()) != kFormat) {
+  if (model_file_architecture(path, description) != "magnet") {
     throw setup_error(path.string() + " is not a guided (MAG-Net) model file: train one with a "
                       "magnet config (docs/guided.md)");
   }
-  GuidedModelFile file;
-  file.about = description;
-  try {
-    // The text features are part of the weights (buffer "fixed_text"), so no embedding file is
-    // needed to load: the zeros given here are replaced by the stored features.
-    const auto config = MagNetConfig::from_json(description.at("network"));
-    file.network = MagNet(config, torch::zeros({kGuidedTaskCount, config.text_dim}));
-    torch::serialize::InputArchive weights;
-    archive.read("weights", weights);
-    file.network->load(weights);
-  } catch (...) {
-    throw damaged_model_file(path);
-  }
-  file.network->eval();
-  set_channels_last(*file.network, true);
-  return file;
+  return {read_guided_network(path, description, archive), description};
 }
 
 }  // namespace srkit

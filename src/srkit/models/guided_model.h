@@ -1,26 +1,56 @@
-// A trained MAG-Net as a file (".srkit", architecture "magnet"). Running it over a user's images
-// is the engine's (engine/guided_upscale.h).
+// A trained MAG-Net as a Model (task "guided": it takes the low-resolution target as the image,
+// a "guide" on the output grid and a task) and as a .srkit file (architecture "magnet"). Running
+// it over a user's images in their own units, whole or in tiles, is the engine's
+// (engine/guided_upscale.h).
 //
 //   srkit::save_guided_model("runs/magnet/magnet.srkit", *net, {{"name", "magnet"}});
-//   auto model = srkit::load_guided_model("runs/magnet/magnet.srkit");
+//   auto model = srkit::load_model({"runs/magnet/magnet.srkit"});   // a GuidedModel
+//   auto out = model->run({.image = lr, .extras = {{"guide", rgb}}, .task = "depth"});
 #pragma once
 
 #include <filesystem>
 
+#include <torch/serialize/input-archive.h>
 #include <nlohmann/json.hpp>
 
+#include "srkit/models/model.h"
 #include "srkit/nn/magnet.h"
 
 namespace srkit {
+
+class GuidedModel : public Model {
+ public:
+  // `about`: the file's description ("name", "tasks", ...); `source`: where it came from.
+  GuidedModel(MagNet network, const nlohmann::json& about, const std::string& source);
+  const ModelCard& card() const override { return card_; }
+  void prepare(const torch::Device& device, bool channels_last) override;
+  // input.image [N,C1,h,w] and extras "guide" [N,C2,H,W] in [0,1], H = h * scale; input.task
+  // one of "depth", "pan", "mri". Diagnostics "experts.L": per routed level L, how many pixels
+  // chose each expert ([M], the router's top-k in eval mode).
+  torch::Tensor run(const ModelInput& input, ModelDiagnostics* diagnostics = nullptr) override;
+  MagNetImpl& network() { return *network_; }
+
+ private:
+  MagNet network_;
+  ModelCard card_;
+};
+
+// Activation bytes of one forward pass per guide-grid pixel (measured peak, float32).
+double guided_bytes_per_pixel(const MagNetConfig& config);
+
+// Writes a MAG-Net as a .srkit model file (atomic); `about` is free-form ("name", "tasks",
+// "steps", ...).
+void save_guided_model(const std::filesystem::path& path, MagNetImpl& network,
+                       const nlohmann::json& about);
+
+// The MAG-Net of a .srkit file whose description (read_archive_description) is `about`.
+MagNet read_guided_network(const std::filesystem::path& path, const nlohmann::json& about,
+                           torch::serialize::InputArchive& archive);
 
 struct GuidedModelFile {
   MagNet network{nullptr};  // weights loaded, eval mode
   nlohmann::json about;     // as saved, with "network" = the config
 };
-
-// Atomic; `about` is free-form ("name", "tasks", "steps", ...).
-void save_guided_model(const std::filesystem::path& path, MagNetImpl& network,
-                       const nlohmann::json& about);
 
 // Throws a setup Error naming the file when it is missing, damaged, or not a MAG-Net file.
 GuidedModelFile load_guided_model(const std::filesystem::path& path);

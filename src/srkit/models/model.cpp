@@ -1,5 +1,7 @@
 #include "srkit/models/model.h"
 
+#include "srkit/core/error.h"
+
 namespace srkit {
 
 nlohmann::json to_json(const ModelCard& card) {
@@ -15,9 +17,27 @@ nlohmann::json to_json(const ModelCard& card) {
           {"flops_per_input_pixel", card.flops_per_input_pixel},
           {"peak_bytes_per_input_pixel", card.peak_bytes_per_input_pixel},
           {"value_range", card.value_range},
+          {"inputs", card.inputs},
+          {"tasks", card.tasks},
           {"licence", card.licence},
           {"source", card.source},
           {"sha256", card.sha256}};
+}
+
+torch::Tensor Model::forward(const torch::Tensor&) {
+  std::string needs;
+  for (const auto& name : card().inputs) needs += (needs.empty() ? "" : ", ") + name;
+  throw usage_error("{{model}} " + card().name + " needs more than an image (" +
+                    (needs.empty() ? std::string("a task") : needs) +
+                    "): run it with `srkit guide`");
+}
+
+torch::Tensor Model::run(const ModelInput& input, ModelDiagnostics*) {
+  if (!input.extras.empty() || !input.task.empty()) {
+    throw usage_error("{{model}} " + card().name +
+                      " takes one image; it has no extra inputs or tasks");
+  }
+  return forward(input.image);
 }
 
 nlohmann::json model_identity(const ModelCard& card) {

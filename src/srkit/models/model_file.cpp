@@ -10,22 +10,49 @@ namespace srkit {
 namespace {
 
 constexpr const char* kFormat = "srkit-model";
-constexpr int kVersion = 1;
+constexpr const char* kGuidedFormatV1 = "srkit-guided-model";  // guided models before version 2
+// 2: one format for every native network, the architecture in the network's config.
+constexpr int kVersion = 2;
 
 }  // namespace
 
-void save_model_file(const std::filesystem::path& path, NetworkImpl& network,
-                     const nlohmann::json& about) {
-  auto description = about;
-  description["format"] = kFormat;
-  description["version"] = kVersion;
-  description["network"] = network.config();
+void save_model_archive(const std::filesystem::path& path, torch::nn::Module& network,
+                        const nlohmann::json& description) {
+  auto about = description;
+  about["format"] = kFormat;
+  about["version"] = kVersion;
   torch::serialize::OutputArchive archive;
-  archive.write("srkit", c10::IValue(description.dump()));
+  archive.write("srkit", c10::IValue(about.dump()));
   torch::serialize::OutputArchive weights;
   network.save(weights);
   archive.write("weights", weights);
   save_archive_atomically(archive, path, "the model file");
+}
+
+void save_model_file(const std::filesystem::path& path, NetworkImpl& network,
+                     const nlohmann::json& about) {
+  auto description = about;
+  description["network"] = network.config();
+  save_model_archive(path, network, description);
+}
+
+std::string model_file_architecture(const std::filesystem::path& path,
+                                    const nlohmann::json& about) {
+  if (!about.is_object()) {
+    throw setup_error(path.string() + ": not a srkit model file (no srkit description)");
+  }
+  const auto format = about.value("format", std::string());
+  if (format == kGuidedFormatV1) return "magnet";
+  if (format != kFormat) {
+    throw setup_error(path.string() + ": not a srkit model file (format '" + format + "')");
+  }
+  if (about.value("version", 0) > kVersion) {
+    throw setup_error(path.string() + ": written by a newer srkit (model file version " +
+                      std::to_string(about.value("version", 0)) + ", this srkit reads up to " +
+                      std::to_string(kVersion) + "); update srkit or re-export it");
+  }
+  const auto network = about.value("network", nlohmann::json::object());
+  return network.is_object() ? network.value("architecture", std::string()) : std::string();
 }
 
 void save_archive_atomically(torch::serialize::OutputArchive& archive,
@@ -79,19 +106,18 @@ ModelFile load_model_file(const std::filesystem::path& path) {
                       "model.json or a name from `srkit models`)");
   }
   torch::serialize::InputArchive archive;
-  ModelFile file;
-  file.about = read_archive_description(path, archive);
-  if (file.about.is_null()) {
-    throw setup_error(path.string() + ": not a srkit model file (no srkit description)");
-  }
-  if (file.about.value("format", std::string()) == "srkit-guided-model") {
+  const auto about = read_archive_description(path, archive);
+  return read_model_file(path, about, archive);
+}
+
+ModelFile read_model_file(const std::filesystem::path& path, const nlohmann::json& about,
+                          torch::serialize::InputArchive& archive) {
+  if (model_file_architecture(path, about) == "magnet") {
     throw setup_error(path.string() + " is a guided (MAG-Net) model: run it with `srkit guide "
                       "--model` and a guide image");
   }
-  if (file.about.value("format", std::string()) != kFormat ||
-      file.about.value("version", 0) > kVersion) {
-    throw setup_error(path.string() + ": not a srkit model file of a version this srkit reads");
-  }
+  ModelFile file;
+  file.about = about;
   try {
     file.network = make_network(file.about.at("network"));
     torch::serialize::InputArchive weights;
@@ -104,8 +130,10 @@ ModelFile load_model_file(const std::filesystem::path& path) {
   return file;
 }
 
-NativeModel::NativeModel(const std::filesystem::path& path) {
-  auto file = load_model_file(path);
+NativeModel::NativeModel(const std::filesystem::path& path)
+    : NativeModel(load_model_file(path), path) {}
+
+NativeModel::NativeModel(ModelFile file, const std::filesystem::path& path) {
   network_ = file.network;
   card_.name = file.about.value("name", path.stem().string());
   card_.architecture = file.about.at("network").dump();

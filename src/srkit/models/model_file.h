@@ -1,13 +1,17 @@
-// srkit's own model file (".srkit"): a native network's config and weights, plus a description of
-// how it was made, in one LibTorch archive. `srkit train` exports its EMA weights to it and
-// `srkit upscale --model PATH.srkit` runs it.
+// srkit's own model file (".srkit", one versioned format for every native network): a LibTorch
+// archive with the network's weights and a description (JSON: "format" srkit-model, "version",
+// "network" = the config with its "architecture", and how it was made). `srkit train` exports
+// to it; the registry opens it by architecture (registry.h). Version 1 files, and the guided
+// models of format "srkit-guided-model", still load.
 //
 //   srkit::save_model_file("photos_x4.srkit", network, {{"name", "photos_x4"}});
 //   srkit::NativeModel model("photos_x4.srkit");       // a srkit::Model for the engine
 #pragma once
 
 #include <filesystem>
+#include <string>
 
+#include <torch/nn/module.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 #include <nlohmann/json.hpp>
@@ -24,6 +28,15 @@ inline constexpr const char* kModelFileExtension = ".srkit";
 // ("name", "trained_by", "steps", ...); the network's config is added under "network".
 void save_model_file(const std::filesystem::path& path, NetworkImpl& network,
                      const nlohmann::json& about);
+
+// Writes a model file: `description` (with its "network" config) and the module's weights.
+void save_model_archive(const std::filesystem::path& path, torch::nn::Module& network,
+                        const nlohmann::json& description);
+
+// The architecture of the model file at `path` whose description is `about` ("rdn", "magnet",
+// ...). A setup Error naming the file when it is not a srkit model file or one of a newer
+// version.
+std::string model_file_architecture(const std::filesystem::path& path, const nlohmann::json& about);
 
 // Saves a LibTorch archive atomically (temporary file + rename); an output Error naming `path` and
 // `what` ("the model file", "the checkpoint") when it cannot be written.
@@ -45,12 +58,17 @@ struct ModelFile {
   nlohmann::json about;  // as saved, with "network" = the config
 };
 
-// Throws a setup Error naming the file when it is missing, not a srkit model or damaged.
+// Throws a setup Error naming the file when it is missing, not a srkit model, a guided model, or
+// damaged.
 ModelFile load_model_file(const std::filesystem::path& path);
+// The single-image network of an archive already opened (its description is `about`).
+ModelFile read_model_file(const std::filesystem::path& path, const nlohmann::json& about,
+                          torch::serialize::InputArchive& archive);
 
 class NativeModel : public Model {
  public:
   explicit NativeModel(const std::filesystem::path& path);
+  NativeModel(ModelFile file, const std::filesystem::path& path);
   const ModelCard& card() const override { return card_; }
   void prepare(const torch::Device& device, bool channels_last) override;
   torch::Tensor forward(const torch::Tensor& input) override;

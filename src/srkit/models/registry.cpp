@@ -1,11 +1,14 @@
 #include "srkit/models/registry.h"
 
 #include <algorithm>
+#include <functional>
+#include <map>
 
 #include "srkit/core/error.h"
 #include "srkit/io/sha256.h"
 #include "srkit/io/tfjs_model.h"
 #include "srkit/models/bicubic_model.h"
+#include "srkit/models/guided_model.h"
 #include "srkit/models/imported_model.h"
 #include "srkit/models/model_file.h"
 
@@ -185,9 +188,44 @@ void check_scale(const ModelRequest& request, const Model& model) {
 
 }  // namespace
 
+std::unique_ptr<Model> open_model_file(const std::filesystem::path& path) {
+  if (!std::filesystem::is_regular_file(path)) {
+    throw usage_error("{{model}} " + path.string() +
+                      ": no such model file (give a .srkit file written by `srkit train`, a "
+                      "model.json or a name from `srkit models`)");
+  }
+  // The architectures srkit's model files hold, and how each becomes a Model.
+  using Opener = std::function<std::unique_ptr<Model>(
+      const std::filesystem::path&, const nlohmann::json&, torch::serialize::InputArchive&)>;
+  static const Opener single_image = [](const std::filesystem::path& p, const nlohmann::json& about,
+                                        torch::serialize::InputArchive& archive) {
+    return std::make_unique<NativeModel>(read_model_file(p, about, archive), p);
+  };
+  static const std::map<std::string, Opener> kArchitectures = {
+      {"rdn", single_image},
+      {"rrdn", single_image},
+      {"compact", single_image},
+      {"magnet",
+       [](const std::filesystem::path& p, const nlohmann::json& about,
+          torch::serialize::InputArchive& archive) -> std::unique_ptr<Model> {
+         return std::make_unique<GuidedModel>(read_guided_network(p, about, archive), about,
+                                              p.string());
+       }},
+  };
+  torch::serialize::InputArchive archive;
+  const auto about = read_archive_description(path, archive);
+  const auto architecture = model_file_architecture(path, about);
+  const auto opener = kArchitectures.find(architecture);
+  if (opener == kArchitectures.end()) {
+    throw setup_error(path.string() + ": a model of architecture '" + architecture +
+                      "', which this srkit does not know (update srkit or re-export it)");
+  }
+  return opener->second(path, about, archive);
+}
+
 std::unique_ptr<Model> load_model(const ModelRequest& request) {
   if (is_model_file(request.name_or_path)) {
-    auto model = std::make_unique<NativeModel>(request.name_or_path);
+    auto model = open_model_file(request.name_or_path);
     check_scale(request, *model);
     return model;
   }

@@ -53,6 +53,11 @@ struct ModelRequest {
 // pick a listed name or an offered scale).
 std::unique_ptr<Model> load_model(const ModelRequest& request);
 
+// Opens a srkit model file (.srkit) once, as the Model its architecture makes: a single-image
+// network (rdn, rrdn, compact) or a guided one (magnet). Setup Errors name the file: missing,
+// damaged, not a srkit model, of a newer version or an unknown architecture.
+std::unique_ptr<Model> open_model_file(const std::filesystem::path& path);
+
 // Whether a request names a file (a model.json, its folder, a .srkit file) rather than a
 // registered model; such a model has the one scale of its file.
 bool is_model_path(const std::string& name_or_path);
