@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include "srkit/core/config_section.h"
 #include "srkit/core/error.h"
 #include "srkit/ops/resize.h"
 
@@ -11,16 +12,6 @@ namespace srkit {
 namespace {
 
 constexpr int64_t kLevels = 4;
-
-template <typename T>
-T get(const nlohmann::json& json, const char* key, const T& fallback) {
-  if (!json.contains(key)) return fallback;
-  try {
-    return json.at(key).get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw usage_error(std::string("MAG-Net config key '") + key + "' has the wrong type");
-  }
-}
 
 }  // namespace
 
@@ -36,32 +27,27 @@ nlohmann::json MagNetConfig::to_json() const {
 }
 
 MagNetConfig MagNetConfig::from_json(const nlohmann::json& json) {
-  static const std::vector<std::string> kKeys{
-      "architecture", "dim",        "blocks",  "refinement", "heads",
-      "expansion",    "experts",    "top_k",   "prompt_count", "prompt_dim",
-      "text_dim",     "routing",    "prompts", "log_space_combine", "upsampling",
-      "text_embedding_file"};
-  for (const auto& [key, value] : json.items()) {
-    if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
-      throw usage_error("unknown MAG-Net config key '" + key + "'");
-    }
-  }
+  ConfigSection read(json, "", "MAG-Net config");
   MagNetConfig c;
-  c.dim = get(json, "dim", c.dim);
-  c.blocks = get(json, "blocks", c.blocks);
-  c.refinement = get(json, "refinement", c.refinement);
-  c.heads = get(json, "heads", c.heads);
-  c.expansion = get(json, "expansion", c.expansion);
-  c.experts = get(json, "experts", c.experts);
-  c.top_k = get(json, "top_k", c.top_k);
-  c.prompt_count = get(json, "prompt_count", c.prompt_count);
-  c.prompt_dim = get(json, "prompt_dim", c.prompt_dim);
-  c.text_dim = get(json, "text_dim", c.text_dim);
-  c.routing = get(json, "routing", c.routing);
-  c.prompts = get(json, "prompts", c.prompts);
-  c.log_space_combine = get(json, "log_space_combine", c.log_space_combine);
-  c.upsampling = get(json, "upsampling", c.upsampling);
-  c.text_embedding_file = get(json, "text_embedding_file", c.text_embedding_file);
+  if (read.get<std::string>("architecture", "magnet") != "magnet") {
+    read.fail_key("architecture", "must be magnet");
+  }
+  c.dim = read.get("dim", c.dim);
+  c.blocks = read.get("blocks", c.blocks);
+  c.refinement = read.get("refinement", c.refinement);
+  c.heads = read.get("heads", c.heads);
+  c.expansion = read.get("expansion", c.expansion);
+  c.experts = read.get("experts", c.experts);
+  c.top_k = read.get("top_k", c.top_k);
+  c.prompt_count = read.get("prompt_count", c.prompt_count);
+  c.prompt_dim = read.get("prompt_dim", c.prompt_dim);
+  c.text_dim = read.get("text_dim", c.text_dim);
+  c.routing = read.get("routing", c.routing);
+  c.prompts = read.get("prompts", c.prompts);
+  c.log_space_combine = read.get("log_space_combine", c.log_space_combine);
+  c.upsampling = read.get("upsampling", c.upsampling);
+  c.text_embedding_file = read.get("text_embedding_file", c.text_embedding_file);
+  read.finish();
   if (c.upsampling != "bilinear" && c.upsampling != "bicubic") {
     throw usage_error("MAG-Net 'upsampling' is bilinear or bicubic, not '" + c.upsampling + "'");
   }

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <regex>
-#include <set>
 
 #include <torch/torch.h>
 
+#include "srkit/core/config_section.h"
 #include "srkit/core/error.h"
 #include "srkit/nn/compact_cnn.h"
 #include "srkit/nn/layers.h"
@@ -14,47 +14,6 @@
 namespace srkit {
 namespace {
 
-// Reads the network config strictly: every key known, every integer within [low, high].
-class ConfigReader {
- public:
-  explicit ConfigReader(const nlohmann::json& config) : config_(config) {
-    if (!config.is_object()) throw usage_error("network config must be a mapping of keys");
-  }
-  int64_t integer(const std::string& key, int64_t fallback, int64_t low, int64_t high) {
-    known_.insert(key);
-    if (!config_.contains(key)) return fallback;
-    const auto& value = config_.at(key);
-    if (!value.is_number_integer() || value.get<int64_t>() < low || value.get<int64_t>() > high) {
-      throw usage_error("network config: '" + key + "' must be an integer from " +
-                        std::to_string(low) + " to " + std::to_string(high) + ", got " +
-                        value.dump());
-    }
-    return value.get<int64_t>();
-  }
-  double number(const std::string& key, double fallback, double low, double high) {
-    known_.insert(key);
-    if (!config_.contains(key)) return fallback;
-    const auto& value = config_.at(key);
-    if (!value.is_number() || value.get<double>() < low || value.get<double>() > high) {
-      throw usage_error("network config: '" + key + "' must be a number from " +
-                        std::to_string(low) + " to " + std::to_string(high) + ", got " +
-                        value.dump());
-    }
-    return value.get<double>();
-  }
-  // Throws for keys nobody asked for (usually a typo).
-  void finish() {
-    for (const auto& [key, value] : config_.items()) {
-      if (!known_.count(key)) {
-        throw usage_error("network config: unknown key '" + key + "' for architecture " +
-                          config_.value("architecture", std::string("?")));
-      }
-    }
-  }
-
- private:
-  const nlohmann::json& config_;
-  std::set<std::string> known_{"architecture"};
 };
 
 int64_t max_index(const KerasGraphSpec& topology, const std::regex& pattern, size_t group) {
@@ -93,8 +52,8 @@ void NetworkImpl::set_channels_last(bool channels_last) {
 }
 
 Network make_network(const nlohmann::json& config) {
-  const auto architecture = config.value("architecture", std::string());
-  ConfigReader read(config);
+  ConfigSection read(config, "", "network config");
+  const auto architecture = read.get<std::string>("architecture", "");
   Network network;
   if (architecture == "rdn") {
     RdnConfig c;

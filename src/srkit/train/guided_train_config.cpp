@@ -1,14 +1,14 @@
 #include "srkit/train/guided_train_config.h"
 
 #include "srkit/core/error.h"
+#include "srkit/train/yaml_config.h"
 
 namespace srkit {
 
 bool is_guided_train_config(const std::filesystem::path& yaml) {
-  const auto document = load_yaml_file(yaml);
-  const auto model = document.root.IsMap() ? document.root["model"] : YAML::Node();
-  return model && model.IsMap() && model["architecture"] &&
-         model["architecture"].as<std::string>("") == "magnet";
+  const auto root = load_yaml_file(yaml).root;
+  const auto model = root.is_object() ? root.value("model", nlohmann::json()) : nlohmann::json();
+  return model.is_object() && model.value("architecture", nlohmann::json()) == "magnet";
 }
 
 GuidedTrainConfig read_guided_train_config(const std::filesystem::path& yaml) {
@@ -17,21 +17,22 @@ GuidedTrainConfig read_guided_train_config(const std::filesystem::path& yaml) {
   const auto file = yaml.string();
   const auto document = load_yaml_file(yaml);
   c.text = document.text;
-  YamlSection top(document.root, "", file);
+  ConfigSection top(document.root, "", file);
   c.name = top.required<std::string>("name");
   c.output = top.get<std::string>("output", "runs/" + c.name);
   try {
-    c.network = MagNetConfig::from_json(yaml_to_json(top.node("model")));
+    const auto& model = top.value("model");
+    c.network = MagNetConfig::from_json(model.is_null() ? nlohmann::json::object() : model);
   } catch (const Error& e) {
     throw usage_error(file + ": model: " + e.what());
   }
 
   auto data = top.section("data");
-  const auto tasks = data.node("tasks");
-  if (!tasks || !tasks.IsSequence() || tasks.size() == 0) {
-    data.fail("needs tasks: a list of depth, pan, mri");
+  const auto& tasks = data.value("tasks");
+  if (!tasks.is_array() || tasks.empty()) data.fail("needs tasks: a list of depth, pan, mri");
+  for (const auto& task : tasks) {
+    c.tasks.push_back(parse_guided_task(task.is_string() ? task.get<std::string>() : task.dump()));
   }
-  for (const auto& task : tasks) c.tasks.push_back(parse_guided_task(task.as<std::string>("")));
   auto scales = data.section("scales");
   for (auto task : c.tasks) {
     const auto& name = guided_task_info(task).name;

@@ -11,7 +11,7 @@
 
 #include "srkit/data/guided_datasets.h"
 #include "srkit/nn/magnet.h"
-#include "srkit/train/yaml_section.h"
+#include "srkit/train/run_settings.h"
 
 namespace srkit {
 

@@ -1,15 +1,14 @@
 #include "srkit/train/train_config.h"
 
 #include <torch/torch.h>
-#include <yaml-cpp/yaml.h>
 
 #include "srkit/core/error.h"
-#include "srkit/train/yaml_section.h"
+#include "srkit/train/yaml_config.h"
 
 namespace srkit {
 namespace {
 
-LossTerm read_loss(YamlSection term, const std::string& file) {
+LossTerm read_loss(ConfigSection term, const std::string& file) {
   LossTerm loss;
   loss.type = term.required<std::string>("type");
   loss.weight = term.number("weight", 1.0, 0, 1e6);
@@ -35,15 +34,15 @@ TrainConfig read_train_config(const std::filesystem::path& yaml) {
   const auto file = yaml.string();
   auto document = load_yaml_file(yaml);
   c.text = document.text;
-  YamlSection top(document.root, "", file);
+  ConfigSection top(document.root, "", file);
   c.name = top.required<std::string>("name");
   c.output = top.get<std::string>("output", "runs/" + c.name);
   c.init = top.get<std::string>("init", "");
 
   auto model = top.section("model");
   c.scale = model.integer("scale", 4, 1, 16);
-  const auto model_node = top.node("model");
-  c.network = model_node ? yaml_to_json(model_node) : nlohmann::json::object();
+  const auto& model_node = top.value("model");
+  c.network = model_node.is_null() ? nlohmann::json::object() : model_node;
   c.network["scale"] = c.scale;
   if (c.init.empty() && !c.network.contains("architecture")) {
     top.fail("needs model.architecture (rdn, rrdn or compact) or init (a registered model)");
@@ -80,15 +79,15 @@ TrainConfig read_train_config(const std::filesystem::path& yaml) {
   c.val_crop = validation.integer("crop", 256, 0, 1 << 20);
   validation.finish();
 
-  const auto losses = top.node("loss");
-  if (!losses) {
+  const auto& losses = top.value("loss");
+  if (losses.is_null()) {
     c.losses.push_back(LossTerm());
-  } else if (!losses.IsSequence() || losses.size() == 0) {
+  } else if (!losses.is_array() || losses.empty()) {
     throw usage_error(file + ": loss must be a list of terms, e.g. [{type: l1}]");
   } else {
     for (size_t i = 0; i < losses.size(); ++i) {
       c.losses.push_back(
-          read_loss(YamlSection(losses[i], "loss[" + std::to_string(i) + "]", file), file));
+          read_loss(ConfigSection(losses[i], "loss[" + std::to_string(i) + "]", file), file));
     }
   }
 

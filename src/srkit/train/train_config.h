@@ -12,7 +12,7 @@
 
 #include "srkit/data/datasets.h"
 #include "srkit/train/losses.h"
-#include "srkit/train/yaml_section.h"
+#include "srkit/train/run_settings.h"
 
 namespace srkit {
 
