@@ -125,7 +125,7 @@ TrainOptions train_options(const TrainArgs& args, bool show) {
   TrainOptions options;
   options.resume = args.resume;
   options.stop_after = args.stop_after;
-  options.should_stop = [] { return interrupted(); };
+  options.progress = [](int64_t, int64_t) { return !interrupted(); };
   if (show)
     options.status = [](const std::string& line) { std::cerr << "\r\033[K" << line << std::flush; };
   return options;

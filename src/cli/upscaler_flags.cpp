@@ -45,7 +45,7 @@ Upscaler make_upscaler(const UpscalerFlags& flags, const torch::Device& device, 
   choice.model_range = flags.model_range;
   choice.command = flags.model_cmd;
   choice.command_timeout = flags.model_timeout;
-  choice.keep_going = [] { return !interrupted(); };
+  choice.command_progress = [](int64_t, int64_t) { return !interrupted(); };
   choice.scale = flags.scale;
   choice.options.tiling.tile = flags.tile;
   choice.options.tiling.pad = flags.tile_pad;

@@ -96,7 +96,8 @@ int run_shell(const std::string& command, const std::filesystem::path& stderr_fi
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const bool timed_out = elapsed > options.timeout_seconds;
-    const bool stop = options.keep_going && !options.keep_going();
+    const bool stop = !report(options.progress, static_cast<int64_t>(elapsed * 1000),
+                              static_cast<int64_t>(options.timeout_seconds * 1000));
     if (timed_out || stop) {
       kill(-child, SIGKILL);
       waitpid(child, &status, 0);

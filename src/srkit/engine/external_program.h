@@ -13,11 +13,15 @@
 
 #include <torch/types.h>
 
+#include "srkit/core/progress.h"
+
 namespace srkit {
 
 struct ExternalProgramOptions {
   double timeout_seconds = 600;           // per run; the program is killed after it
-  std::function<bool()> keep_going = {};  // polled while waiting; false kills the program
+  // Polled while waiting with the milliseconds elapsed and allowed; false kills the program and
+  // cancels (an Error of kind kCancelled).
+  ProgressFn progress = {};
 };
 
 class ExternalUpscaler {

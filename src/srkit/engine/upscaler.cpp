@@ -20,7 +20,7 @@ Upscaler open_program(const UpscalerChoice& choice) {
   if (!(choice.scale > 0)) throw usage_error("{{command}} needs {{scale}} (the program's scale)");
   ExternalProgramOptions options;
   options.timeout_seconds = choice.command_timeout;
-  options.keep_going = choice.keep_going;
+  options.progress = choice.command_progress;
   auto program = std::make_shared<ExternalUpscaler>(choice.command, choice.scale, options);
   Upscaler out;
   out.name = choice.command;

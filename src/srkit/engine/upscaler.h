@@ -16,6 +16,7 @@
 #include <torch/types.h>
 #include <nlohmann/json.hpp>
 
+#include "srkit/core/progress.h"
 #include "srkit/engine/upscale.h"
 #include "srkit/models/model.h"
 
@@ -26,7 +27,7 @@ struct UpscalerChoice {
   double model_range = 1.0;       // for a model.json given by path: the range its weights expect
   std::string command;            // an external program instead: 'PROGRAM {in} {out}'
   double command_timeout = 600;   // seconds one run of the program may take
-  std::function<bool()> keep_going;  // polled while the program runs; false stops it (cancel)
+  ProgressFn command_progress;    // polled while the program runs; false stops it (cancel)
   // Output size / input size; 0 = the model's scale (4 when it has several). Required for a
   // command. A scale the model does not offer is reached by resizing its nearest native output.
   double scale = 0;

@@ -14,8 +14,6 @@
 namespace srkit {
 namespace {
 
-};
-
 int64_t max_index(const KerasGraphSpec& topology, const std::regex& pattern, size_t group) {
   int64_t highest = 0;
   std::smatch match;

@@ -136,7 +136,7 @@ TrainResult run_training(TrainingStep& step, const RunSettings& settings,
       const auto losses = step.losses(u, result.step);
       const bool out_of_time = settings.time_limit_minutes > 0 &&
                                seconds_since(run_start) > 60 * settings.time_limit_minutes;
-      const bool wants_stop = (options.should_stop && options.should_stop()) || out_of_time;
+      const bool wants_stop = !report(options.progress, result.step, settings.steps) || out_of_time;
       auto applied = apply_update(updates[u], losses, wants_stop, clip, group);
       stop_requested = stop_requested || applied.stop_requested;
       if (u == 0) first = std::move(applied);

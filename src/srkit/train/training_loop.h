@@ -25,6 +25,7 @@
 #include <torch/types.h>
 #include <nlohmann/json.hpp>
 
+#include "srkit/core/progress.h"
 #include "srkit/train/distributed.h"
 #include "srkit/train/run_settings.h"
 
@@ -81,7 +82,7 @@ class TrainingStep {
 struct TrainOptions {
   bool resume = false;     // continue from <output>/checkpoint.pt
   int64_t stop_after = 0;  // stop after this many steps of this run (checkpointed); 0 = to the end
-  std::function<bool()> should_stop;               // polled after every step (Ctrl-C)
+  ProgressFn progress;  // after every step (steps done, steps in all); false stops (Ctrl-C)
   std::function<void(const std::string&)> status;  // a one-line progress report per step
 };
 
