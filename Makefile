@@ -29,7 +29,7 @@ demo: program
 	@echo "upscaled $(SAMPLE) x2 with the default model: $(DEMO_OUT)"
 
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j 2 -LE slow
+	cd $(BUILD) && ctest --output-on-failure -j 2
 
 # The library as a user's program sees it: install srkit into $(BUILD)/install, build
 # examples/upscale_image against it with find_package(srkit), upscale the sample with it.
