@@ -32,14 +32,18 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j 2
 
 # The library as a user's program sees it: install srkit into $(BUILD)/install, build
-# examples/upscale_image against it with find_package(srkit), upscale the sample with it.
+# examples/upscale_image against it with find_package(srkit) and with pkg-config, upscale the
+# sample with each.
 example: program
 	cmake --install $(BUILD) --prefix $(CURDIR)/$(BUILD)/install
 	cmake -S examples/upscale_image -B $(BUILD)/example -DCMAKE_BUILD_TYPE=Release \
 	  -DCMAKE_PREFIX_PATH=$(CURDIR)/$(BUILD)/install
 	cmake --build $(BUILD)/example -j $(JOBS)
-	rm -f out/example_x2.png
+	rm -f out/example_x2.png out/example_pc_x2.png
 	$(BUILD)/example/upscale_image $(SAMPLE) out/example_x2.png
+	$(CXX) -O1 examples/upscale_image/main.cpp -o $(BUILD)/example/upscale_image_pc \
+	  $$(PKG_CONFIG_PATH=$(BUILD)/install/lib/pkgconfig pkg-config --cflags --libs srkit)
+	$(BUILD)/example/upscale_image_pc $(SAMPLE) out/example_pc_x2.png
 
 bench: build
 	bash bench/run_benchmarks.sh

@@ -50,6 +50,16 @@ install(FILES ${PROJECT_BINARY_DIR}/srkitConfig.cmake ${PROJECT_BINARY_DIR}/srki
 list(REVERSE srkit_libraries)  # a library before the ones it needs, for the linker
 list(TRANSFORM srkit_libraries PREPEND "-l" OUTPUT_VARIABLE SRKIT_PC_LIBS)
 list(JOIN SRKIT_PC_LIBS " " SRKIT_PC_LIBS)
+# Compile flags a consumer needs for the headers srkit's headers include (LibTorch's, OpenCV's).
+set(srkit_pc_include_dirs ${TORCH_INCLUDE_DIRS})
+if(SRKIT_WITH_OPENCV)
+  list(APPEND srkit_pc_include_dirs ${OpenCV_INCLUDE_DIRS})
+endif()
+list(REMOVE_DUPLICATES srkit_pc_include_dirs)
+list(REMOVE_ITEM srkit_pc_include_dirs /usr/include)
+list(TRANSFORM srkit_pc_include_dirs PREPEND "-I" OUTPUT_VARIABLE SRKIT_PC_CFLAGS)
+list(JOIN SRKIT_PC_CFLAGS " " SRKIT_PC_CFLAGS)
+string(APPEND SRKIT_PC_CFLAGS " ${TORCH_CXX_FLAGS}")
 # The prefix relative to the .pc file, so that an installed tree can be moved.
 file(RELATIVE_PATH SRKIT_PC_UP /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 configure_file(${CMAKE_CURRENT_LIST_DIR}/srkit.pc.in ${PROJECT_BINARY_DIR}/srkit.pc @ONLY)
