@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 
 #include <torch/torch.h>
 
@@ -39,15 +38,19 @@ TilePlan plan_guided_tiles(int64_t h, int64_t w, int64_t scale, double bytes_per
   return plan_tiles(h, w, ModelCard{}, options, device);
 }
 
-// One window of a guided model: the target's and the guide's windows (in [0,1]) -> the output
-// window; reports the run's diagnostics.
-using GuidedWindowFn = std::function<torch::Tensor(const torch::Tensor& lr, const torch::Tensor& guide,
-                                                   ModelDiagnostics* diagnostics)>;
+}  // namespace
 
-torch::Tensor upscale_guided(const GuidedWindowFn& run, double bytes_per_pixel, GuidedTask task,
-                             const torch::Tensor& target_lr, const torch::Tensor& guide,
-                             std::vector<torch::Tensor>* expert_counts, const GuidedTiling& tiling,
-                             const ProgressFn& progress) {
+torch::Tensor guided_model_upscale(Model& model, GuidedTask task, const torch::Tensor& target_lr,
+                                   const torch::Tensor& guide,
+                                   std::vector<torch::Tensor>* expert_counts,
+                                   const GuidedTiling& tiling, const ProgressFn& progress) {
+  const auto task_name = guided_task_info(task).name;
+  const auto& tasks = model.card().tasks;
+  if (model.card().inputs != std::vector<std::string>{"guide"} ||
+      std::find(tasks.begin(), tasks.end(), task_name) == tasks.end()) {
+    throw usage_error("{{model}} " + model.card().name + " is not a guided model for the task " +
+                      task_name);
+  }
   torch::NoGradGuard no_grad;
   const int64_t h = target_lr.size(1), w = target_lr.size(2);
   const int64_t scale = guide.size(1) / h;
@@ -59,14 +62,19 @@ torch::Tensor upscale_guided(const GuidedWindowFn& run, double bytes_per_pixel, 
   if (g.values.size(1) == 1 && guided_task_info(task).guide_channels == 3) {
     g.values = g.values.expand({-1, 3, -1, -1});  // a gray photo guiding depth
   }
-  const auto plan = plan_guided_tiles(h, w, scale, bytes_per_pixel, tiling, target_lr.device());
+  const auto plan = plan_guided_tiles(h, w, scale, model.card().peak_bytes_per_input_pixel, tiling,
+                                      target_lr.device());
   const WindowForward forward = [&](int64_t top, int64_t left) {
-    const auto lr =
+    ModelInput input;
+    input.image =
         target.values.slice(2, top, top + plan.window_h).slice(3, left, left + plan.window_w);
-    const auto hr = g.values.slice(2, top * scale, (top + plan.window_h) * scale)
-                        .slice(3, left * scale, (left + plan.window_w) * scale);
+    input.extras["guide"] = g.values.slice(2, top * scale, (top + plan.window_h) * scale)
+                                .slice(3, left * scale, (left + plan.window_w) * scale);
+    input.task = task_name;
+    input.top = top;
+    input.left = left;
     ModelDiagnostics diagnostics;
-    auto out = run(lr, hr, expert_counts ? &diagnostics : nullptr);
+    auto out = model.run(input, expert_counts ? &diagnostics : nullptr);
     if (expert_counts) {
       for (size_t l = 1; diagnostics.count("experts." + std::to_string(l)); ++l) {
         expert_counts->resize(std::max(expert_counts->size(), l));
@@ -82,49 +90,13 @@ torch::Tensor upscale_guided(const GuidedWindowFn& run, double bytes_per_pixel, 
   return unit * target.span[0] + target.low[0];
 }
 
-}  // namespace
-
-torch::Tensor guided_model_upscale(Model& model, GuidedTask task, const torch::Tensor& target_lr,
-                                   const torch::Tensor& guide,
-                                   std::vector<torch::Tensor>* expert_counts,
-                                   const GuidedTiling& tiling, const ProgressFn& progress) {
-  const auto task_name = guided_task_info(task).name;
-  const auto& tasks = model.card().tasks;
-  if (model.card().inputs != std::vector<std::string>{"guide"} ||
-      std::find(tasks.begin(), tasks.end(), task_name) == tasks.end()) {
-    throw usage_error("{{model}} " + model.card().name + " is not a guided model for the task " +
-                      task_name);
-  }
-  const GuidedWindowFn run = [&](const torch::Tensor& lr, const torch::Tensor& hr,
-                                 ModelDiagnostics* diagnostics) {
-    ModelInput input;
-    input.image = lr;
-    input.extras["guide"] = hr;
-    input.task = task_name;
-    return model.run(input, diagnostics);
-  };
-  return upscale_guided(run, model.card().peak_bytes_per_input_pixel, task, target_lr, guide,
-                        expert_counts, tiling, progress);
-}
-
 torch::Tensor guided_model_upscale(MagNetImpl& network, GuidedTask task,
                                    const torch::Tensor& target_lr, const torch::Tensor& guide,
                                    std::vector<torch::Tensor>* expert_counts,
                                    const GuidedTiling& tiling, const ProgressFn& progress) {
-  network.eval();
-  const GuidedWindowFn run = [&](const torch::Tensor& lr, const torch::Tensor& hr,
-                                 ModelDiagnostics* diagnostics) {
-    auto out = network.forward(task, lr, hr);
-    if (diagnostics) {
-      for (size_t l = 0; l < out.gates.size(); ++l) {
-        (*diagnostics)["experts." + std::to_string(l + 1)] =
-            (out.gates[l] > 0).to(torch::kDouble).sum(0);
-      }
-    }
-    return out.image;
-  };
-  return upscale_guided(run, guided_bytes_per_pixel(network.config()), task, target_lr, guide,
-                        expert_counts, tiling, progress);
+  GuidedModel model(MagNet(std::dynamic_pointer_cast<MagNetImpl>(network.shared_from_this())),
+                    nlohmann::json::object(), "");
+  return guided_model_upscale(model, task, target_lr, guide, expert_counts, tiling, progress);
 }
 
 }  // namespace srkit

@@ -41,7 +41,9 @@ GuidedModel::GuidedModel(MagNet network, const nlohmann::json& about, const std:
   }
   card_.licence = about.value("licence", std::string("see the training data's licence"));
   card_.source = source;
-  card_.sha256[std::filesystem::path(source).filename().string()] = sha256_file(source);
+  if (!source.empty()) {
+    card_.sha256[std::filesystem::path(source).filename().string()] = sha256_file(source);
+  }
 }
 
 void GuidedModel::prepare(const torch::Device& device, bool channels_last) {

@@ -20,7 +20,8 @@ namespace srkit {
 
 class GuidedModel : public Model {
  public:
-  // `about`: the file's description ("name", "tasks", ...); `source`: where it came from.
+  // `about`: the file's description ("name", "tasks", ...); `source`: the file it came from, or
+  // "" for a network in hand.
   GuidedModel(MagNet network, const nlohmann::json& about, const std::string& source);
   const ModelCard& card() const override { return card_; }
   void prepare(const torch::Device& device, bool channels_last) override;
