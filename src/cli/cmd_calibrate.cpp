@@ -7,9 +7,9 @@
 #include <torch/torch.h>
 
 #include "common.h"
-#include "srkit/engine/batch.h"
 #include "conformal_units.h"
 #include "srkit/conformal/calibration_file.h"
+#include "srkit/engine/batch.h"
 #include "upscaler_flags.h"
 
 namespace srkit::cli {

@@ -7,8 +7,8 @@
 #include <torch/torch.h>
 
 #include "guide_flags.h"
-#include "srkit/engine/batch.h"
 #include "srkit/data/guided_protocol.h"
+#include "srkit/engine/batch.h"
 #include "srkit/engine/guided_upscale.h"
 #include "srkit/io/guided_files.h"
 #include "srkit/models/registry.h"
@@ -20,8 +20,10 @@ ChosenUpscaler choose_upscaler(const GuideArgs& args, GuidedTask task,
   if (!args.model.empty()) {
     std::shared_ptr<Model> model = open_model_file(args.model);
     if (model->card().task != "guided") {
-      throw usage_error("--model " + args.model + " is a single-image model: run it with "
-                        "`srkit upscale`, or train a guided one with a magnet config (srkit train)");
+      throw usage_error(
+          "--model " + args.model +
+          " is a single-image model: run it with "
+          "`srkit upscale`, or train a guided one with a magnet config (srkit train)");
     }
     model->prepare(torch::kCPU, /*channels_last=*/true);
     auto counts = std::make_shared<std::vector<torch::Tensor>>();
@@ -29,8 +31,7 @@ ChosenUpscaler choose_upscaler(const GuideArgs& args, GuidedTask task,
     if (!args.max_memory.empty()) tiling.max_memory = parse_bytes(args.max_memory);
     return {[model, task, counts, tiling, progress](const torch::Tensor& lr,
                                                     const torch::Tensor& guide) {
-              return guided_model_upscale(*model, task, lr, guide, counts.get(), tiling,
-                                          progress);
+              return guided_model_upscale(*model, task, lr, guide, counts.get(), tiling, progress);
             },
             std::filesystem::path(args.model).filename().string(), counts};
   }

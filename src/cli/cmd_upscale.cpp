@@ -62,8 +62,8 @@ int run_upscale(const UpscaleArgs& args) {
     FileResult out;
     out.facts["scale"] = upscaler.scale;
     if (masks) {
-      const auto scored = conformal::predict_with_score(
-          upscaler.run, image.pixels, upscaler.scale, masks->calibration.settings, progress);
+      const auto scored = conformal::predict_with_score(upscaler.run, image.pixels, upscaler.scale,
+                                                        masks->calibration.settings, progress);
       out.image = scored.prediction;
       const int64_t unit = masks->calibration.data.value("crop", int64_t{0});
       if (unit > 0 && (out.image.size(1) != unit || out.image.size(2) != unit)) {
@@ -113,12 +113,11 @@ int run_upscale(const UpscaleArgs& args) {
       trust = fmt::format(", {:.1f} % trusted at alpha {}",
                           100.0 * record["trusted_fraction"].get<double>(), args.alpha);
     }
-    say(args.common, fmt::format("{} -> {} ({}x{} -> {}x{}, {:.2f} s{})",
-                                 record["input"].get<std::string>(),
-                                 record["output"].get<std::string>(), record["width"].get<int64_t>(),
-                                 record["height"].get<int64_t>(), record["out_width"].get<int64_t>(),
-                                 record["out_height"].get<int64_t>(),
-                                 record["seconds"].get<double>(), trust));
+    say(args.common,
+        fmt::format("{} -> {} ({}x{} -> {}x{}, {:.2f} s{})", record["input"].get<std::string>(),
+                    record["output"].get<std::string>(), record["width"].get<int64_t>(),
+                    record["height"].get<int64_t>(), record["out_width"].get<int64_t>(),
+                    record["out_height"].get<int64_t>(), record["seconds"].get<double>(), trust));
   };
 
   const auto files = expand_inputs(args.inputs);

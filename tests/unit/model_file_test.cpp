@@ -66,8 +66,8 @@ TEST(ModelFile, GuidedFilesOfTheFirstFormatOpenAsAGuidedModelThatRuns) {
 TEST(ModelFile, SingleImageFilesOfVersionOneOpenAndVersionTwoRoundTrips) {
   const testing::TempDir dir;
   torch::manual_seed(5);
-  auto network = make_network({{"architecture", "compact"}, {"scale", 2}, {"features", 8},
-                               {"convs", 1}});
+  auto network =
+      make_network({{"architecture", "compact"}, {"scale", 2}, {"features", 8}, {"convs", 1}});
   network->eval();
   write_raw(dir / "v1.srkit", *network,
             {{"format", "srkit-model"}, {"version", 1}, {"network", network->config()}});
@@ -93,8 +93,8 @@ TEST(ModelFile, SingleImageFilesOfVersionOneOpenAndVersionTwoRoundTrips) {
 
 TEST(ModelFile, NewerVersionsAndUnknownArchitecturesAreClearErrors) {
   const testing::TempDir dir;
-  auto network = make_network({{"architecture", "compact"}, {"scale", 2}, {"features", 8},
-                               {"convs", 1}});
+  auto network =
+      make_network({{"architecture", "compact"}, {"scale", 2}, {"features", 8}, {"convs", 1}});
   write_raw(dir / "future.srkit", *network,
             {{"format", "srkit-model"}, {"version", 99}, {"network", network->config()}});
   const auto future = error_of(dir / "future.srkit");

@@ -26,8 +26,8 @@ ConfigSection ConfigSection::section(const std::string& key) {
 double ConfigSection::number(const std::string& key, double fallback, double low, double high) {
   const auto v = get<double>(key, fallback);
   if (!(v >= low && v <= high)) {
-    fail_key(key, "must be from " + std::to_string(low) + " to " + std::to_string(high) +
-                      ", got " + std::to_string(v));
+    fail_key(key, "must be from " + std::to_string(low) + " to " + std::to_string(high) + ", got " +
+                      std::to_string(v));
   }
   return v;
 }
@@ -36,8 +36,8 @@ int64_t ConfigSection::integer(const std::string& key, int64_t fallback, int64_t
                                int64_t high) {
   const auto v = get<int64_t>(key, fallback);
   if (v < low || v > high) {
-    fail_key(key, "must be an integer from " + std::to_string(low) + " to " +
-                      std::to_string(high) + ", got " + std::to_string(v));
+    fail_key(key, "must be an integer from " + std::to_string(low) + " to " + std::to_string(high) +
+                      ", got " + std::to_string(v));
   }
   return v;
 }

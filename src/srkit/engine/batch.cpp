@@ -80,15 +80,13 @@ void check_destination(const std::filesystem::path& input, const std::filesystem
                        "choose another output");
   }
   if (!overwrite && std::filesystem::exists(destination, error)) {
-    throw output_error(destination.string(), "already exists",
-                       "pass {{overwrite}} to replace it");
+    throw output_error(destination.string(), "already exists", "pass {{overwrite}} to replace it");
   }
   const auto folder = destination.parent_path();
   if (!folder.empty() && !std::filesystem::is_directory(folder, error)) {
     std::filesystem::create_directories(folder, error);
     if (error) {
-      throw output_error(destination.string(),
-                         "its folder cannot be created: " + error.message(),
+      throw output_error(destination.string(), "its folder cannot be created: " + error.message(),
                          "choose a writable place");
     }
   }
@@ -106,8 +104,8 @@ BatchReport run_batch(const std::vector<std::filesystem::path>& files, const Bat
   BatchReport report;
   for (size_t i = 0; i < files.size(); ++i) {
     const auto& input = files[i];
-    const auto extension = options.extension.empty() ? input.extension().string()
-                                                      : options.extension;
+    const auto extension =
+        options.extension.empty() ? input.extension().string() : options.extension;
     PlannedOutputs outputs;
     outputs.main = destination_for(input, options.output, output_is_file, extension);
     nlohmann::json record = {{"input", input.string()}, {"output", outputs.main.string()}};

@@ -33,8 +33,8 @@ namespace srkit {
 
 // What the work made of one image.
 struct FileResult {
-  torch::Tensor image;  // [C,H,W] in [0,1]: the main output
-  int bit_depth = 0;    // of the main output; 0 = the input's
+  torch::Tensor image;                          // [C,H,W] in [0,1]: the main output
+  int bit_depth = 0;                            // of the main output; 0 = the input's
   std::map<std::string, torch::Tensor> extras;  // by name ("mask"): 8-bit PNGs, see BatchOptions
   nlohmann::json facts = nlohmann::json::object();  // merged into the file's record, last
 };

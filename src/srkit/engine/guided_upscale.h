@@ -37,12 +37,14 @@ struct GuidedTiling {
 torch::Tensor guided_model_upscale(Model& model, GuidedTask task, const torch::Tensor& target_lr,
                                    const torch::Tensor& guide,
                                    std::vector<torch::Tensor>* expert_counts = nullptr,
-                                   const GuidedTiling& tiling = {}, const ProgressFn& progress = {});
+                                   const GuidedTiling& tiling = {},
+                                   const ProgressFn& progress = {});
 
 // The same for a MAG-Net in hand (training, tests).
 torch::Tensor guided_model_upscale(MagNetImpl& network, GuidedTask task,
                                    const torch::Tensor& target_lr, const torch::Tensor& guide,
                                    std::vector<torch::Tensor>* expert_counts = nullptr,
-                                   const GuidedTiling& tiling = {}, const ProgressFn& progress = {});
+                                   const GuidedTiling& tiling = {},
+                                   const ProgressFn& progress = {});
 
 }  // namespace srkit

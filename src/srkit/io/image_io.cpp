@@ -192,7 +192,8 @@ int write_image(const std::filesystem::path& path, const torch::Tensor& pixels, 
   }
   std::error_code error;
   if (!options.overwrite && std::filesystem::exists(path, error)) {
-    throw output_error(path.string(), "already exists", "pass {{WriteOptions::overwrite}} to replace it");
+    throw output_error(path.string(), "already exists",
+                       "pass {{WriteOptions::overwrite}} to replace it");
   }
   const bool keeps_16 = ext == ".png" || ext == ".tif" || ext == ".tiff" || ext == ".pgm" ||
                         ext == ".ppm" || ext == ".pnm";

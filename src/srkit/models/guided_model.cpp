@@ -25,7 +25,7 @@ GuidedModel::GuidedModel(MagNet network, const nlohmann::json& about, const std:
   card_.name = about.value("name", std::filesystem::path(source).stem().string());
   card_.task = "guided";
   card_.architecture = config.to_json().dump();
-  card_.scale = 0;  // any integer scale: the guide's grid sets it
+  card_.scale = 0;        // any integer scale: the guide's grid sets it
   card_.in_channels = 0;  // per task: 1 (depth, MR) or 4 (pan)
   card_.out_channels = 0;
   card_.parameters = network_->parameter_count();

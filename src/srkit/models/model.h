@@ -38,9 +38,9 @@ struct ModelInput {
   // Named extra inputs on the output grid, as the card lists them: "guide", modality maps,
   // structure conditions.
   std::map<std::string, torch::Tensor> extras;
-  std::string task;     // for multi-task models: one of the card's tasks
-  uint64_t seed = 0;    // for samplers: which sample
-  int64_t steps = 0;    // for samplers: network evaluations; 0 = the model's default
+  std::string task;   // for multi-task models: one of the card's tasks
+  uint64_t seed = 0;  // for samplers: which sample
+  int64_t steps = 0;  // for samplers: network evaluations; 0 = the model's default
   // Where `image` lies in the whole input, in input pixels (a tile's window): samplers key their
   // noise on whole-image coordinates so that tiles reproduce the whole-image sample.
   int64_t top = 0, left = 0;

@@ -30,7 +30,6 @@ const std::vector<ModelEntry>& known_models();
 // Throws a usage Error that lists the known names when `name` is not one of them.
 const ModelEntry& find_model(const std::string& name);
 
-
 // models/<name>/x<scale>/model.json
 std::filesystem::path model_json_path(const ModelEntry& entry, int64_t scale);
 bool is_installed(const ModelEntry& entry, int64_t scale);

@@ -34,8 +34,9 @@ torch::Tensor translate(const torch::Tensor& image, double dy, double dx) {
 std::vector<Augmentation> ensemble_augmentations(const EnsembleOptions& options) {
   if (options.samples < 1) throw usage_error("{{EnsembleOptions::samples}} must be at least 1");
   if (options.samples > 8 && options.shift == 0 && options.noise == 0) {
-    throw usage_error("more than 8 samples repeat the flips and rotations: add {{EnsembleOptions::shift}} or "
-                      "{{EnsembleOptions::noise}}");
+    throw usage_error(
+        "more than 8 samples repeat the flips and rotations: add {{EnsembleOptions::shift}} or "
+        "{{EnsembleOptions::noise}}");
   }
   if (options.shift < 0 || options.noise < 0) {
     throw usage_error("{{EnsembleOptions::shift}} and {{EnsembleOptions::noise}} must be >= 0");

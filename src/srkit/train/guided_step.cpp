@@ -32,8 +32,8 @@ GuidedStep::GuidedStep(const GuidedTrainConfig& config) : config_(config) {
   network_->train();
   set_channels_last(*network_, true);
   optimizer_ = make_optimizer(config, network_->parameters());
-  sampler_ = std::make_unique<GuidedPatchSampler>(config.tasks, GuidedSplit::kTrain,
-                                                  config.patches, config.data_root);
+  sampler_ = std::make_unique<GuidedPatchSampler>(config.tasks, GuidedSplit::kTrain, config.patches,
+                                                  config.data_root);
 }
 
 std::vector<std::pair<std::string, torch::nn::Module*>> GuidedStep::modules() {

@@ -16,13 +16,12 @@
 namespace srkit {
 
 struct GuidedTrainConfig : RunSettings {
-
   MagNetConfig network;
   std::vector<GuidedTask> tasks;  // data.tasks
   GuidedPatchOptions patches;     // data.patch, data.batch, data.scales, data.mri_downsampling
   std::filesystem::path data_root;  // data.root (default data/guided)
   uint64_t seed = 1;
-  double balance_weight = 0.01;   // loss.balance_weight: L = L1 + w L_balance
+  double balance_weight = 0.01;  // loss.balance_weight: L = L1 + w L_balance
 };
 
 // Whether a training config describes a guided model (model.architecture: magnet).

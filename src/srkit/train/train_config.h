@@ -25,7 +25,6 @@ struct LossTerm {
 
 // The optimiser, schedule and output fields (lr, steps, name, output, ...) come from RunSettings.
 struct TrainConfig : RunSettings {
-
   nlohmann::json network;  // model: {architecture, scale, hyperparameters} for make_network
   std::string init;        // a registered RDN/RRDN model whose imported weights start training
   int64_t scale = 4;

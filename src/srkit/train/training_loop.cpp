@@ -58,8 +58,8 @@ UpdateResult apply_update(const StepUpdate& update, const StepLosses& losses, bo
 
 }  // namespace
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerSchedule& settings,
-                                                        const std::vector<torch::Tensor>& parameters) {
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(
+    const OptimizerSchedule& settings, const std::vector<torch::Tensor>& parameters) {
   if (settings.optimizer == "adam") {
     return std::make_unique<torch::optim::Adam>(parameters,
                                                 torch::optim::AdamOptions(settings.lr)

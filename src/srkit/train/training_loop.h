@@ -82,7 +82,7 @@ class TrainingStep {
 struct TrainOptions {
   bool resume = false;     // continue from <output>/checkpoint.pt
   int64_t stop_after = 0;  // stop after this many steps of this run (checkpointed); 0 = to the end
-  ProgressFn progress;  // after every step (steps done, steps in all); false stops (Ctrl-C)
+  ProgressFn progress;     // after every step (steps done, steps in all); false stops (Ctrl-C)
   std::function<void(const std::string&)> status;  // a one-line progress report per step
 };
 
@@ -102,7 +102,7 @@ TrainResult run_training(TrainingStep& step, const RunSettings& settings,
                          const TrainOptions& options, ProcessGroup& group);
 
 // The configured optimiser (Adam or AdamW with its betas and weight decay) over `parameters`.
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerSchedule& settings,
-                                                        const std::vector<torch::Tensor>& parameters);
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(
+    const OptimizerSchedule& settings, const std::vector<torch::Tensor>& parameters);
 
 }  // namespace srkit
