@@ -29,7 +29,6 @@ class GuidedModel : public Model {
   // one of "depth", "pan", "mri". Diagnostics "experts.L": per routed level L, how many pixels
   // chose each expert ([M], the router's top-k in eval mode).
   torch::Tensor run(const ModelInput& input, ModelDiagnostics* diagnostics = nullptr) override;
-  MagNetImpl& network() { return *network_; }
 
  private:
   MagNet network_;
