@@ -74,8 +74,10 @@ int run_upscale(const UpscaleArgs& args) {
                         args.calibration, unit, unit, out.image.size(2), out.image.size(1)));
       }
       const auto trusted = conformal::trusted_mask(scored.score, masks->threshold);
-      out.extras["mask"] = trusted.to(torch::kFloat).unsqueeze(0);
-      out.extras["overlay"] = conformal::untrusted_overlay(out.image, trusted);
+      if (!args.mask.empty()) out.extras["mask"] = trusted.to(torch::kFloat).unsqueeze(0);
+      if (!args.overlay.empty()) {
+        out.extras["overlay"] = conformal::untrusted_overlay(out.image, trusted);
+      }
       out.facts.update({{"alpha", args.alpha},
                         {"threshold", conformal::threshold_to_json(masks->threshold)},
                         {"trusted_fraction", trusted.to(torch::kFloat64).mean().item<double>()}});
