@@ -19,20 +19,10 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/pimpl.h>
 
+#include "srkit/nn/graph_stats.h"
 #include "srkit/nn/keras_graph_spec.h"
 
 namespace srkit {
-
-// Facts derived from the graph alone, without running it: what a model card reports.
-struct GraphStats {
-  int64_t in_channels = 0;
-  int64_t out_channels = 0;
-  int64_t scale = 1;  // output size / input size
-  int64_t parameters = 0;
-  double flops_per_input_pixel = 0;       // multiply-adds count as 2 FLOPs
-  double receptive_radius = 0;            // in input pixels, from the centre to the edge
-  double peak_bytes_per_input_pixel = 0;  // float32 activations alive at once, inference
-};
 
 class KerasGraphImpl : public torch::nn::Module {
  public:
