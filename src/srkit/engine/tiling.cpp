@@ -67,6 +67,11 @@ TilePlan plan_tiles(int64_t height, int64_t width, const ModelCard& card,
   plan.pad =
       options.pad >= 0 ? options.pad : static_cast<int64_t>(std::ceil(card.receptive_radius));
   plan.tile = options.tile;
+  if (plan.tile <= 0 && card.global_context) {
+    // Tiles would see other global means than the whole image: one window.
+    plan.tile = std::max(height, width);
+    plan.pad = 0;
+  }
   if (plan.tile <= 0) {
     const double budget = static_cast<double>(
         options.max_memory > 0 ? options.max_memory : default_memory_budget(device));

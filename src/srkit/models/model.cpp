@@ -17,6 +17,7 @@ nlohmann::json to_json(const ModelCard& card) {
           {"flops_per_input_pixel", card.flops_per_input_pixel},
           {"peak_bytes_per_input_pixel", card.peak_bytes_per_input_pixel},
           {"value_range", card.value_range},
+          {"global_context", card.global_context},
           {"inputs", card.inputs},
           {"tasks", card.tasks},
           {"licence", card.licence},

@@ -25,6 +25,9 @@ struct ModelCard {
   double flops_per_input_pixel = 0;
   double peak_bytes_per_input_pixel = 0;  // float32 activations at once, used to size tiles
   double value_range = 1.0;               // the range the weights expect: 1 (0..1) or 255 (0..255)
+  // Some output pixels depend on the whole input (squeeze-excitation's global means): tiles are
+  // not independent, so the engine runs the whole image at once unless a tile size is forced.
+  bool global_context = false;
   std::vector<std::string> inputs;        // named extra inputs it needs (ModelInput::extras)
   std::vector<std::string> tasks;         // the tasks a multi-task model was trained for
   std::string licence;
