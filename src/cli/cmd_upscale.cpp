@@ -58,6 +58,7 @@ int run_upscale(const UpscaleArgs& args) {
   if (!args.overlay.empty()) batch.extras["overlay"] = args.overlay;
   batch.overwrite = args.overwrite;
 
+  bool warned_context = false;  // say it once per run, not once per file
   const FileWork work = [&](const Image& image, size_t, const ProgressFn& progress) {
     FileResult out;
     out.facts["scale"] = upscaler.scale;
@@ -89,7 +90,19 @@ int run_upscale(const UpscaleArgs& args) {
                         {"resized", report.resized},
                         {"tile", report.tile},
                         {"tiles", report.tiles},
+                        {"tile_pad", report.tile_pad},
+                        {"exact_tiles", report.exact},
                         {"passes", report.passes}});
+      if (!report.exact && !warned_context) {
+        warned_context = true;
+        clear_progress_line(args.common);
+        say(args.common,
+            fmt::format("note: tiles get {} px of context, less than the model's receptive "
+                        "radius ({:.0f} px), to stay within memory; the blend hides the seams "
+                        "but tiles may differ slightly from one pass (raise --max-memory or set "
+                        "--tile-pad for an exact result)",
+                        report.tile_pad, upscaler.model->card().receptive_radius));
+      }
     } else {
       out.image = upscaler.run(image.pixels);
     }

@@ -48,6 +48,8 @@ TEST(PlanAxis, CoversEveryPixelWithWindowsOfOneSizeInsideTheImage) {
         for (int64_t i = s.keep_begin; i < s.keep_end; ++i) covered[i] = 1;
       }
       for (int64_t i = 0; i < length; ++i) ASSERT_TRUE(covered[i]) << length << " " << tile;
+      // A window as long as the axis needs no second tile.
+      if (window == length) EXPECT_EQ(spans.size(), 1u) << length << " " << tile;
     }
   }
 }
@@ -103,6 +105,26 @@ TEST(PlanTiles, TileSizeFollowsTheMemoryBudget) {
   // The estimated activation memory of one window stays within the budget.
   EXPECT_LE(static_cast<double>(a.window_h * a.window_w) * card.peak_bytes_per_input_pixel,
             static_cast<double>(small.max_memory));
+  EXPECT_TRUE(a.exact());
+}
+
+TEST(PlanTiles, CapsAHugeReceptiveRadiusInsideTheBudgetAndSaysTheResultIsNotExact) {
+  ModelCard card;
+  card.receptive_radius = 350;  // a 23-block RRDB network
+  card.peak_bytes_per_input_pixel = 12000;
+  TileOptions options;
+  options.max_memory = int64_t{1} << 30;
+  const auto plan = plan_tiles(3000, 3000, card, options, torch::kCPU);
+  EXPECT_LT(plan.pad, 350);
+  EXPECT_FALSE(plan.exact());
+  // The padding costs at most twice the kept area, not hundreds of times.
+  const double kept = static_cast<double>(plan.tile + plan.overlap);
+  EXPECT_LE(static_cast<double>(plan.window_h * plan.window_w) / (kept * kept), 2.05);
+  // Given room, or a forced pad, it stays exact.
+  options.pad = 350;
+  EXPECT_TRUE(plan_tiles(3000, 3000, card, options, torch::kCPU).exact());
+  options.pad = -1;
+  EXPECT_TRUE(plan_tiles(150, 180, card, options, torch::kCPU).exact());  // fits one window
 }
 
 }  // namespace

@@ -43,6 +43,9 @@ torch::Tensor axis_weight(const Span& span, int64_t length, int64_t overlap, int
 
 std::vector<Span> plan_axis(int64_t length, int64_t tile, int64_t overlap, int64_t pad,
                             int64_t window) {
+  // A window as long as the axis sees all of it: one tile keeps everything (smaller tiles would
+  // each compute the same whole-axis window).
+  if (window >= length) return {Span{0, length, 0}};
   const int64_t keep = std::min(length, tile + overlap);
   std::vector<int64_t> begins;
   for (int64_t begin = 0;; begin += tile) {
@@ -84,8 +87,19 @@ TilePlan plan_tiles(int64_t height, int64_t width, const ModelCard& card,
         std::min(window_for(budget, bytes_per_pixel),
                  std::max(window_for(kWorkingSetBytes, bytes_per_pixel), efficient));
     plan.tile = std::max(kMinTile, window - margin);
+    const bool fits_once = window >= std::max(height, width) + plan.overlap;
+    if (options.pad < 0 && !fits_once && window < efficient) {
+      // Exact context costs more than kMaxPadOverhead inside the memory budget (a receptive
+      // radius of hundreds of pixels, as in 23-block RRDB networks): cap the context so that the
+      // padding costs at most that; the blend hides what the cut context changes.
+      const double keep = static_cast<double>(window) / std::sqrt(kMaxPadOverhead);
+      plan.pad = std::max<int64_t>(
+          0, static_cast<int64_t>((static_cast<double>(window) - keep) / 2.0) - plan.overlap);
+      plan.tile = std::max(kMinTile, window - 2 * plan.pad - plan.overlap);
+    }
   }
   plan.tile = std::max<int64_t>(1, plan.tile);
+  plan.exact_pad = card.global_context ? 0 : static_cast<int64_t>(std::ceil(card.receptive_radius));
   plan.window_h = std::min(height, plan.tile + plan.overlap + 2 * plan.pad);
   plan.window_w = std::min(width, plan.tile + plan.overlap + 2 * plan.pad);
   plan.rows = plan_axis(height, plan.tile, plan.overlap, plan.pad, plan.window_h);

@@ -34,9 +34,12 @@ struct Span {
 
 struct TilePlan {
   int64_t tile = 0, overlap = 0, pad = 0;
+  int64_t exact_pad = 0;               // the context an exact result needs (the receptive radius)
   int64_t window_h = 0, window_w = 0;  // every model input has this size
   std::vector<Span> rows, cols;        // the tiles are their cartesian product
   int64_t count() const { return static_cast<int64_t>(rows.size() * cols.size()); }
+  // Whether every kept pixel sees all the context it depends on: tiled equals whole.
+  bool exact() const { return pad >= exact_pad || (rows.size() == 1 && cols.size() == 1); }
 };
 
 // Lays the tiles along one axis of `length` pixels.

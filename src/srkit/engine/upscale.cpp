@@ -27,6 +27,8 @@ torch::Tensor run_with_retry(Model& model, const torch::Tensor& rgb, const TileO
     const auto plan = plan_tiles(rgb.size(1), rgb.size(2), model.card(), options, rgb.device());
     report.tile = plan.tile;
     report.tiles = plan.count();
+    report.tile_pad = plan.pad;
+    report.exact = plan.exact();
     try {
       return run_tiled(model, rgb, plan, progress, pass * plan.count(), passes * plan.count());
     } catch (const c10::Error& e) {

@@ -37,6 +37,8 @@ struct UpscaleReport {
   bool resized = false;  // the model's output was resized to reach `scale`
   int64_t tile = 0;      // tile side actually used (after any out-of-memory retries)
   int64_t tiles = 0;     // tiles per model pass
+  int64_t tile_pad = 0;  // context around each tile, input pixels
+  bool exact = true;     // false: the context was capped below the receptive radius
   int64_t passes = 0;    // 1, or 2 when alpha went through the model
 };
 
