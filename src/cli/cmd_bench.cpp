@@ -6,6 +6,7 @@
 
 #include "common.h"
 #include "srkit/conformal/calibration_benchmark.h"
+#include "srkit/core/runtime.h"
 #include "srkit/engine/throughput.h"
 #include "srkit/engine/upscale.h"
 #include "srkit/models/registry.h"
@@ -20,6 +21,7 @@ struct BenchArgs {
   int warmup = 2;
   int repeats = 5;
   bool contiguous = false;
+  std::string precision = "fp32";
   bool calibration = false;
   int64_t images = 100;
   int64_t map_size = 2048;
@@ -102,6 +104,17 @@ int run_bench(const BenchArgs& args) {
   auto model = load_model({args.model, args.scale, 1.0});
   const bool channels_last = !args.contiguous;
   model->prepare(device, channels_last);
+  std::string precision = "fp32";
+  if (args.precision == "bf16") {
+    if (fast_bfloat16(device)) {
+      model->set_precision(torch::kBFloat16);
+      precision = "bf16";
+    } else {
+      say(args.common,
+          "note: --precision bf16: this CPU has neither AVX512-BF16 nor AMX (bf16 "
+          "would be emulated): measuring fp32");
+    }
+  }
   say(args.common,
       fmt::format("benchmarking {} x{} on {}x{} ({} threads, {}) ...", model->card().name,
                   args.scale, args.size, args.size, at::get_num_threads(),
@@ -117,6 +130,7 @@ int run_bench(const BenchArgs& args) {
                 {"threads", at::get_num_threads()},
                 {"device", device.str()},
                 {"channels_last", channels_last},
+                {"precision", precision},
                 {"model_run", timing_json(run)},
                 {"conv_peak", timing_json(conv)},
                 {"gemm_peak", timing_json(gemm)},
@@ -152,6 +166,9 @@ void register_bench(CLI::App& app, Runner& run) {
   command->add_option("--repeats", args->repeats, "timed runs (the median is reported)")
       ->capture_default_str();
   command->add_flag("--contiguous", args->contiguous, "run NCHW instead of channels-last");
+  command->add_option("--precision", args->precision, "fp32, or bf16 where the CPU runs it fast")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->capture_default_str();
   command->add_flag("--calibration", args->calibration,
                     "measure conformal calibration instead (maps/s, oracle speed-up)");
   command->add_option("--images", args->images, "calibration: number of maps")

@@ -71,6 +71,7 @@ std::string describe(const Error& error) {
   // The library's option names and the flags that set them.
   static const std::map<std::string, std::string> kFlags = {
       {"model", "--model"},
+      {"precision", "--precision"},
       {"scale", "--scale"},
       {"device", "--device"},
       {"overwrite", "--overwrite"},

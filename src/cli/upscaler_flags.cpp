@@ -23,6 +23,11 @@ void add_upscaler_flags(CLI::App& command, UpscalerFlags& flags, bool choose_mod
   command
       .add_option("--model-timeout", flags.model_timeout, "seconds one run of --model-cmd may take")
       ->capture_default_str();
+  command
+      .add_option("--precision", flags.precision,
+                  "fp32, or bf16 (ncnn models; used where the CPU has AVX512-BF16 or AMX, or "
+                  "on CUDA)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   command.add_option("--tile", flags.tile,
                      "tile side in input pixels (default: from --max-memory)");
   command.add_option("--tile-pad", flags.tile_pad,
@@ -52,7 +57,9 @@ Upscaler make_upscaler(const UpscalerFlags& flags, const torch::Device& device, 
   choice.options.tiling.overlap = flags.tile_overlap;
   if (!flags.max_memory.empty()) choice.options.tiling.max_memory = parse_bytes(flags.max_memory);
   choice.options.alpha = flags.alpha == "model" ? AlphaMethod::kModel : AlphaMethod::kBicubic;
+  choice.bfloat16 = flags.precision == "bf16";
   auto upscaler = open_upscaler(choice, device);
+  if (!upscaler.note.empty() && !quiet) print_error("note: --precision bf16: " + upscaler.note);
   if (upscaler.resized() && !quiet) {
     print_error(
         fmt::format("note: {} has no x{} weights; running x{} and resizing its output to "

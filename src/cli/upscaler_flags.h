@@ -22,6 +22,7 @@ struct UpscalerFlags {
   std::string max_memory;
   std::string alpha = "bicubic";
   double model_range = 1.0;
+  std::string precision = "fp32";
 };
 
 // With `choose_model` false only the flags that tune a run (tiles, memory, timeout) are added: the

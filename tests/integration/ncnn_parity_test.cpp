@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "srkit/core/error.h"
 #include "srkit/engine/upscale.h"
 #include "srkit/io/image_io.h"
 #include "srkit/models/ncnn_model.h"
@@ -98,6 +99,25 @@ TEST(NcnnTiling, AGlobalContextModelRunsWholeByDefault) {
   const auto b = upscale(*model, image, tiled, {}, &tiled_report);
   EXPECT_GT(tiled_report.tiles, 1);
   EXPECT_GT((a - b).abs().max().item<double>(), 1e-4);
+}
+
+// bfloat16 weights and activations: what --precision bf16 runs where the CPU has AVX512-BF16 or
+// AMX (emulated, slowly, elsewhere; the numbers are the same).
+TEST(NcnnPrecision, Bfloat16StaysWithinAGreyLevelOfFloat32OnAPhoto) {
+  auto model = load_model({"realesr-animevideov3", 2, 1.0});
+  model->prepare(torch::kCPU, true);
+  const auto input = read_image(fixture("input.png")).pixels;
+  const auto fp32 = upscale(*model, input, {});
+  model->set_precision(torch::kBFloat16);
+  const auto bf16 = upscale(*model, input, {});
+  const auto diff = (fp32 - bf16).abs().mul(255);
+  EXPECT_LT(diff.mean().item<double>(), 0.5);
+  EXPECT_LT(diff.max().item<double>(), 8.0);
+  std::printf("bf16 vs fp32: mean %.3f, max %.2f grey levels\n", diff.mean().item<double>(),
+              diff.max().item<double>());
+  // A model without a bf16 path says so.
+  auto tfjs = load_model({"esrgan-slim", 2, 1.0});
+  EXPECT_THROW(tfjs->set_precision(torch::kBFloat16), Error);
 }
 
 TEST(NcnnModelFile, AnyParamFileRunsByPath) {

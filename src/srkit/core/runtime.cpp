@@ -15,6 +15,18 @@
 
 namespace srkit {
 
+bool fast_bfloat16(const torch::Device& device) {
+  if (device.is_cuda()) return true;
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    return line.find(" avx512_bf16") != std::string::npos ||
+           line.find(" amx_bf16") != std::string::npos;
+  }
+  return false;
+}
+
 int default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 void set_threads(int threads) {

@@ -20,6 +20,10 @@ int default_threads();
 // program calls it at start.
 void keep_freed_memory();
 
+// Whether bfloat16 convolutions run faster than float32 here: on CUDA, or on a CPU with
+// AVX512-BF16 or AMX (read from /proc/cpuinfo). Elsewhere bf16 is emulated and far slower.
+bool fast_bfloat16(const torch::Device& device);
+
 // "cpu", "cuda", "cuda:N" or "auto" (CUDA when present, else CPU).
 torch::Device parse_device(const std::string& name);
 

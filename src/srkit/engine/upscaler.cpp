@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "srkit/core/error.h"
+#include "srkit/core/runtime.h"
 #include "srkit/engine/external_program.h"
 #include "srkit/models/registry.h"
 
@@ -57,6 +58,16 @@ Upscaler open_upscaler(const UpscalerChoice& choice, const torch::Device& device
   out.native_scale = choose_native_scale(offered, out.scale);
   if (!out.model) out.model = load_model({choice.model, out.native_scale, choice.model_range});
   out.model->prepare(device, /*channels_last=*/device.is_cpu());
+  if (choice.bfloat16) {
+    if (!fast_bfloat16(device)) {
+      out.note =
+          "this CPU has neither AVX512-BF16 nor AMX, so bf16 would be emulated and slower: "
+          "running fp32";
+    } else {
+      out.model->set_precision(torch::kBFloat16);  // a usage Error if the model has no bf16
+      out.precision = "bf16";
+    }
+  }
   out.name = out.model->card().name;
   out.identity = model_identity(out.model->card());
   out.options = choice.options;

@@ -32,6 +32,9 @@ struct UpscalerChoice {
   // command. A scale the model does not offer is reached by resizing its nearest native output.
   double scale = 0;
   UpscaleOptions options;  // tiles, memory, alpha (its scale is set from `scale`)
+  // bfloat16 arithmetic where the device runs it fast (fast_bfloat16) and the model offers it;
+  // otherwise float32, with the reason in Upscaler::note.
+  bool bfloat16 = false;
 };
 
 struct Upscaler {
@@ -42,6 +45,8 @@ struct Upscaler {
   std::unique_ptr<Model> model;  // null for an external program
   UpscaleOptions options;        // for the model
   UpscaleFn run;                 // [C,H,W] in [0,1] -> [C, H*scale, W*scale] on the CPU
+  std::string precision = "fp32";  // what the model computes in: fp32 or bf16
+  std::string note;                // why a requested bf16 runs as fp32, if it does
 
   // Whether the scale is reached by resizing the model's output.
   bool resized() const { return model && static_cast<double>(native_scale) != scale; }

@@ -25,6 +25,12 @@ nlohmann::json to_json(const ModelCard& card) {
           {"sha256", card.sha256}};
 }
 
+void Model::set_precision(torch::Dtype dtype) {
+  if (dtype == torch::kFloat) return;
+  throw usage_error("{{precision}} " + std::string(c10::toString(dtype)) + ": model " +
+                    card().name + " runs in float32 only");
+}
+
 torch::Tensor Model::forward(const torch::Tensor&) {
   std::string needs;
   for (const auto& name : card().inputs) needs += (needs.empty() ? "" : ", ") + name;

@@ -67,6 +67,10 @@ class Model {
   // Moves the weights to the device and picks the memory layout; call before running.
   virtual void prepare(const torch::Device& device, bool channels_last) = 0;
 
+  // The arithmetic's type: float32 (every model) or bfloat16 (models that offer it, where the
+  // hardware runs it fast: core/runtime.h). A usage Error for a type the model does not offer.
+  virtual void set_precision(torch::Dtype dtype);
+
   // A single-image model: [N, in_channels, H, W] in [0,1] -> [N, out_channels, H*scale,
   // W*scale], nominally in [0,1] but not clamped (the engine clamps once, after blending tiles).
   // Models that need more than an image (card().inputs, tasks) refuse it with a usage Error.

@@ -76,8 +76,9 @@ void NcnnModel::prepare(const torch::Device& device, bool channels_last) {
   channels_last_ = channels_last;
 }
 
-void NcnnModel::set_bfloat16(bool on) {
-  dtype_ = on ? torch::kBFloat16 : torch::kFloat;
+void NcnnModel::set_precision(torch::Dtype dtype) {
+  if (dtype != torch::kFloat && dtype != torch::kBFloat16) Model::set_precision(dtype);
+  dtype_ = dtype;
   graph_->set_dtype(dtype_);
 }
 

@@ -40,8 +40,8 @@ class NcnnModel : public Model {
   void prepare(const torch::Device& device, bool channels_last) override;
   torch::Tensor forward(const torch::Tensor& input) override;
 
-  // bfloat16 arithmetic (weights and activations), where the CPU has fast bf16 convolutions.
-  void set_bfloat16(bool on);
+  // float32, or bfloat16 weights and activations (the output is float32 either way).
+  void set_precision(torch::Dtype dtype) override;
   NcnnGeometry geometry() const { return geometry_; }
 
  private:
