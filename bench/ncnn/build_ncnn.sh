@@ -21,4 +21,17 @@ if [ ! -x "$out/ncnn_upscale" ] || [ "$root/bench/ncnn/ncnn_upscale.cpp" -nt "$o
     -I"$src/src" -I"$out/lib/src" "$out/lib/src/libncnn.a" \
     $(pkg-config --cflags --libs opencv4) -lpthread
 fi
+# A PNG cropper for the scripts here (the bench machines have no Python OpenCV).
+if [ ! -x "$out/crop_png" ]; then
+  cat > "$out/crop_png.cpp" <<'CPP'
+#include <cstdlib>
+#include <opencv2/imgcodecs.hpp>
+int main(int, char** a) {  // crop_png IN OUT X Y W H
+  cv::Mat m = cv::imread(a[1], cv::IMREAD_COLOR);
+  cv::Rect r(std::atoi(a[3]), std::atoi(a[4]), std::atoi(a[5]), std::atoi(a[6]));
+  return cv::imwrite(a[2], m(r).clone()) ? 0 : 1;
+}
+CPP
+  g++ -O1 "$out/crop_png.cpp" -o "$out/crop_png" $(pkg-config --cflags --libs opencv4)
+fi
 echo "$out/ncnn_upscale"

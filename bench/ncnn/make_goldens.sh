@@ -10,18 +10,6 @@ runner=$(bash "$root/bench/ncnn/build_ncnn.sh" | tail -1)
 out=$root/tests/fixtures/ncnn
 mkdir -p "$out"
 crop=$(dirname "$runner")/crop_png
-if [ ! -x "$crop" ]; then
-  cat > "$crop.cpp" <<'CPP'
-#include <cstdlib>
-#include <opencv2/imgcodecs.hpp>
-int main(int, char** a) {
-  cv::Mat m = cv::imread(a[1], cv::IMREAD_COLOR);
-  cv::Rect r(std::atoi(a[3]), std::atoi(a[4]), std::atoi(a[5]), std::atoi(a[6]));
-  return cv::imwrite(a[2], m(r).clone()) ? 0 : 1;
-}
-CPP
-  g++ -O1 "$crop.cpp" -o "$crop" $(pkg-config --cflags --libs opencv4)
-fi
 "$crop" "$root/data/samples/chelsea.png" "$out/input.png" 150 95 24 24
 
 # The programs' conventions (waifu2x-ncnn-vulkan, realcugan-ncnn-vulkan, realesrgan-ncnn-vulkan):
