@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "srkit/io/image_io.h"
+#include "srkit/models/registry.h"
 #include "test_data.h"
 
 namespace srkit {
@@ -29,12 +30,15 @@ TEST(Cli, ModelsListsEveryModelAsJson) {
   const auto result = run_srkit("models --json");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const auto cards = nlohmann::json::parse(result.out);
-  EXPECT_EQ(cards.size(), 17u);  // bicubic + 4 packages, every scale
+  size_t expected = 0;  // every registered model at every scale: 17 UpscalerJS + bicubic, 31 ncnn
+  for (const auto& entry : known_models()) expected += entry.scales.size();
+  EXPECT_EQ(expected, 48u);
+  EXPECT_EQ(cards.size(), expected);
   for (const auto& card : cards) {
     EXPECT_TRUE(card["installed"].get<bool>()) << card["name"];
     if (card["name"] != "bicubic") {
       EXPECT_GT(card["parameters"].get<int64_t>(), 200000);
-      EXPECT_GE(card["sha256"].size(), 2u) << "model.json and at least one shard";
+      EXPECT_GE(card["sha256"].size(), 2u) << "model.json and a shard, or model.param and .bin";
       EXPECT_GT(card["receptive_radius"].get<double>(), 5);
     }
   }
