@@ -96,12 +96,18 @@ int run_upscale(const UpscaleArgs& args) {
       if (!report.exact && !warned_context) {
         warned_context = true;
         clear_progress_line(args.common);
+        const auto& card = upscaler.model->card();
         say(args.common,
-            fmt::format("note: tiles get {} px of context, less than the model's receptive "
-                        "radius ({:.0f} px), to stay within memory; the blend hides the seams "
-                        "but tiles may differ slightly from one pass (raise --max-memory or set "
-                        "--tile-pad for an exact result)",
-                        report.tile_pad, upscaler.model->card().receptive_radius));
+            card.global_context
+                ? fmt::format("note: {} averages over the whole image (squeeze-excitation); "
+                              "with --tile each tile uses its own averages, so the result may "
+                              "differ slightly from one pass (omit --tile for an exact result)",
+                              card.name)
+                : fmt::format("note: tiles get {} px of context, less than the model's receptive "
+                              "radius ({:.0f} px), to stay within memory; the blend hides the "
+                              "seams but tiles may differ slightly from one pass (raise "
+                              "--max-memory or set --tile-pad for an exact result)",
+                              report.tile_pad, card.receptive_radius));
       }
     } else {
       out.image = upscaler.run(image.pixels);

@@ -98,6 +98,8 @@ TEST(NcnnTiling, AGlobalContextModelRunsWholeByDefault) {
   UpscaleReport tiled_report;
   const auto b = upscale(*model, image, tiled, {}, &tiled_report);
   EXPECT_GT(tiled_report.tiles, 1);
+  EXPECT_TRUE(report.exact);
+  EXPECT_FALSE(tiled_report.exact);  // and the report says so
   EXPECT_GT((a - b).abs().max().item<double>(), 1e-4);
 }
 

@@ -49,7 +49,9 @@ TEST(PlanAxis, CoversEveryPixelWithWindowsOfOneSizeInsideTheImage) {
       }
       for (int64_t i = 0; i < length; ++i) ASSERT_TRUE(covered[i]) << length << " " << tile;
       // A window as long as the axis needs no second tile.
-      if (window == length) EXPECT_EQ(spans.size(), 1u) << length << " " << tile;
+      if (window == length) {
+        EXPECT_EQ(spans.size(), 1u) << length << " " << tile;
+      }
     }
   }
 }

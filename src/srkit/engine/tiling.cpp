@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <torch/torch.h>
 
@@ -99,7 +100,9 @@ TilePlan plan_tiles(int64_t height, int64_t width, const ModelCard& card,
     }
   }
   plan.tile = std::max<int64_t>(1, plan.tile);
-  plan.exact_pad = card.global_context ? 0 : static_cast<int64_t>(std::ceil(card.receptive_radius));
+  // A model with global context needs the whole image: only a single tile is exact.
+  plan.exact_pad = card.global_context ? std::numeric_limits<int64_t>::max()
+                                       : static_cast<int64_t>(std::ceil(card.receptive_radius));
   plan.window_h = std::min(height, plan.tile + plan.overlap + 2 * plan.pad);
   plan.window_w = std::min(width, plan.tile + plan.overlap + 2 * plan.pad);
   plan.rows = plan_axis(height, plan.tile, plan.overlap, plan.pad, plan.window_h);
