@@ -168,53 +168,29 @@ void add_ncnn_models(std::vector<ModelEntry>& models) {
 
 const std::vector<ModelEntry>& known_models() {
   static const std::vector<ModelEntry> kModels = [] {
-    std::vector<ModelEntry> models = {
-        {"bicubic",
-         "",
-         "MATLAB-compatible bicubic interpolation",
-         {2, 3, 4, 8},
-         1.0,
-         "n/a",
-         true,
-         ModelEntry::Format::kTfjs,
-         ""},
-        {"default",
-         "@upscalerjs/default-model@1.0.0",
-         "RDN C1 D2 G4 G0 64 (esrgan-slim x2)",
-         {2},
-         255.0,
-         "MIT",
-         false,
-         ModelEntry::Format::kTfjs,
-         ""},
-        {"esrgan-slim",
-         "@upscalerjs/esrgan-slim@1.0.0",
-         "RDN C1 D2 G4 G0 64",
-         {2, 3, 4, 8},
-         255.0,
-         "MIT",
-         false,
-         ModelEntry::Format::kTfjs,
-         ""},
-        {"esrgan-medium",
-         "@upscalerjs/esrgan-medium@1.0.0",
-         "RDN C1 D10 G64 G0 64",
-         {2, 3, 4, 8},
-         255.0,
-         "MIT",
-         false,
-         ModelEntry::Format::kTfjs,
-         ""},
-        {"esrgan-thick",
-         "@upscalerjs/esrgan-thick@1.0.0",
-         "RRDN C4 D3 G32 G0 64 T10",
-         {2, 3, 4, 8},
-         1.0,
-         "MIT",
-         false,
-         ModelEntry::Format::kTfjs,
-         ""},
+    std::vector<ModelEntry> models = {{"bicubic",
+                                       "",
+                                       "MATLAB-compatible bicubic interpolation",
+                                       {2, 3, 4, 8},
+                                       1.0,
+                                       "n/a",
+                                       true,
+                                       ModelEntry::Format::kTfjs,
+                                       ""}};
+    // The UpscalerJS packages (TF.js layers-models, MIT); `range`: what their weights expect.
+    const auto upscalerjs = [&](std::string name, std::string package, std::string architecture,
+                                std::vector<int64_t> scales, double range) {
+      models.push_back({std::move(name), std::move(package), std::move(architecture),
+                        std::move(scales), range, "MIT", false, ModelEntry::Format::kTfjs, ""});
     };
+    upscalerjs("default", "@upscalerjs/default-model@1.0.0", "RDN C1 D2 G4 G0 64 (esrgan-slim x2)",
+               {2}, 255.0);
+    upscalerjs("esrgan-slim", "@upscalerjs/esrgan-slim@1.0.0", "RDN C1 D2 G4 G0 64", {2, 3, 4, 8},
+               255.0);
+    upscalerjs("esrgan-medium", "@upscalerjs/esrgan-medium@1.0.0", "RDN C1 D10 G64 G0 64",
+               {2, 3, 4, 8}, 255.0);
+    upscalerjs("esrgan-thick", "@upscalerjs/esrgan-thick@1.0.0", "RRDN C4 D3 G32 G0 64 T10",
+               {2, 3, 4, 8}, 1.0);
     add_ncnn_models(models);
     return models;
   }();
