@@ -94,27 +94,23 @@ TEST(NcnnLayers, SqueezeExcitationChainPoolsInnerProductsAndScalesPerChannel) {
   torch::manual_seed(3);
   const auto x = torch::randn({1, 4, 5, 5});
   const auto w1 = torch::randn({2 * 4}), w2 = torch::randn({4 * 2}), b2 = torch::randn({4});
-  const auto y =
-      run({layer("Split", "s", {"x"}, {"a", "b"}),
-           layer("Pooling", "gap", {"a"}, {"m"}, {{0, {1}}, {4, {1}}}),
-           layer("InnerProduct", "fc1", {"m"}, {"h"}, {{0, {2}}, {2, {8}}, {9, {1}}}, {w1}),
-           layer("InnerProduct", "fc2", {"h"}, {"g"}, {{0, {4}}, {1, {1}}, {2, {8}}, {9, {4}}},
-                 {w2, b2}),
-           layer("BinaryOp", "mul", {"b", "g"}, {"y"}, {{0, {2}}})},
-          x);
+  // The gate g of a squeeze-excitation block, then `apply` (the last layer) multiplies b by it.
+  const auto gated = [&](NcnnLayerSpec apply) {
+    return run({layer("Split", "s", {"x"}, {"a", "b"}),
+                layer("Pooling", "gap", {"a"}, {"m"}, {{0, {1}}, {4, {1}}}),
+                layer("InnerProduct", "fc1", {"m"}, {"h"}, {{0, {2}}, {2, {8}}, {9, {1}}}, {w1}),
+                layer("InnerProduct", "fc2", {"h"}, {"g"}, {{0, {4}}, {1, {1}}, {2, {8}}, {9, {4}}},
+                      {w2, b2}),
+                std::move(apply)},
+               x);
+  };
+  const auto y = gated(layer("BinaryOp", "mul", {"b", "g"}, {"y"}, {{0, {2}}}));
   const auto mean = x[0].mean({1, 2});
   const auto h = torch::relu(torch::mv(w1.view({2, 4}), mean));
   const auto g = torch::sigmoid(torch::mv(w2.view({4, 2}), h) + b2);
   EXPECT_TRUE(torch::allclose(y[0], x[0] * g.view({4, 1, 1}), 1e-4, 1e-5));
   // The same through Scale with the gate as its second blob.
-  const auto z =
-      run({layer("Split", "s", {"x"}, {"a", "b"}),
-           layer("Pooling", "gap", {"a"}, {"m"}, {{0, {1}}, {4, {1}}}),
-           layer("InnerProduct", "fc1", {"m"}, {"h"}, {{0, {2}}, {2, {8}}, {9, {1}}}, {w1}),
-           layer("InnerProduct", "fc2", {"h"}, {"g"}, {{0, {4}}, {1, {1}}, {2, {8}}, {9, {4}}},
-                 {w2, b2}),
-           layer("Scale", "scale", {"b", "g"}, {"y"}, {{0, {-233}}})},
-          x);
+  const auto z = gated(layer("Scale", "scale", {"b", "g"}, {"y"}, {{0, {-233}}}));
   EXPECT_TRUE(torch::allclose(z, y));
 }
 
@@ -267,6 +263,8 @@ TEST(NcnnReader, RefusesWhatItCannotRunNamingTheFileAndLayer) {
   expect_setup_error([&] { read_ncnn_model(param, bin); }, "conv");
   write_bin(bin, 0x01306B47, {1, 2, 3}, {0.f, 7.f});  // one float too many
   expect_setup_error([&] { read_ncnn_model(param, bin); }, "longer");
+  std::filesystem::remove(bin);  // the weights are not beside the .param
+  expect_setup_error([&] { read_ncnn_model(param, bin); }, "m.bin");
   write(param, "7767517\n2 2\nInput in 0 1 data\nSoftmax sm 1 1 data out\n");
   expect_setup_error([&] { read_ncnn_model(param, ""); }, "layer sm is of type Softmax");
   write(param, "7767518\n");
