@@ -181,6 +181,22 @@ ocvdata=/usr/share/doc/opencv-doc/examples/data
 fetch_deb_files opencv-doc holdout \
   $ocvdata/graf1.png $ocvdata/rubberwhale1.png $ocvdata/smarties.png $ocvdata/chicky_512.png
 
+# No-reference quality: BRISQUE's LIVE model (OpenCV's quality module reads it) and the photos srkit's
+# NIQE pristine model (models/niqe/pristine.json) was fitted on: lomiri-wallpapers-16.04 (CC-BY /
+# CC-BY-SA / CC0 per file), all its photographs but Wine (soft, JPEG q70); umang is a gradient.
+fetch_deb_files opencv-doc quality \
+  /usr/share/doc/opencv-doc/examples/quality/brisque_model_live.yml \
+  /usr/share/doc/opencv-doc/examples/quality/brisque_range_live.yml
+pristine=()
+for photo in Bridge_by_Sander_Klootwijk Dragonfly_by_Bolly Picture_0B_by_freespace \
+  Picture_1A_by_freespace aitzgorri_by_Aitzol_Berasategi analogpattern_by_Peter_Nerlich \
+  free_by_Peter_Nerlich friends_by_Aitzol_Berasategi greentock_by_Peter_Nerlich \
+  life_by_Aitzol_Berasategi picosdeeuropa_by_Aitzol_Berasategi seeding_by_Clements_Engelhardt \
+  sunset_by_Aitzol_Berasategi; do
+  pristine+=("/usr/share/backgrounds/$photo.jpg")
+done
+fetch_deb_files lomiri-wallpapers-16.04 pristine "${pristine[@]}"
+
 # Guided super-resolution data (docs/guided.md): depth + guide, multispectral + pan, two MR contrasts.
 fetch_deb_files python3-skimage guided/middlebury $skimage/motorcycle_disp.npz $skimage/motorcycle_left.png
 castle=/usr/share/visp-images-data/ViSP-images/mbt-depth/Castle-simu

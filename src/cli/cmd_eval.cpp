@@ -1,5 +1,6 @@
 // srkit eval TEST REF: PSNR, SSIM and LSD of images against references, per image and mean;
-// --task depth|pan|mri gives the guided task's own metrics instead (eval_guided.cpp).
+// --task depth|pan|mri gives the guided task's own metrics instead (eval_guided.cpp), and
+// --no-reference scores images without references (eval_no_reference.cpp).
 #include <cmath>
 #include <map>
 
@@ -82,8 +83,20 @@ std::string format_db(double value) {
   return std::isfinite(value) ? fmt::format("{:.4f}", value) : "inf";
 }
 
-int run_eval(const EvalArgs& args) {
+int run_eval(EvalArgs args) {
   apply_runtime(args.common);
+  if (args.no_reference || !args.fit_niqe.empty()) {
+    if (!args.task.empty())
+      throw usage_error("--task compares with references: drop --no-reference");
+    return run_no_reference_eval(args);
+  }
+  if (args.inputs.size() != 2) {
+    throw usage_error(fmt::format(
+        "give TEST and REF (got {} paths); to score images without references add --no-reference",
+        args.inputs.size()));
+  }
+  args.test = args.inputs[0];
+  args.reference = args.inputs[1];
   if (!args.task.empty()) return run_guided_eval(args);
   MetricOptions protocol;
   protocol.crop_border = args.crop >= 0 ? args.crop : std::max<int64_t>(0, args.scale);
@@ -161,10 +174,23 @@ int run_eval(const EvalArgs& args) {
 void register_eval(CLI::App& app, Runner& run) {
   auto args = std::make_shared<EvalArgs>();
   auto* command = app.add_subcommand(
-      "eval", "PSNR/SSIM (BT.601 Y, BasicSR protocol) and LSD of images against references");
-  command->add_option("test", args->test, "image or folder to evaluate (e.g. SR outputs)")
+      "eval",
+      "PSNR/SSIM (BT.601 Y, BasicSR protocol) and LSD of images against references; BRISQUE and "
+      "NIQE without them (--no-reference)");
+  command
+      ->add_option("inputs", args->inputs,
+                   "TEST REF: image or folder to evaluate (e.g. SR outputs) and the reference "
+                   "image or folder (HR); with --no-reference, images and folders to score")
       ->required();
-  command->add_option("reference", args->reference, "reference image or folder (HR)")->required();
+  command->add_flag("--no-reference", args->no_reference,
+                    "score images without references: BRISQUE (OpenCV, LIVE model) and NIQE "
+                    "(srkit's pristine model), both lower = better");
+  command->add_option(
+      "--niqe-model", args->niqe_model,
+      "--no-reference: the NIQE pristine model (default: models/niqe/pristine.json)");
+  command->add_option("--fit-niqe", args->fit_niqe,
+                      "fit a NIQE pristine model on the input photos (clean, natural, sharp) and "
+                      "write it to this JSON file");
   command->add_option("-s,--scale", args->scale,
                       "SR scale: crops that many border pixels (images), is ERGAS's ratio (--task "
                       "pan), and tolerates HR modcrop");

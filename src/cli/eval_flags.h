@@ -1,6 +1,7 @@
 // What `srkit eval` reads from its command line and how it pairs results with references, shared
-// by its two modes: images (PSNR/SSIM/LSD, cmd_eval.cpp) and guided tasks' own metrics
-// (--task depth|pan|mri, eval_guided.cpp).
+// by its three modes: images against references (PSNR/SSIM/LSD, cmd_eval.cpp), guided tasks' own
+// metrics (--task depth|pan|mri, eval_guided.cpp) and images alone (--no-reference: BRISQUE and
+// NIQE, eval_no_reference.cpp).
 #pragma once
 
 #include <cstdint>
@@ -16,7 +17,8 @@
 namespace srkit::cli {
 
 struct EvalArgs {
-  std::string test;
+  std::vector<std::string> inputs;  // TEST REF, or with --no-reference the images to score
+  std::string test;                 // inputs[0] and inputs[1] when comparing
   std::string reference;
   int64_t scale = 0;
   int64_t crop = -1;
@@ -25,6 +27,9 @@ struct EvalArgs {
   std::string slice;  // guided NIfTI inputs: AXIS:INDEX
   double peak = 0;    // guided pan/mri: the value that maps to 1 (0 = the task's default)
   std::string csv;
+  bool no_reference = false;
+  std::string niqe_model;  // --no-reference: the pristine model (default: the one srkit ships)
+  std::string fit_niqe;    // write a NIQE pristine model fitted on the inputs to this file
   CommonFlags common;
 };
 
@@ -49,6 +54,9 @@ torch::Tensor align_reference(const torch::Tensor& reference, const torch::Tenso
 // its file's name and counted in `failed`, and the others go on.
 void evaluate_pairs(const std::vector<EvalPair>& pairs,
                     const std::function<void(const EvalPair&)>& evaluate, int& failed);
+
+// --no-reference (and --fit-niqe): BRISQUE and NIQE of each image and their mean.
+int run_no_reference_eval(const EvalArgs& args);
 
 // --task: the guided task's metrics (metrics/guided_metrics.h) per pair and their mean.
 int run_guided_eval(const EvalArgs& args);
