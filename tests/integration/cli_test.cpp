@@ -30,9 +30,9 @@ TEST(Cli, ModelsListsEveryModelAsJson) {
   const auto result = run_srkit("models --json");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const auto cards = nlohmann::json::parse(result.out);
-  size_t expected = 0;  // every registered model at every scale: 17 UpscalerJS + bicubic, 31 ncnn
+  size_t expected = 0;  // every registered model at every scale: 18 UpscalerJS, 4 bicubic, 31 ncnn
   for (const auto& entry : known_models()) expected += entry.scales.size();
-  EXPECT_EQ(expected, 48u);
+  EXPECT_EQ(expected, 53u);
   EXPECT_EQ(cards.size(), expected);
   for (const auto& card : cards) {
     EXPECT_TRUE(card["installed"].get<bool>()) << card["name"];

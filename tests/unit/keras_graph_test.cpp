@@ -187,6 +187,72 @@ TEST(TfjsReader, ShortShardIsASetupError) {
   EXPECT_THROW(read_tfjs_weights(topology), Error);
 }
 
+// tensorflowjs_converter's quantisation: value = min + scale * q, q stored as uint8 or uint16
+// (little-endian), or the value as float16. One weight of each, read back against that formula.
+TEST(TfjsReader, QuantisedWeightsAreDequantised) {
+  testing::TempDir dir;
+  const std::vector<uint8_t> q8{0, 1, 128, 255};
+  const std::vector<uint16_t> q16{0, 1, 300, 65535};
+  const auto half = torch::tensor({0.5, -1.25, 3.0, 1e-3}).to(torch::kFloat16);
+  nlohmann::json manifest = {
+      {{"name", "a/kernel"},
+       {"shape", {4}},
+       {"dtype", "float32"},
+       {"quantization", {{"dtype", "uint8"}, {"min", -0.5}, {"scale", 0.01}}}},
+      {{"name", "b/kernel"},
+       {"shape", {2, 2}},
+       {"dtype", "float32"},
+       {"quantization", {{"dtype", "uint16"}, {"min", 1.0}, {"scale", 0.001}}}},
+      {{"name", "c/kernel"},
+       {"shape", {4}},
+       {"dtype", "float32"},
+       {"quantization", {{"dtype", "float16"}}}}};
+  nlohmann::json model = {{"format", "layers-model"},
+                          {"modelTopology",
+                           {{"model_config",
+                             {{"class_name", "Functional"},
+                              {"config",
+                               {{"layers",
+                                 {{{"class_name", "InputLayer"},
+                                   {"name", "in"},
+                                   {"config", {}},
+                                   {"inbound_nodes", nlohmann::json::array()}}}},
+                                {"input_layers", {{"in", 0, 0}}},
+                                {"output_layers", {{"in", 0, 0}}}}}}}}},
+                          {"weightsManifest", {{{"paths", {"shard.bin"}}, {"weights", manifest}}}}};
+  std::ofstream(dir / "model.json") << model.dump();
+  {
+    std::ofstream shard(dir / "shard.bin", std::ios::binary);
+    shard.write(reinterpret_cast<const char*>(q8.data()), 4);
+    for (const uint16_t v : q16) {
+      const char bytes[2] = {static_cast<char>(v & 0xFF), static_cast<char>(v >> 8)};
+      shard.write(bytes, 2);
+    }
+    shard.write(static_cast<const char*>(half.data_ptr()), 8);
+  }
+  const auto weights = read_tfjs_weights(read_tfjs_topology(dir / "model.json"));
+  EXPECT_TRUE(torch::allclose(weights.at("a/kernel"), torch::tensor({-0.5f, -0.49f, 0.78f, 2.05f}),
+                              1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(weights.at("b/kernel"),
+                              torch::tensor({1.0f, 1.001f, 1.3f, 66.535f}).view({2, 2}), 1e-6,
+                              1e-5));
+  EXPECT_TRUE(torch::equal(weights.at("c/kernel"), half.to(torch::kFloat32)));
+}
+
+TEST(TfjsReader, UnknownQuantisationIsASetupErrorNamingTheWeight) {
+  TinyModel tiny;
+  auto model = nlohmann::json::parse(std::ifstream(tiny.dir / "model.json"));
+  model["weightsManifest"][0]["weights"][0]["quantization"] = {{"dtype", "int4"}};
+  std::ofstream(tiny.dir / "model.json") << model.dump();
+  try {
+    read_tfjs_topology(tiny.dir / "model.json");
+    FAIL() << "int4 is not a storage srkit reads";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("c1/bias"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("int4"), std::string::npos) << e.what();
+  }
+}
+
 TEST(TfjsReader, MissingFileSaysHowToFixIt) {
   try {
     read_tfjs_topology("/nonexistent/model.json");

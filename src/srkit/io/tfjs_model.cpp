@@ -72,12 +72,24 @@ TfjsLayersModel read_tfjs_topology(const std::filesystem::path& model_json) {
       }
       for (const auto& weight : group.at("weights")) {
         const auto name = weight.at("name").get<std::string>();
-        if (weight.value("dtype", "float32") != "float32" || weight.contains("quantization")) {
-          throw bad_model(
-              model_json,
-              "weight " + name + " is quantised or not float32, which srkit does not read");
+        if (weight.value("dtype", "float32") != "float32") {
+          throw bad_model(model_json, "weight " + name + " is " + weight.value("dtype", "") +
+                                          ", not float32, which srkit does not read");
+        }
+        TfjsLayersModel::Storage storage;
+        if (weight.contains("quantization")) {
+          const auto& q = weight.at("quantization");
+          storage.dtype = q.at("dtype").get<std::string>();
+          if (storage.dtype == "uint8" || storage.dtype == "uint16") {
+            storage.scale = q.at("scale").get<double>();
+            storage.min = q.at("min").get<double>();
+          } else if (storage.dtype != "float16") {
+            throw bad_model(model_json, "weight " + name + " is quantised as " + storage.dtype +
+                                            ", which srkit does not read (uint8, uint16, float16)");
+          }
         }
         model.weights.push_back({name, weight.at("shape").get<std::vector<int64_t>>()});
+        model.storage.push_back(storage);
       }
     }
   } catch (const nlohmann::json::exception& e) {
@@ -93,10 +105,19 @@ std::map<std::string, torch::Tensor> read_tfjs_weights(const TfjsLayersModel& mo
     if (!in) throw bad_model(shard, "weight shard is missing");
     bytes.insert(bytes.end(), std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
+  const auto element_bytes = [](const std::string& dtype) -> int64_t {
+    return dtype == "uint8" ? 1 : dtype == "uint16" || dtype == "float16" ? 2 : 4;
+  };
+  const auto count = [](const WeightSpec& spec) {
+    return std::accumulate(spec.shape.begin(), spec.shape.end(), int64_t{1},
+                           std::multiplies<int64_t>());
+  };
+  const auto storage_of = [&model](size_t i) {
+    return i < model.storage.size() ? model.storage[i] : TfjsLayersModel::Storage{};
+  };
   int64_t expected = 0;
-  for (const auto& spec : model.weights) {
-    expected += 4 * std::accumulate(spec.shape.begin(), spec.shape.end(), int64_t{1},
-                                    std::multiplies<int64_t>());
+  for (size_t i = 0; i < model.weights.size(); ++i) {
+    expected += element_bytes(storage_of(i).dtype) * count(model.weights[i]);
   }
   if (expected != static_cast<int64_t>(bytes.size())) {
     throw bad_model(model.model_json, "weight shards hold " + std::to_string(bytes.size()) +
@@ -105,10 +126,26 @@ std::map<std::string, torch::Tensor> read_tfjs_weights(const TfjsLayersModel& mo
   }
   std::map<std::string, torch::Tensor> weights;
   int64_t offset = 0;
-  for (const auto& spec : model.weights) {
-    // TF.js writes little-endian float32, the host order on every machine srkit targets.
-    auto tensor = torch::from_blob(bytes.data() + offset, spec.shape, torch::kFloat32).clone();
-    offset += tensor.numel() * 4;
+  for (size_t i = 0; i < model.weights.size(); ++i) {
+    const auto& spec = model.weights[i];
+    const auto storage = storage_of(i);
+    // TF.js writes little-endian values, the host order on every machine srkit targets.
+    torch::Tensor tensor;
+    if (storage.dtype == "uint16") {  // LibTorch has no uint16: combine the bytes
+      const auto pairs = torch::from_blob(bytes.data() + offset, {count(spec), 2}, torch::kUInt8)
+                             .to(torch::kInt32);
+      tensor = (pairs.select(1, 0) + pairs.select(1, 1) * 256).view(spec.shape);
+    } else {
+      const auto dtype = storage.dtype == "uint8"     ? torch::kUInt8
+                         : storage.dtype == "float16" ? torch::kFloat16
+                                                      : torch::kFloat32;
+      tensor = torch::from_blob(bytes.data() + offset, spec.shape, dtype).clone();
+    }
+    tensor = tensor.to(torch::kFloat32);
+    if (storage.dtype == "uint8" || storage.dtype == "uint16") {
+      tensor = (tensor.to(torch::kFloat64) * storage.scale + storage.min).to(torch::kFloat32);
+    }
+    offset += element_bytes(storage.dtype) * count(spec);
     weights[spec.name] = tensor;
   }
   return weights;

@@ -19,14 +19,22 @@ namespace srkit {
 struct TfjsLayersModel : KerasGraphSpec {
   std::filesystem::path model_json;
   std::vector<std::filesystem::path> shard_paths;  // concatenated in this order
+  // How each weight (same order as `weights`) is stored: "float32", or quantised by
+  // tensorflowjs_converter as "uint8"/"uint16" (value = min + scale * q) or "float16".
+  struct Storage {
+    std::string dtype = "float32";
+    double scale = 1.0, min = 0.0;
+  };
+  std::vector<Storage> storage;
 };
 
 // Parses model.json. Throws a setup Error naming the file when it is missing, not JSON, not a
-// layers-model, or uses a feature this reader does not support (quantised or non-float32 weights,
-// several inputs or outputs).
+// layers-model, or uses a feature this reader does not support (weights that are not float32,
+// stored as float32, uint8, uint16 or float16; several inputs or outputs).
 TfjsLayersModel read_tfjs_topology(const std::filesystem::path& model_json);
 
-// Reads the shards and returns each weight as a float32 tensor of its stored (Keras) shape.
+// Reads the shards and returns each weight as a float32 tensor of its stored (Keras) shape,
+// dequantised.
 // Throws a setup Error when a shard is missing or its size does not match the manifest.
 std::map<std::string, torch::Tensor> read_tfjs_weights(const TfjsLayersModel& model);
 

@@ -177,11 +177,13 @@ const std::vector<ModelEntry>& known_models() {
                                        true,
                                        ModelEntry::Format::kTfjs,
                                        ""}};
-    // The UpscalerJS packages (TF.js layers-models, MIT); `range`: what their weights expect.
+    // The UpscalerJS packages (TF.js layers-models); `range`: what their weights expect.
     const auto upscalerjs = [&](std::string name, std::string package, std::string architecture,
-                                std::vector<int64_t> scales, double range) {
+                                std::vector<int64_t> scales, double range,
+                                std::string licence = "MIT") {
       models.push_back({std::move(name), std::move(package), std::move(architecture),
-                        std::move(scales), range, "MIT", false, ModelEntry::Format::kTfjs, ""});
+                        std::move(scales), range, std::move(licence), false,
+                        ModelEntry::Format::kTfjs, ""});
     };
     upscalerjs("default", "@upscalerjs/default-model@1.0.0", "RDN C1 D2 G4 G0 64 (esrgan-slim x2)",
                {2}, 255.0);
@@ -191,6 +193,13 @@ const std::vector<ModelEntry>& known_models() {
                {2, 3, 4, 8}, 255.0);
     upscalerjs("esrgan-thick", "@upscalerjs/esrgan-thick@1.0.0", "RRDN C4 D3 G32 G0 64 T10",
                {2, 3, 4, 8}, 1.0);
+    // @upscalerjs/models: idealo's ISR weights (Apache-2.0) and UpscalerJS's DIV2K RDNs, all
+    // stored as uint8-quantised weights (io/tfjs_model.h dequantises them).
+    upscalerjs("idealo-gans", "@upscalerjs/models@0.9.0", "RRDN C4 D3 G32 G0 64 T10, GAN-trained",
+               {4}, 1.0, "Apache-2.0");
+    upscalerjs("idealo-psnr-small", "@upscalerjs/models@0.9.0", "RDN C3 D10 G64 G0 64", {2}, 1.0,
+               "Apache-2.0");
+    upscalerjs("div2k-rdn", "@upscalerjs/models@0.9.0", "RDN C3 D10 G64 G0 64", {2, 3, 4}, 1.0);
     add_ncnn_models(models);
     return models;
   }();

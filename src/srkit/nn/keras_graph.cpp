@@ -14,9 +14,10 @@ namespace srkit {
 namespace {
 
 Error unsupported(const std::string& source, const KerasLayer& layer, const std::string& what) {
-  return setup_error(source + ": layer '" + layer.name + "' (" + layer.class_name + ") " + what +
-                     "; srkit's TF.js reader supports InputLayer, Conv2D, Activation(relu), "
-                     "Concatenate, Add, UpSampling2D(nearest), MultiplyBeta, PixelShuffle<N>x");
+  return setup_error(
+      source + ": layer '" + layer.name + "' (" + layer.class_name + ") " + what +
+      "; srkit's TF.js reader supports InputLayer, Conv2D, Activation(relu), "
+      "Concatenate, Add, UpSampling2D(nearest), MultiplyBeta, PixelShuffle<N>x, PixelShuffle");
 }
 
 std::string module_name(const std::string& layer_name) {
@@ -205,6 +206,9 @@ void KerasGraphImpl::add_layer(const KerasLayer& layer,
   } else if (std::regex_match(layer.class_name, match, kPixelShuffle)) {
     node.op = Op::kDepthToSpace;
     node.factor = std::stoll(match[1].str());
+  } else if (layer.class_name == "PixelShuffle") {  // idealo's RRDN: the factor in its config
+    node.op = Op::kDepthToSpace;
+    node.factor = config.at("scale").get<int64_t>();
   } else {
     throw unsupported(source_, layer, "is not supported");
   }
