@@ -1,11 +1,12 @@
 # The two commands of the README's quick start, and their parts.
-#   make demo   set up, build, upscale a sample photo with the default model
+#   make demo   set up, build, upscale a real JPEG photo x4 with the default model
 #   make test   set up, build, run the test suite (heavy evaluations are not part of it)
 #   make example  install the library and build examples/upscale_image against it (CI runs it)
 BUILD ?= build
 JOBS ?= $(shell nproc)
 SAMPLE ?= data/samples/butterfly.png
-DEMO_OUT ?= out/butterfly_x2.png
+DEMO_PHOTO ?= data/realworld/messi5.jpg
+DEMO_OUT ?= out/messi5_x4.png
 
 .PHONY: all setup configure program build demo test example bench clean
 
@@ -25,8 +26,8 @@ build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: program
-	./$(BUILD)/srkit upscale $(SAMPLE) -o $(DEMO_OUT) --overwrite
-	@echo "upscaled $(SAMPLE) x2 with the default model: $(DEMO_OUT)"
+	./$(BUILD)/srkit upscale $(DEMO_PHOTO) -o $(DEMO_OUT) --overwrite
+	@echo "before: $(DEMO_PHOTO) (548x342 JPEG); after: $(DEMO_OUT) (x4, realesrgan-x4fast)"
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j 2

@@ -1,5 +1,6 @@
 // srkit upscale INPUT... -o OUTPUT: upscale image files or folders with a pretrained model or an
 // external program; with --calibration, also a mask of the pixels to trust (seed 003).
+#include <algorithm>
 #include <optional>
 
 #include <fmt/format.h>
@@ -8,6 +9,7 @@
 #include "common.h"
 #include "srkit/conformal/calibration_file.h"
 #include "srkit/engine/batch.h"
+#include "srkit/models/registry.h"
 #include "upscaler_flags.h"
 
 namespace srkit::cli {
@@ -23,8 +25,13 @@ struct UpscaleArgs {
   std::string mask;
   std::string overlay;
   bool overwrite = false;
+  bool model_chosen = false;  // --model or --model-cmd given
   CommonFlags common;
 };
+
+// The model `srkit upscale` runs when none is named: Real-ESRGAN x4fast, the best real-world
+// quality per second of the registered models (README, "Which model by default").
+constexpr const char* kDefaultUpscaleModel = "realesrgan-x4fast";
 
 // The confidence mask of a calibrated upscale: what to compute.
 struct MaskJob {
@@ -34,12 +41,25 @@ struct MaskJob {
 
 int run_upscale(const UpscaleArgs& args) {
   const auto device = apply_runtime(args.common);
-  const auto upscaler = make_upscaler(args.upscaler, device, args.common.quiet);
-
   std::optional<MaskJob> masks;
+  auto flags = args.upscaler;
   if (!args.calibration.empty()) {
     masks.emplace();
     masks->calibration = conformal::load_calibration(args.calibration);
+    // Without --model, a calibrated upscale runs the registered model it was calibrated for.
+    const auto& calibrated = masks->calibration.model;
+    const auto registered = [](const std::string& name) {
+      const auto& all = known_models();
+      return std::any_of(all.begin(), all.end(), [&](const auto& e) { return e.name == name; });
+    };
+    if (!args.model_chosen && calibrated.contains("name") &&
+        registered(calibrated["name"].get<std::string>())) {
+      flags.model = calibrated["name"].get<std::string>();
+      if (flags.scale <= 0) flags.scale = masks->calibration.scale;
+    }
+  }
+  const auto upscaler = make_upscaler(flags, device, args.common.quiet);
+  if (masks) {
     conformal::check_same_model(masks->calibration, args.calibration, upscaler.identity,
                                 upscaler.scale);
     if (!(args.alpha > 0)) throw usage_error("--alpha must be > 0");
@@ -172,6 +192,7 @@ void register_upscale(CLI::App& app, Runner& run) {
   auto* command = app.add_subcommand("upscale", "upscale images or folders with a model");
   command->add_option("inputs", args->inputs, "image files or folders")->required();
   command->add_option("-o,--output", args->output, "output file (one input) or folder")->required();
+  args->upscaler.model = kDefaultUpscaleModel;
   add_upscaler_flags(*command, args->upscaler);
   command->add_option("--format", args->format, "output extension for folders (default: as input)");
   command->add_option("--calibration", args->calibration,
@@ -187,7 +208,10 @@ void register_upscale(CLI::App& app, Runner& run) {
                       "file or folder: the output with untrusted pixels tinted red");
   command->add_flag("--overwrite", args->overwrite, "replace existing outputs");
   add_common_flags(*command, args->common);
-  command->callback([args, &run] { run = [args] { return run_upscale(*args); }; });
+  command->callback([args, command, &run] {
+    args->model_chosen = command->count("--model") + command->count("--model-cmd") > 0;
+    run = [args] { return run_upscale(*args); };
+  });
 }
 
 }  // namespace srkit::cli

@@ -57,8 +57,8 @@ TEST(Cli, BatchGoesOnPastABadFileAndReportsIt) {
   EXPECT_FALSE(std::filesystem::exists(out / "bad.jpg"));
   const auto report = nlohmann::json::parse(result.out);
   EXPECT_EQ(report["failed"], 1);
-  const auto good = read_image(out / "good.png").pixels;
-  EXPECT_EQ(good.sizes(), torch::IntArrayRef({3, 96, 128}));
+  const auto good = read_image(out / "good.png").pixels;  // the default model, x4fast: x4
+  EXPECT_EQ(good.sizes(), torch::IntArrayRef({3, 192, 256}));
 }
 
 TEST(Cli, AMissingOutputFolderIsCreated) {
@@ -144,9 +144,9 @@ TEST(Cli, CorruptOrMissingWeightsSayRunSetup) {
   EXPECT_TRUE(contains(missing.err, "not installed")) << missing.err;
   EXPECT_TRUE(contains(missing.err, "scripts/setup.sh")) << missing.err;
 
-  std::filesystem::copy(testing::model_path("default"), models / "default",
+  std::filesystem::copy(testing::model_path("realesrgan-x4fast"), models / "realesrgan-x4fast",
                         std::filesystem::copy_options::recursive);
-  const auto shard = models / "default/x2/group1-shard1of1.bin";
+  const auto shard = models / "realesrgan-x4fast/x4/model.bin";
   std::fstream(shard, std::ios::in | std::ios::out | std::ios::binary).write("\x42", 1);
   auto corrupt = run_srkit("upscale " + photo + " -o " + (dir / "o.png").string(), env);
   EXPECT_EQ(corrupt.exit_code, 2);
@@ -180,6 +180,24 @@ TEST(Cli, EvalOfIdenticalImagesIsInfiniteAndWritesCsv) {
   std::getline(in, row);
   EXPECT_EQ(header, "test,reference,psnr,ssim,lsd");
   EXPECT_TRUE(contains(row, ",inf,")) << row;
+}
+
+// An RGBA photo's upscale or degradation is RGB: eval compares its colours with the reference's.
+TEST(Cli, EvalComparesAnRgbResultWithTheColoursOfAnRgbaReference) {
+  TempDir dir;
+  const auto rgb = read_image(testing::data_path("samples/chelsea.png")).pixels.slice(1, 0, 64);
+  const auto rgba = torch::cat({rgb, torch::ones({1, rgb.size(1), rgb.size(2)})});
+  write_image(dir / "reference.png", rgba, 8);
+  write_image(dir / "result.png", rgb, 8);
+  const auto result = run_srkit("eval " + (dir / "result.png").string() + " " +
+                                (dir / "reference.png").string() + " --json -q");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(nlohmann::json::parse(result.out)["images"][0]["psnr"].is_null());  // identical
+  write_image(dir / "gray.png", rgb.slice(0, 0, 1), 8);
+  EXPECT_EQ(run_srkit("eval " + (dir / "gray.png").string() + " " +
+                      (dir / "reference.png").string() + " -q")
+                .exit_code,
+            1);  // gray against colour stays an input error
 }
 
 TEST(Cli, DegradeNeverOverwritesItsInput) {

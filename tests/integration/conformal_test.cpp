@@ -136,9 +136,10 @@ TEST_F(Workflow, CalibrateThenMaskEveryUpscale) {
   EXPECT_TRUE(torch::all((mask == 0) | (mask == 1)).item<bool>()) << "a binary mask";
   EXPECT_NEAR(mask.mean().item<double>(), report["trusted_fraction"].get<double>(), 1e-6);
   EXPECT_EQ(read_image(dir / "overlay.png").pixels.size(0), 3);
-  // The image itself is the plain model output, as without --calibration.
-  result =
-      run_srkit("upscale " + test_photo.string() + " -o " + (dir / "plain.png").string() + " -q");
+  // Without --model the calibrated upscale ran the calibration's model (not srkit upscale's
+  // default); the image itself is that model's plain output, as without --calibration.
+  result = run_srkit("upscale " + test_photo.string() + " -o " + (dir / "plain.png").string() +
+                     " --model default -q");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_TRUE(
       torch::equal(read_image(dir / "plain.png").pixels, read_image(dir / "out.png").pixels));
