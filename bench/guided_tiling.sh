@@ -15,7 +15,7 @@ srkit=${SRKIT:-build/srkit}
 model=${1:-runs/magnet_bicubic_randomized_long/magnet_bicubic_randomized_long.srkit}
 work=out/guided_tiling
 rm -rf "$work" && mkdir -p "$work"
-"$srkit" upscale -q -s 2 data/samples/astronaut.png -o "$work/guide_1024.png"
+"$srkit" upscale -q --model default -s 2 data/samples/astronaut.png -o "$work/guide_1024.png"
 "$srkit" degrade -q -s 2 "$work/guide_1024.png" -o "$work/guide_512.png"
 "$srkit" degrade -q -s 4 "$work/guide_1024.png" -o "$work/guide_256.png"
 # A PNG's size from its header, checked against the side its name promises.
