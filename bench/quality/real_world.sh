@@ -56,7 +56,7 @@ for model in "${models[@]}"; do
 done
 
 # The grid: a 240x240 region of messi5.jpg x4 (his face and shirt; 60x60 input pixels).
-grid=("input=data/realworld/messi5.jpg")
+grid=("input (nearest)=data/realworld/messi5.jpg")
 for model in "${all_models[@]}"; do
   if [ -f "$out/real_$model/messi5.png" ]; then grid+=("$model=$out/real_$model/messi5.png"); fi
 done

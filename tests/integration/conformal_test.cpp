@@ -12,6 +12,7 @@
 #include "srkit/conformal/calibration.h"
 #include "srkit/conformal/calibration_data.h"
 #include "srkit/conformal/confidence.h"
+#include "srkit/core/error.h"
 #include "srkit/engine/upscale.h"
 #include "srkit/io/image_io.h"
 #include "srkit/models/registry.h"
@@ -260,6 +261,35 @@ TEST_F(Workflow, ExternalProgramFailuresAreClear) {
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_TRUE(contains(result.err, "must contain {in} and {out}")) << result.err;
   EXPECT_FALSE(std::filesystem::exists(dir / "out.png"));
+}
+
+// `srkit degrade --pipeline realesrgan` gives colour LR for gray and RGBA photos; such pairs are
+// units with colour HR (gray repeated, alpha dropped). Other channel mismatches are input errors.
+TEST(CalibrationUnits, ColourLrOfGrayOrRgbaPhotosPairsWithTheirColours) {
+  TempDir dir;
+  const auto rgb =
+      read_image(testing::data_path("samples/chelsea.png")).pixels.slice(1, 0, 64).slice(2, 0, 64);
+  std::filesystem::create_directories(dir / "lr");
+  write_image(dir / "lr" / "gray.png", rgb.slice(1, 0, 16).slice(2, 0, 16), 8);
+  write_image(dir / "lr" / "rgba.png", rgb.slice(1, 0, 16).slice(2, 0, 16), 8);
+  write_image(dir / "lr" / "odd.png", rgb.slice(0, 0, 1).slice(1, 0, 16).slice(2, 0, 16), 8);
+  write_image(dir / "gray.png", rgb.slice(0, 1, 2), 8);
+  write_image(dir / "rgba.png", torch::cat({rgb, torch::ones({1, 64, 64})}), 8);
+  write_image(dir / "odd.png", rgb, 8);
+  conformal::UnitOptions options;
+  options.lr_folder = dir / "lr";
+  const auto gray = conformal::image_units(dir / "gray.png", options);
+  ASSERT_EQ(gray.size(), 1U);
+  EXPECT_EQ(gray[0].hr.size(0), 3);
+  EXPECT_TRUE(torch::equal(gray[0].hr[0], gray[0].hr[2]));
+  const auto rgba = conformal::image_units(dir / "rgba.png", options);
+  EXPECT_EQ(rgba[0].hr.size(0), 3);
+  try {
+    conformal::image_units(dir / "odd.png", options);
+    FAIL() << "gray LR of a colour photo";
+  } catch (const Error& e) {
+    EXPECT_TRUE(contains(e.what(), "has 1 channels but")) << e.what();
+  }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "srkit/core/error.h"
 #include "srkit/io/image_io.h"
+#include "srkit/ops/color.h"
 #include "srkit/ops/resize.h"
 
 namespace srkit::conformal {
@@ -31,9 +32,16 @@ std::vector<ImageUnit> image_units(const std::filesystem::path& hr_file,
   if (!options.lr_folder.empty()) {
     const auto lr_file = lr_file_for(hr_file, options.lr_folder);
     lr = read_image(lr_file).pixels;
+    // Degradations give colour LR for gray and RGBA photos: the upscale is judged on colour.
+    if (lr.size(0) == 3 && (hr.size(0) == 1 || hr.size(0) == 4)) hr = as_rgb(hr);
+    if (lr.size(0) != hr.size(0)) {
+      throw input_error(lr_file.string(),
+                        "has " + std::to_string(lr.size(0)) + " channels but " + hr_file.string() +
+                            " has " + std::to_string(hr.size(0)),
+                        "give LR and HR files of the same kind of image");
+    }
     const int64_t h = lr.size(1) * s, w = lr.size(2) * s;
-    if (hr.size(1) < h || hr.size(1) >= h + s || hr.size(2) < w || hr.size(2) >= w + s ||
-        lr.size(0) != hr.size(0)) {
+    if (hr.size(1) < h || hr.size(1) >= h + s || hr.size(2) < w || hr.size(2) >= w + s) {
       throw input_error(lr_file.string(),
                         "does not match " + hr_file.string() + " at x" + std::to_string(s),
                         "the HR image must be the LR size times the scale");
