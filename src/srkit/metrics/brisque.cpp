@@ -1,7 +1,6 @@
 #include "srkit/metrics/brisque.h"
 
 #include <torch/torch.h>
-#include <opencv2/imgproc.hpp>
 #include <opencv2/quality.hpp>
 
 #include "srkit/core/error.h"
