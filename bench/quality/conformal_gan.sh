@@ -4,9 +4,9 @@
 # crops of the colour photos of data/samples (camera.png is gray: the Real-ESRGAN pipeline makes
 # colour LR of it) degraded by the Real-ESRGAN pipeline (seed 300..), evaluated on crops of
 # the held-out photos degraded with seeds 100.. (the first set of bench/quality/real_world.sh),
-# at alpha 0.1 and 0.2. Long: the model runs 8 times on each of 68 calibration and 64 evaluation
-# crops; with realesrgan-x4plus it had not finished after 35 minutes on a 2-core machine shared
-# with a build. `bash bench/quality/conformal_gan.sh realesrgan-x4fast` is about 15 times faster.
+# at alpha 0.1 and 0.2. The model runs 8 times on each of 68 calibration and 64 evaluation crops:
+# about 8 minutes with realesrgan-x4plus on a quiet 2-core machine, 1 minute with
+# `bash bench/quality/conformal_gan.sh realesrgan-x4fast`.
 #   bash bench/quality/conformal_gan.sh [MODEL]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
