@@ -17,6 +17,16 @@ namespace srkit::cli {
 namespace {
 
 int fit_niqe_model(const EvalArgs& args) {
+  // The folder is made (or refused) before the fit, which takes a while on many photos.
+  const auto folder = std::filesystem::path(args.fit_niqe).parent_path();
+  std::error_code error;
+  if (!folder.empty() && !std::filesystem::is_directory(folder, error)) {
+    std::filesystem::create_directories(folder, error);
+    if (error) {
+      throw output_error(args.fit_niqe, "its folder cannot be created: " + error.message(),
+                         "choose a writable place for --fit-niqe");
+    }
+  }
   const auto files = expand_inputs(args.inputs);
   std::vector<torch::Tensor> photos;
   std::vector<std::string> names;

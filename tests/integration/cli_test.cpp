@@ -155,6 +155,28 @@ TEST(Cli, CorruptOrMissingWeightsSayRunSetup) {
   EXPECT_FALSE(std::filesystem::exists(dir / "o.png"));
 }
 
+TEST(Cli, AParamFileWithAMissingOrTruncatedBinNamesTheBin) {
+  // An ncnn model given by path (--model x.param) has no manifest: the .bin is checked as read.
+  TempDir dir;
+  const auto photo = small_photo(dir).string();
+  const auto param = dir / "x.param";
+  std::filesystem::copy(testing::model_path("realesrgan-x4fast/x4/model.param"), param);
+  const auto out = (dir / "o.png").string();
+  auto missing = run_srkit("upscale " + photo + " -o " + out + " --model " + param.string());
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_TRUE(contains(missing.err, (dir / "x.bin").string())) << missing.err;
+  EXPECT_TRUE(contains(missing.err, "next to the .param")) << missing.err;
+
+  std::ifstream full(testing::model_path("realesrgan-x4fast/x4/model.bin"), std::ios::binary);
+  std::string head(300, '\0');
+  full.read(head.data(), 300);
+  std::ofstream(dir / "x.bin", std::ios::binary) << head;
+  auto truncated = run_srkit("upscale " + photo + " -o " + out + " --model " + param.string());
+  EXPECT_EQ(truncated.exit_code, 2);
+  EXPECT_TRUE(contains(truncated.err, "truncated")) << truncated.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
 TEST(Cli, SixteenBitInputGivesSixteenBitOutput) {
   TempDir dir;
   const auto photo = read_image(testing::data_path("samples/coffee.png")).pixels;

@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "srkit/core/error.h"
 #include "srkit/data/realesrgan_degradation.h"
 #include "srkit/io/image_io.h"
 #include "srkit/metrics/brisque.h"
@@ -96,12 +97,14 @@ TEST_F(NoReference, MoreBlurNoiseOrCompressionScoresWorse) {
 }
 
 TEST_F(NoReference, TheShippedNiqeModelIsWhatFittingThePristinePhotosGives) {
-  // The command of docs/models.md: srkit eval --fit-niqe models/niqe/pristine.json data/pristine
+  // The command of docs/models.md: srkit eval --fit-niqe models/niqe/pristine.json data/pristine,
+  // here into a folder that does not exist yet (it is made).
   TempDir dir;
-  const auto result = run_srkit("eval --fit-niqe " + (dir / "model.json").string() + " " +
+  const auto target = dir / "new" / "deeper" / "model.json";
+  const auto result = run_srkit("eval --fit-niqe " + target.string() + " " +
                                 data_path("pristine").string() + " --quiet");
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  const auto refit = read_niqe_model(dir / "model.json");
+  const auto refit = read_niqe_model(target);
   EXPECT_EQ(refit.patches, niqe_model_->patches);
   EXPECT_TRUE(torch::allclose(refit.mean, niqe_model_->mean, 1e-9, 1e-12));
   EXPECT_TRUE(torch::allclose(refit.covariance, niqe_model_->covariance, 1e-7, 1e-12));
@@ -142,6 +145,37 @@ TEST_F(NoReference, MisusedFlagsAreUsageErrors) {
       run_srkit("eval --no-reference --niqe-model /nonexistent/niqe.json " + photo);
   EXPECT_NE(missing.exit_code, 0);
   EXPECT_TRUE(contains(missing.err, "/nonexistent/niqe.json")) << missing.err;
+}
+
+TEST_F(NoReference, FittingIntoAFolderUnderAFileIsRefused) {
+  TempDir dir;
+  std::ofstream(dir / "a_file") << "x";
+  const auto blocked = dir / "a_file" / "niqe.json";
+  const auto refused =
+      run_srkit("eval --fit-niqe " + blocked.string() + " " + data_path("pristine").string());
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_TRUE(contains(refused.err, blocked.string())) << refused.err;
+  EXPECT_TRUE(contains(refused.err, "--fit-niqe")) << refused.err;
+}
+
+TEST_F(NoReference, AMissingOrCorruptBrisqueModelIsASetupErrorNamingTheFile) {
+  TempDir dir;
+  const auto missing = dir / "missing_model.yml";
+  try {
+    Brisque brisque(missing, Brisque::default_range_file());
+    ADD_FAILURE() << "a missing model file was accepted";
+  } catch (const Error& e) {
+    EXPECT_TRUE(contains(e.what(), missing.string())) << e.what();
+    EXPECT_TRUE(contains(e.what(), "setup")) << e.what();
+  }
+  const auto corrupt = dir / "corrupt_model.yml";
+  std::ofstream(corrupt) << "%YAML:1.0\nnot: [a, brisque, model\n";
+  try {
+    Brisque brisque(corrupt, Brisque::default_range_file());
+    ADD_FAILURE() << "a corrupt model file was accepted";
+  } catch (const Error& e) {
+    EXPECT_TRUE(contains(e.what(), corrupt.string())) << e.what();
+  }
 }
 
 }  // namespace

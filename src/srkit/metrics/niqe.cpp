@@ -213,6 +213,10 @@ void write_niqe_model(const std::filesystem::path& path, const NiqeModel& model)
   AtomicOutput out(path);
   {
     std::ofstream file(out.temp_path());
+    if (!file) {
+      throw output_error(path.string(), "cannot be created",
+                         "check that its folder exists and is writable");
+    }
     file << root.dump(1) << '\n';
     if (!file.flush()) throw output_error(path.string(), "could not be written", "check the disk");
   }
