@@ -90,12 +90,14 @@ torch::Tensor NcnnModel::forward(const torch::Tensor& input) {
   const int64_t h = input.size(2), w = input.size(3), s = geometry_.scale;
   const int64_t a = geometry_.align, b = geometry_.border;
   const int64_t extra_h = (h + a - 1) / a * a - h, extra_w = (w + a - 1) / a * a - w;
-  auto x = input.to(dtype_);
+  torch::Tensor x;
   if (b > 0 || extra_h > 0 || extra_w > 0) {
     // Replicating the edge, as the families' programs do; replicate padding needs float.
     x = F::pad(input.to(torch::kFloat),
                F::PadFuncOptions({b, b + extra_w, b, b + extra_h}).mode(torch::kReplicate))
             .to(dtype_);
+  } else {
+    x = input.to(dtype_);
   }
   if (channels_last_) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   auto y = graph_->forward(x).to(torch::kFloat);
