@@ -32,7 +32,12 @@ torch::Tensor realesrgan_lr(const torch::Tensor& hr, const DegradeArgs& args, ui
                             nlohmann::json* record) {
   const auto rgb = as_rgb(hr).contiguous();
   static const RealEsrganSettings standard;
-  return realesrgan_degrade(rgb, args.scale, seed, standard, record);
+  auto lr = realesrgan_degrade(rgb, args.scale, seed, standard, record);
+  if (hr.size(0) <= 2) {
+    // A gray photo gives a gray input: the pipeline's colour noise is folded into BT.601 luma.
+    lr = (0.299 * lr[0] + 0.587 * lr[1] + 0.114 * lr[2]).unsqueeze(0);
+  }
+  return lr;
 }
 
 // K degradations of the same image side by side, each enlarged back to the HR size (nearest) so

@@ -259,6 +259,13 @@ TEST(Cli, DegradeMakesBenchmarkLowResolutionInputs) {
                                 " -o " + lr + " --scale 4 -q");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(read_image(lr).pixels.sizes(), torch::IntArrayRef({3, 64, 64}));
+
+  // The real-world pipeline keeps a gray photo gray (camera.png is 8-bit gray, 512x512).
+  const auto gray = (dir / "gray_lr.png").string();
+  const auto real = run_srkit("degrade " + testing::data_path("samples/camera.png").string() +
+                              " -o " + gray + " --scale 4 --pipeline realesrgan -q");
+  ASSERT_EQ(real.exit_code, 0) << real.err;
+  EXPECT_EQ(read_image(gray).pixels.sizes(), torch::IntArrayRef({1, 128, 128}));
 }
 
 }  // namespace
