@@ -96,11 +96,13 @@ void plot_usage(const std::filesystem::path& path, const std::vector<std::string
   const int64_t experts = runs.empty() || runs[0].usage.empty()
                              ? 0
                              : static_cast<int64_t>(runs[0].usage[0].size());
-  LinePlot plot{"Expert usage per task (test split, all scales)",
-                fmt::format("expert: 1-{} level 1, then level 2, level 3", experts),
-                "fraction of the level's expert picks"};
+  LinePlot plot;
+  plot.title = "Expert usage per task (test split, all scales)";
+  plot.x_label = fmt::format("expert: 1-{} level 1, then level 2, level 3", experts);
+  plot.y_label = "fraction of the level's expert picks";
   for (size_t t = 0; t < runs.size(); ++t) {
-    PlotSeries series{tasks[t], {}, {}};
+    PlotSeries series;
+    series.label = tasks[t];
     double x = 1;
     for (const auto& level : runs[t].usage) {
       for (double fraction : level) {
