@@ -20,7 +20,7 @@ struct BenchArgs {
   int64_t size = 128;
   int warmup = 2;
   int repeats = 5;
-  bool contiguous = false;
+  std::string layout = "auto";
   std::string precision = "fp32";
   bool calibration = false;
   int64_t images = 100;
@@ -76,7 +76,7 @@ int run_calibration_bench(const BenchArgs& args) {
   // The model producing one map of this size: the default model (x2) once on an LR of half the
   // side; calibration runs it once per ensemble sample (8 by default).
   auto model = load_model({"default", 2, 1.0});
-  model->prepare(device, device.is_cpu());
+  model->prepare(device, prefer_channels_last(device));
   const auto lr = torch::rand({3, args.map_size / 2, args.map_size / 2});
   const auto start = std::chrono::steady_clock::now();
   upscale(*model, lr.to(device), UpscaleOptions{});
@@ -102,25 +102,24 @@ int run_bench(const BenchArgs& args) {
   if (args.calibration) return run_calibration_bench(args);
   const auto device = apply_runtime(args.common);
   auto model = load_model({args.model, args.scale, 1.0});
-  const bool channels_last = !args.contiguous;
-  model->prepare(device, channels_last);
-  std::string precision = "fp32";
-  if (args.precision == "bf16") {
-    if (fast_bfloat16(device)) {
-      model->set_precision(torch::kBFloat16);
-      precision = "bf16";
-    } else {
-      say(args.common,
-          "note: --precision bf16: this CPU has neither AVX512-BF16 nor AMX (bf16 "
-          "would be emulated): measuring fp32");
-    }
+  const bool bfloat16 = args.precision == "bf16" && fast_bfloat16(device);
+  if (args.precision == "bf16" && !bfloat16) {
+    say(args.common,
+        "note: --precision bf16: this CPU has neither AVX512-BF16 nor AMX (bf16 "
+        "would be emulated): measuring fp32");
   }
+  // auto is what `srkit upscale` runs: channels-last for bf16, else the CPU's (runtime.h).
+  const bool channels_last = args.layout == "auto" ? bfloat16 || prefer_channels_last(device)
+                                                   : args.layout == "channels-last";
+  model->prepare(device, channels_last);
+  const std::string precision = bfloat16 ? "bf16" : "fp32";
+  if (bfloat16) model->set_precision(torch::kBFloat16);
   say(args.common,
       fmt::format("benchmarking {} x{} on {}x{} ({} threads, {}) ...", model->card().name,
                   args.scale, args.size, args.size, at::get_num_threads(),
                   channels_last ? "channels-last" : "contiguous"));
   const auto run = measure_model(*model, args.size, device, args.warmup, args.repeats);
-  const auto conv = measure_conv_peak(device, args.warmup, args.repeats);
+  const auto conv = measure_conv_peak(device, channels_last, args.warmup, args.repeats);
   const auto gemm = measure_gemm_peak(device, 1, std::max(3, args.repeats / 2));
   const double conv_ratio = run.gflops() / conv.gflops();
   if (args.common.json) {
@@ -141,8 +140,9 @@ int run_bench(const BenchArgs& args) {
                run.gflop, run.median_seconds, run.gflops());
     fmt::print(stderr,
                "conv peak    {:>8.2f} GFLOP        median {:.4f} s  {:>7.1f} GFLOP/s "
-               "(64->64 3x3 channels-last, 256x256)\n",
-               conv.gflop, conv.median_seconds, conv.gflops());
+               "(64->64 3x3 {}, 256x256)\n",
+               conv.gflop, conv.median_seconds, conv.gflops(),
+               channels_last ? "channels-last" : "contiguous");
     fmt::print(stderr,
                "gemm peak    {:>8.2f} GFLOP        median {:.4f} s  {:>7.1f} GFLOP/s "
                "(2048^3 fp32)\n",
@@ -165,7 +165,11 @@ void register_bench(CLI::App& app, Runner& run) {
   command->add_option("--warmup", args->warmup, "untimed runs first")->capture_default_str();
   command->add_option("--repeats", args->repeats, "timed runs (the median is reported)")
       ->capture_default_str();
-  command->add_flag("--contiguous", args->contiguous, "run NCHW instead of channels-last");
+  command->add_option("--layout", args->layout,
+                      "memory layout: auto (as srkit upscale chooses), channels-last or "
+                      "contiguous (NCHW); the conv peak is measured in the same layout")
+      ->check(CLI::IsMember({"auto", "channels-last", "contiguous"}))
+      ->capture_default_str();
   command->add_option("--precision", args->precision, "fp32, or bf16 where the CPU runs it fast")
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "guide_flags.h"
+#include "srkit/core/runtime.h"
 #include "srkit/data/guided_protocol.h"
 #include "srkit/engine/batch.h"
 #include "srkit/engine/guided_upscale.h"
@@ -25,7 +26,7 @@ ChosenUpscaler choose_upscaler(const GuideArgs& args, GuidedTask task,
           " is a single-image model: run it with "
           "`srkit upscale`, or train a guided one with a magnet config (srkit train)");
     }
-    model->prepare(torch::kCPU, /*channels_last=*/true);
+    model->prepare(torch::kCPU, prefer_channels_last(torch::kCPU));
     auto counts = std::make_shared<std::vector<torch::Tensor>>();
     auto tiling = args.tiling;
     if (!args.max_memory.empty()) tiling.max_memory = parse_bytes(args.max_memory);

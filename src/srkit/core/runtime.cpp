@@ -14,17 +14,28 @@
 #include "srkit/core/error.h"
 
 namespace srkit {
+namespace {
 
-bool fast_bfloat16(const torch::Device& device) {
-  if (device.is_cuda()) return true;
+// Whether the CPU flags line of /proc/cpuinfo lists `flag` ("avx512f", "amx_bf16", ...).
+bool cpu_has_flag(const std::string& flag) {
   std::ifstream cpuinfo("/proc/cpuinfo");
   std::string line;
   while (std::getline(cpuinfo, line)) {
     if (line.rfind("flags", 0) != 0) continue;
-    return line.find(" avx512_bf16") != std::string::npos ||
-           line.find(" amx_bf16") != std::string::npos;
+    return (line + " ").find(" " + flag + " ") != std::string::npos;
   }
   return false;
+}
+
+}  // namespace
+
+bool fast_bfloat16(const torch::Device& device) {
+  if (device.is_cuda()) return true;
+  return cpu_has_flag("avx512_bf16") || cpu_has_flag("amx_bf16");
+}
+
+bool prefer_channels_last(const torch::Device& device) {
+  return device.is_cpu() && cpu_has_flag("avx512f");
 }
 
 int default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }

@@ -24,6 +24,14 @@ void keep_freed_memory();
 // AVX512-BF16 or AMX (read from /proc/cpuinfo). Elsewhere bf16 is emulated and far slower.
 bool fast_bfloat16(const torch::Device& device);
 
+// The memory layout fp32 models run in (Model::prepare). Debian's LibTorch sends a convolution to
+// oneDNN in either layout, and which is faster depends on the CPU: channels-last was about 4x
+// contiguous on the AVX-512 machines this project first ran on, while on an AVX2-only AMD EPYC
+// contiguous (NCHW) ran every model family measured 1.3-1.7x faster than channels-last
+// (docs/models.md, `srkit bench --layout`). So: channels-last on a CPU with AVX-512F (read from
+// /proc/cpuinfo), contiguous elsewhere and on CUDA. bf16 always runs channels-last.
+bool prefer_channels_last(const torch::Device& device);
+
 // "cpu", "cuda", "cuda:N" or "auto" (CUDA when present, else CPU).
 torch::Device parse_device(const std::string& name);
 

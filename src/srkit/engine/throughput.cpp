@@ -36,12 +36,14 @@ Timing time_it(const std::function<void()>& work, double gflop, const torch::Dev
 
 }  // namespace
 
-Timing measure_conv_peak(const torch::Device& device, int warmup, int repeats) {
+Timing measure_conv_peak(const torch::Device& device, bool channels_last, int warmup,
+                         int repeats) {
   const int64_t c = 64, side = 256;
   const auto options = torch::TensorOptions().device(device);
-  const auto x =
-      torch::randn({1, c, side, side}, options).contiguous(torch::MemoryFormat::ChannelsLast);
-  const auto w = torch::randn({c, c, 3, 3}, options).contiguous(torch::MemoryFormat::ChannelsLast);
+  const auto format =
+      channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  const auto x = torch::randn({1, c, side, side}, options).contiguous(format);
+  const auto w = torch::randn({c, c, 3, 3}, options).contiguous(format);
   const auto b = torch::randn({c}, options);
   const double gflop = 2.0 * c * c * 9 * side * side / 1e9;
   return time_it([&] { torch::conv2d(x, w, b, 1, 1); }, gflop, device, warmup, repeats);

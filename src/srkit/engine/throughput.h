@@ -19,9 +19,9 @@ struct Timing {
   double gflops() const { return median_seconds > 0 ? gflop / median_seconds : 0; }
 };
 
-// The machine's reference rates: a large channels-last 3x3 convolution (64 -> 64 channels on
-// 256x256, the shape of SR bodies) and a 2048^3 float32 GEMM.
-Timing measure_conv_peak(const torch::Device& device, int warmup, int repeats);
+// The machine's reference rates: a large 3x3 convolution (64 -> 64 channels on 256x256, the shape
+// of SR bodies) in the given memory layout and a 2048^3 float32 GEMM.
+Timing measure_conv_peak(const torch::Device& device, bool channels_last, int warmup, int repeats);
 Timing measure_gemm_peak(const torch::Device& device, int warmup, int repeats);
 
 // The model's forward pass on a random [1, in_channels, size, size] input (no tiling).
