@@ -165,9 +165,10 @@ void register_bench(CLI::App& app, Runner& run) {
   command->add_option("--warmup", args->warmup, "untimed runs first")->capture_default_str();
   command->add_option("--repeats", args->repeats, "timed runs (the median is reported)")
       ->capture_default_str();
-  command->add_option("--layout", args->layout,
-                      "memory layout: auto (as srkit upscale chooses), channels-last or "
-                      "contiguous (NCHW); the conv peak is measured in the same layout")
+  command
+      ->add_option("--layout", args->layout,
+                   "memory layout: auto (as srkit upscale chooses), channels-last or "
+                   "contiguous (NCHW); the conv peak is measured in the same layout")
       ->check(CLI::IsMember({"auto", "channels-last", "contiguous"}))
       ->capture_default_str();
   command->add_option("--precision", args->precision, "fp32, or bf16 where the CPU runs it fast")

@@ -36,8 +36,7 @@ Timing time_it(const std::function<void()>& work, double gflop, const torch::Dev
 
 }  // namespace
 
-Timing measure_conv_peak(const torch::Device& device, bool channels_last, int warmup,
-                         int repeats) {
+Timing measure_conv_peak(const torch::Device& device, bool channels_last, int warmup, int repeats) {
   const int64_t c = 64, side = 256;
   const auto options = torch::TensorOptions().device(device);
   const auto format =
