@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # srkit fp32 against its peers, same threads, in one run: ncnn's CPU build (fp32 storage and
-# arithmetic, on a 128x128 crop of data/samples/astronaut.png) and PyTorch channels_last (Debian's
-# python3-torch, bench/ncnn/pytorch_peer.py, 128x128 random input); median seconds per x4 upscale
+# arithmetic, on a 128x128 crop of data/samples/astronaut.png) and PyTorch in its faster memory
+# layout (Debian's python3-torch, bench/ncnn/pytorch_peer.py, 128x128 random input); srkit in the
+# layout `srkit upscale` chooses (src/srkit/core/runtime.h); median seconds per x4 upscale
 # of the network alone (srkit bench). Needs `make build`, build_ncnn.sh (run here) and, for the
 # PyTorch column, `apt-get install python3-torch` (benchmark only; srkit never needs it).
 #   bash bench/ncnn/ncnn_speed.sh [THREADS]
