@@ -2,7 +2,7 @@
 // offer, tiling and the out-of-memory retry. Tensors in, tensors out; files are the caller's.
 //
 //   auto model = srkit::load_model({"esrgan-medium", 4});
-//   model->prepare(torch::kCPU, /*channels_last=*/true);
+//   model->prepare(torch::kCPU, srkit::prefer_channels_last(torch::kCPU));  // core/runtime.h
 //   srkit::UpscaleOptions options;            // defaults: native scale, tiles from memory budget
 //   srkit::UpscaleReport report;
 //   torch::Tensor hr = srkit::upscale(*model, lr, options, {}, &report);  // [C,H,W] in [0,1]
