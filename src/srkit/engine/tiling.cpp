@@ -26,20 +26,6 @@ int64_t window_for(double bytes, double bytes_per_pixel) {
   return static_cast<int64_t>(std::sqrt(bytes / (kMemorySafety * bytes_per_pixel)));
 }
 
-// Blending weight of one tile along one axis, in output pixels: 1 inside, rising over the overlap
-// at a start shared with a previous tile and falling over the overlap at a shared end.
-torch::Tensor axis_weight(const Span& span, int64_t length, int64_t overlap, int64_t scale) {
-  const int64_t n = (span.keep_end - span.keep_begin) * scale;
-  const int64_t ramp = std::min(overlap * scale, n);
-  auto w = torch::ones({n}, torch::kFloat32);
-  if (ramp == 0) return w;
-  const auto t = (torch::arange(ramp, torch::kFloat32) + 0.5) / static_cast<double>(ramp);
-  const auto rise = 0.5 - 0.5 * torch::cos(t * M_PI);
-  if (span.keep_begin > 0) w.slice(0, 0, ramp).copy_(rise);
-  if (span.keep_end < length) w.slice(0, n - ramp, n).mul_(rise.flip(0));
-  return w;
-}
-
 }  // namespace
 
 std::vector<Span> plan_axis(int64_t length, int64_t tile, int64_t overlap, int64_t pad,
@@ -108,48 +94,6 @@ TilePlan plan_tiles(int64_t height, int64_t width, const ModelCard& card,
   plan.rows = plan_axis(height, plan.tile, plan.overlap, plan.pad, plan.window_h);
   plan.cols = plan_axis(width, plan.tile, plan.overlap, plan.pad, plan.window_w);
   return plan;
-}
-
-torch::Tensor blend_windows(const TilePlan& plan, int64_t height, int64_t width, int64_t scale,
-                            int64_t out_channels, const torch::TensorOptions& options,
-                            const WindowForward& forward, const ProgressFn& progress,
-                            int64_t progress_offset, int64_t progress_total) {
-  torch::NoGradGuard no_grad;  // plain tensors out, so callers may modify them in place
-  const auto device = options.device();
-  auto output = torch::zeros({out_channels, height * scale, width * scale}, options);
-  // Every tile's blending weight is row_weight(y) * col_weight(x), and the tiles are all pairs of a
-  // row span and a column span, so the total weight at (y, x) is row_total(y) * col_total(x).
-  auto row_total = torch::zeros({height * scale}, options);
-  auto col_total = torch::zeros({width * scale}, options);
-  std::vector<torch::Tensor> col_weights;
-  for (const auto& col : plan.cols) {
-    col_weights.push_back(axis_weight(col, width, plan.overlap, scale).to(device));
-    col_total.slice(0, col.keep_begin * scale, col.keep_end * scale).add_(col_weights.back());
-  }
-  if (progress_total == 0) progress_total = plan.count();
-
-  int64_t done = 0;
-  for (const auto& row : plan.rows) {
-    const auto row_weight = axis_weight(row, height, plan.overlap, scale).to(device);
-    row_total.slice(0, row.keep_begin * scale, row.keep_end * scale).add_(row_weight);
-    for (size_t c = 0; c < plan.cols.size(); ++c) {
-      const auto& col = plan.cols[c];
-      const auto result = forward(row.window_begin, col.window_begin);
-      const auto kept = result
-                            .slice(1, (row.keep_begin - row.window_begin) * scale,
-                                   (row.keep_end - row.window_begin) * scale)
-                            .slice(2, (col.keep_begin - col.window_begin) * scale,
-                                   (col.keep_end - col.window_begin) * scale);
-      output.slice(1, row.keep_begin * scale, row.keep_end * scale)
-          .slice(2, col.keep_begin * scale, col.keep_end * scale)
-          .add_(kept * row_weight.view({1, -1, 1}) * col_weights[c].view({1, 1, -1}));
-      ++done;
-      if (!report(progress, progress_offset + done, progress_total)) {
-        throw Error(ErrorKind::kCancelled, "cancelled");
-      }
-    }
-  }
-  return output.div_(row_total.view({1, -1, 1})).div_(col_total.view({1, 1, -1}));
 }
 
 torch::Tensor run_tiled(Model& model, const torch::Tensor& image, const TilePlan& plan,

@@ -58,7 +58,8 @@ using WindowForward = std::function<torch::Tensor(int64_t top, int64_t left)>;
 // Runs `forward` on every window of the plan over an input of height x width and blends the kept
 // parts into [out_channels, H*scale, W*scale] (`options`: its dtype and device). Any model with
 // one input grid can be tiled through this: run_tiled for single images, guided models with a
-// target and a guide at two resolutions (guided_upscale.h).
+// target and a guide at two resolutions (guided_upscale.h). To receive the result a band of rows at
+// a time instead, in bounded memory: blend_windows_in_bands (tile_blend.h).
 torch::Tensor blend_windows(const TilePlan& plan, int64_t height, int64_t width, int64_t scale,
                             int64_t out_channels, const torch::TensorOptions& options,
                             const WindowForward& forward, const ProgressFn& progress = {},
