@@ -90,7 +90,9 @@ TEST(UpscalerJsModels, QuantisedWeightsUpscaleAPhotoBetterThanBicubic) {
                 lsd_bicubic);
     EXPECT_LT(lsd_ours, lsd_bicubic) << name << " x" << scale;
     EXPECT_GT(psnr_ours, psnr_bicubic - 1.5) << name << " x" << scale;
-    if (name == "idealo-psnr-small") EXPECT_GT(psnr_ours, psnr_bicubic + 1.0);
+    if (name == "idealo-psnr-small") {
+      EXPECT_GT(psnr_ours, psnr_bicubic + 1.0);
+    }
   }
 }
 
