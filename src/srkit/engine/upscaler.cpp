@@ -63,7 +63,7 @@ Upscaler open_upscaler(const UpscalerChoice& choice, const torch::Device& device
         "this CPU has neither AVX512-BF16 nor AMX, so bf16 would be emulated and slower: "
         "running fp32";
   }
-  // bf16 runs on oneDNN's channels-last kernels; fp32 takes the layout measured faster here.
+  // bf16 runs on oneDNN's channels-last kernels; fp32 takes the layout the CPU prefers.
   out.model->prepare(device, bfloat16 || prefer_channels_last(device));
   if (bfloat16) {
     out.model->set_precision(torch::kBFloat16);  // a usage Error if the model has no bf16
