@@ -1,6 +1,7 @@
 // MATLAB-compatible bicubic resize against GNU Octave's imresize
 // (tests/reference/imresize_reference.m produced tests/fixtures/imresize_octave.txt) and against
 // properties any correct resampler has.
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -91,6 +92,31 @@ TEST(ResizeBicubic, TapByTapEqualsTheDenseMatrixTwin) {
     const auto cols = bicubic_weights(31, fast.size(2), scale);
     const auto dense = torch::matmul(torch::matmul(rows, image), cols.t());
     EXPECT_LT((fast - dense).abs().max().item<double>(), 1e-12) << scale;
+  }
+}
+
+TEST(ResizeBicubic, RowBandsEqualTheWholeResizeBitForBit) {
+  torch::manual_seed(3);
+  const auto image = torch::rand({3, 37, 29}, torch::kFloat32);
+  // Up by 4 (the alpha of an x4 model), up by 3/4 of that (a scale the model does not offer), and
+  // down (antialiased, a wider kernel).
+  for (const auto& [out_h, out_w] : {std::pair<int64_t, int64_t>{148, 116}, {111, 87}, {13, 11}}) {
+    const auto whole = resize_bicubic(image, out_h, out_w);
+    const BicubicRows resize(37, 29, out_h, out_w);
+    for (const int64_t band : {1, 7, 64}) {
+      for (int64_t begin = 0; begin < out_h; begin += band) {
+        const int64_t end = std::min(out_h, begin + band);
+        const auto [first, last] = resize.input_rows(begin, end);
+        ASSERT_GE(first, 0);
+        ASSERT_LE(last, 37);
+        const auto rows = resize.rows(image.slice(1, first, last), first, begin, end);
+        ASSERT_TRUE(torch::equal(rows, whole.slice(1, begin, end)))
+            << out_h << "x" << out_w << " rows " << begin << ".." << end;
+      }
+    }
+    // A band that misses rows the output reads is refused, not resampled from the wrong rows.
+    const auto [first, last] = resize.input_rows(0, out_h);
+    EXPECT_THROW(resize.rows(image.slice(1, first + 1, last), first + 1, 0, out_h), c10::Error);
   }
 }
 

@@ -73,7 +73,36 @@ torch::Tensor resize_with(const torch::Tensor& image, const AxisTaps& rows, cons
   return resample_axis(resample_axis(x, dims - 2, rows), dims - 1, cols).to(image.scalar_type());
 }
 
+AxisTaps axis_taps(int64_t in_length, int64_t out_length) {
+  return bicubic_taps(in_length, out_length,
+                      static_cast<double>(out_length) / static_cast<double>(in_length));
+}
+
 }  // namespace
+
+BicubicRows::BicubicRows(int64_t in_h, int64_t in_w, int64_t out_h, int64_t out_w) {
+  auto rows = axis_taps(in_h, out_h);
+  auto cols = axis_taps(in_w, out_w);
+  row_index_ = rows.index;
+  row_weight_ = rows.weight;
+  col_index_ = cols.index;
+  col_weight_ = cols.weight;
+}
+
+std::pair<int64_t, int64_t> BicubicRows::input_rows(int64_t out_begin, int64_t out_end) const {
+  const auto index = row_index_.slice(0, out_begin, out_end);
+  return {index.min().item<int64_t>(), index.max().item<int64_t>() + 1};
+}
+
+torch::Tensor BicubicRows::rows(const torch::Tensor& band, int64_t band_first, int64_t out_begin,
+                                int64_t out_end) const {
+  const auto [first, end] = input_rows(out_begin, out_end);
+  TORCH_CHECK(first >= band_first && end <= band_first + band.size(-2),
+              "the band does not hold the input rows these output rows read");
+  const AxisTaps rows{row_index_.slice(0, out_begin, out_end) - band_first,
+                      row_weight_.slice(0, out_begin, out_end)};
+  return resize_with(band, rows, AxisTaps{col_index_, col_weight_});
+}
 
 torch::Tensor bicubic_weights(int64_t in_length, int64_t out_length, double scale) {
   const auto taps = bicubic_taps(in_length, out_length, scale);
@@ -83,9 +112,7 @@ torch::Tensor bicubic_weights(int64_t in_length, int64_t out_length, double scal
 
 torch::Tensor resize_bicubic(const torch::Tensor& image, int64_t out_h, int64_t out_w) {
   const int64_t in_h = image.size(-2), in_w = image.size(-1);
-  return resize_with(
-      image, bicubic_taps(in_h, out_h, static_cast<double>(out_h) / static_cast<double>(in_h)),
-      bicubic_taps(in_w, out_w, static_cast<double>(out_w) / static_cast<double>(in_w)));
+  return resize_with(image, axis_taps(in_h, out_h), axis_taps(in_w, out_w));
 }
 
 torch::Tensor resize_bicubic(const torch::Tensor& image, double scale) {
