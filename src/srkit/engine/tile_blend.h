@@ -22,7 +22,8 @@
 namespace srkit {
 
 // Finished output rows [C, n, W*scale], the first of them output row `first_row`. Called top to
-// bottom, every output row exactly once; the tensor is only valid during the call.
+// bottom, every output row exactly once; the tensor is only valid during the call, and the sink
+// may change it in place (clamp it, say): those rows are finished.
 using RowSink = std::function<void(const torch::Tensor& rows, int64_t first_row)>;
 
 void blend_windows_in_bands(const TilePlan& plan, int64_t height, int64_t width, int64_t scale,

@@ -96,19 +96,22 @@ TilePlan plan_tiles(int64_t height, int64_t width, const ModelCard& card,
   return plan;
 }
 
+WindowForward model_windows(Model& model, const torch::Tensor& image, const TilePlan& plan) {
+  auto window = torch::empty({1, image.size(0), plan.window_h, plan.window_w}, image.options());
+  return [&model, image, window, h = plan.window_h, w = plan.window_w](int64_t top, int64_t left) {
+    torch::NoGradGuard no_grad;
+    window[0].copy_(image.slice(1, top, top + h).slice(2, left, left + w));
+    return model.forward(window)[0];
+  };
+}
+
 torch::Tensor run_tiled(Model& model, const torch::Tensor& image, const TilePlan& plan,
                         const ProgressFn& progress, int64_t progress_offset,
                         int64_t progress_total) {
-  torch::NoGradGuard no_grad;
-  // One input buffer for every window: same size, so oneDNN reuses its kernels.
-  auto window = torch::empty({1, image.size(0), plan.window_h, plan.window_w}, image.options());
-  const WindowForward forward = [&](int64_t top, int64_t left) {
-    window[0].copy_(image.slice(1, top, top + plan.window_h).slice(2, left, left + plan.window_w));
-    return model.forward(window)[0];
-  };
   return blend_windows(plan, image.size(1), image.size(2), model.card().scale,
-                       model.card().out_channels, image.options(), forward, progress,
-                       progress_offset, progress_total);
+                       model.card().out_channels, image.options(),
+                       model_windows(model, image, plan), progress, progress_offset,
+                       progress_total);
 }
 
 }  // namespace srkit

@@ -65,6 +65,10 @@ torch::Tensor blend_windows(const TilePlan& plan, int64_t height, int64_t width,
                             const WindowForward& forward, const ProgressFn& progress = {},
                             int64_t progress_offset = 0, int64_t progress_total = 0);
 
+// The model as a WindowForward over `image` ([C,H,W] on the model's device) for this plan: every
+// window is copied into one reused input buffer (same size, so oneDNN reuses its kernels).
+WindowForward model_windows(Model& model, const torch::Tensor& image, const TilePlan& plan);
+
 // Runs the model tile by tile. `image` is [C,H,W] on the model's device, C = the model's input
 // channels; returns [C_out, H*scale, W*scale], not clamped. `progress` is called after each tile.
 torch::Tensor run_tiled(Model& model, const torch::Tensor& image, const TilePlan& plan,

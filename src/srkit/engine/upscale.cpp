@@ -1,6 +1,9 @@
 #include "srkit/engine/upscale.h"
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -17,11 +20,18 @@ bool is_out_of_memory(const c10::Error& e) {
          what.find("out of memory") != std::string::npos;
 }
 
-// Runs a 3-channel [3,H,W] image through the model with tiling; halves the tile and starts over
-// when the device runs out of memory.
-torch::Tensor run_with_retry(Model& model, const torch::Tensor& rgb, const TileOptions& tiling,
-                             const ProgressFn& progress, int64_t pass, int64_t passes,
-                             UpscaleReport& report) {
+// Runs a 3-channel [3,H,W] image through the model with tiling, a band of output rows at a time;
+// halves the tile and starts over when the device runs out of memory. Rows handed on before a
+// retry are not handed on again: the retry's rows continue where they stopped.
+void run_with_retry(Model& model, const torch::Tensor& rgb, const TileOptions& tiling,
+                    const RowSink& sink, const ProgressFn& progress, int64_t pass, int64_t passes,
+                    UpscaleReport& report) {
+  int64_t sent = 0;  // output rows [0, sent) are handed on
+  const RowSink once = [&](const torch::Tensor& rows, int64_t first) {
+    const int64_t skip = std::clamp<int64_t>(sent - first, 0, rows.size(1));
+    if (skip < rows.size(1)) sink(rows.slice(1, skip), first + skip);
+    sent = std::max(sent, first + rows.size(1));
+  };
   TileOptions options = tiling;
   for (;;) {
     const auto plan = plan_tiles(rgb.size(1), rgb.size(2), model.card(), options, rgb.device());
@@ -30,7 +40,11 @@ torch::Tensor run_with_retry(Model& model, const torch::Tensor& rgb, const TileO
     report.tile_pad = plan.pad;
     report.exact = plan.exact();
     try {
-      return run_tiled(model, rgb, plan, progress, pass * plan.count(), passes * plan.count());
+      blend_windows_in_bands(plan, rgb.size(1), rgb.size(2), model.card().scale,
+                             model.card().out_channels, rgb.options(),
+                             model_windows(model, rgb, plan), once, progress,
+                             pass * plan.count(), passes * plan.count());
+      return;
     } catch (const c10::Error& e) {
       if (!is_out_of_memory(e) || plan.tile <= 16) throw;
       options.tile = plan.tile / 2;
@@ -38,14 +52,64 @@ torch::Tensor run_with_retry(Model& model, const torch::Tensor& rgb, const TileO
   }
 }
 
+// Resizes a stream of row bands (top to bottom, every row once) into another: holds only the
+// input rows that output rows still to come read.
+class RowResizer {
+ public:
+  RowResizer(int64_t in_h, int64_t in_w, int64_t out_h, int64_t out_w, RowSink next)
+      : resize_(in_h, in_w, out_h, out_w), out_h_(out_h), next_(std::move(next)) {
+    reads_to_.resize(out_h);
+    reads_from_.resize(out_h);
+    for (int64_t i = 0; i < out_h; ++i) {
+      const auto [first, end] = resize_.input_rows(i, i + 1);
+      reads_to_[i] = i > 0 ? std::max(reads_to_[i - 1], end) : end;
+      reads_from_[i] = first;
+    }
+    for (int64_t i = out_h - 2; i >= 0; --i) {
+      reads_from_[i] = std::min(reads_from_[i], reads_from_[i + 1]);
+    }
+  }
+
+  void push(const torch::Tensor& rows, int64_t first) {
+    TORCH_CHECK(first == held_first_ + (held_.defined() ? held_.size(1) : 0),
+                "row bands must arrive top to bottom");
+    held_ = held_.defined() ? torch::cat({held_, rows}, 1) : rows.clone();
+    const int64_t held_end = held_first_ + held_.size(1);
+    // At most kChunk output rows per resize: its float64 intermediates stay small.
+    constexpr int64_t kChunk = 256;
+    while (done_ < out_h_ && reads_to_[done_] <= held_end) {
+      int64_t end = done_;
+      while (end < out_h_ && end - done_ < kChunk && reads_to_[end] <= held_end) ++end;
+      next_(resize_.rows(held_, held_first_, done_, end), done_);
+      done_ = end;
+    }
+    const int64_t keep_from = done_ < out_h_ ? reads_from_[done_] : held_end;
+    if (keep_from > held_first_) {
+      held_ = held_.slice(1, keep_from - held_first_).clone();
+      held_first_ = keep_from;
+    }
+  }
+
+ private:
+  BicubicRows resize_;
+  int64_t out_h_;
+  RowSink next_;
+  std::vector<int64_t> reads_to_;    // output rows [0, i] read input rows below this one
+  std::vector<int64_t> reads_from_;  // output rows i and later read no input row above this one
+  torch::Tensor held_;               // input rows [held_first_, held_first_ + held_.size(1))
+  int64_t held_first_ = 0;
+  int64_t done_ = 0;  // output rows handed on
+};
+
 }  // namespace
 
 int64_t scaled_size(int64_t side, double scale) {
   return std::max<int64_t>(1, std::llround(static_cast<double>(side) * scale));
 }
 
-torch::Tensor upscale(Model& model, const torch::Tensor& image, const UpscaleOptions& options,
-                      const ProgressFn& progress, UpscaleReport* report_out) {
+void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOptions& options,
+                      const RowSink& sink, const ProgressFn& progress,
+                      UpscaleReport* report_out) {
   UpscaleReport report;
   const auto& card = model.card();
   const int64_t channels = image.dim() == 3 ? image.size(0) : 0;
@@ -64,31 +128,72 @@ torch::Tensor upscale(Model& model, const torch::Tensor& image, const UpscaleOpt
       channels == 4 && !constant_alpha && options.alpha == AlphaMethod::kModel;
   report.passes = alpha_through_model ? 2 : 1;
 
+  const int64_t height = image.size(1), width = image.size(2);
+  const int64_t native_h = height * card.scale, native_w = width * card.scale;
   const auto x = image.to(torch::kFloat32);
-  const auto colour = channels == 1 ? x.expand({3, -1, -1}).contiguous() : x.slice(0, 0, 3);
-  auto out = run_with_retry(model, colour, options.tiling, progress, 0, report.passes, report);
-  if (channels == 1) out = out.mean(0, /*keepdim=*/true);
-  if (channels == 4) {
-    const auto alpha = x.slice(0, 3, 4);
-    torch::Tensor alpha_up;
-    if (constant_alpha) {
-      alpha_up =
-          torch::full({1, out.size(1), out.size(2)}, alpha[0][0][0].item<float>(), out.options());
-    } else if (alpha_through_model) {
-      alpha_up = run_with_retry(model, alpha.expand({3, -1, -1}).contiguous(), options.tiling,
-                                progress, 1, report.passes, report)
-                     .mean(0, /*keepdim=*/true);
-    } else {
-      alpha_up = resize_bicubic(alpha, alpha.size(1) * card.scale, alpha.size(2) * card.scale);
-    }
-    out = torch::cat({out, alpha_up}, 0);
-  }
+
+  // The last step: clamp and hand on, on the CPU.
+  const RowSink finish = [&](const torch::Tensor& rows, int64_t first) {
+    sink(rows.clamp_(0.0, 1.0).cpu(), first);
+  };
+  std::optional<RowResizer> resizer;
   if (report.resized) {
-    out = resize_bicubic(out, scaled_size(image.size(1), report.scale),
-                         scaled_size(image.size(2), report.scale));
+    resizer.emplace(native_h, native_w, scaled_size(height, report.scale),
+                    scaled_size(width, report.scale), finish);
   }
+
+  // Alpha: constant, through the model (a first pass, held whole: one channel) or bicubic, made
+  // for each band of rows from the input rows it reads.
+  torch::Tensor alpha_up;
+  std::optional<BicubicRows> alpha_resize;
+  if (alpha_through_model) {
+    alpha_up = torch::empty({1, native_h, native_w}, x.options());
+    run_with_retry(
+        model, x.slice(0, 3, 4).expand({3, -1, -1}).contiguous(), options.tiling,
+        [&](const torch::Tensor& rows, int64_t first) {
+          alpha_up.slice(1, first, first + rows.size(1)).copy_(rows.mean(0, /*keepdim=*/true));
+        },
+        progress, 0, report.passes, report);
+  } else if (channels == 4 && !constant_alpha) {
+    alpha_resize.emplace(height, width, native_h, native_w);
+  }
+  const auto alpha_rows = [&](int64_t first, int64_t count, const torch::TensorOptions& like) {
+    if (constant_alpha) return torch::full({1, count, native_w}, x[3][0][0].item<float>(), like);
+    if (alpha_through_model) return alpha_up.slice(1, first, first + count);
+    const auto [from, to] = alpha_resize->input_rows(first, first + count);
+    return alpha_resize->rows(x.slice(0, 3, 4).slice(1, from, to), from, first, first + count);
+  };
+
+  const RowSink native = [&](const torch::Tensor& colour, int64_t first) {
+    auto rows = channels == 1 ? colour.mean(0, /*keepdim=*/true) : colour;
+    if (channels == 4) rows = torch::cat({rows, alpha_rows(first, rows.size(1), rows.options())});
+    if (resizer)
+      resizer->push(rows, first);
+    else
+      finish(rows, first);
+  };
+  const auto colour = channels == 1 ? x.expand({3, -1, -1}).contiguous() : x.slice(0, 0, 3);
+  run_with_retry(model, colour, options.tiling, native, progress, report.passes - 1,
+                 report.passes, report);
   if (report_out) *report_out = report;
-  return out.clamp_(0.0, 1.0).cpu();
+}
+
+torch::Tensor upscale(Model& model, const torch::Tensor& image, const UpscaleOptions& options,
+                      const ProgressFn& progress, UpscaleReport* report) {
+  torch::Tensor out;
+  upscale_in_bands(
+      model, image, options,
+      [&](const torch::Tensor& rows, int64_t first) {
+        if (!out.defined()) {
+          const double scale =
+              options.scale > 0 ? options.scale : static_cast<double>(model.card().scale);
+          out = torch::empty({rows.size(0), scaled_size(image.size(1), scale), rows.size(2)},
+                             rows.options());
+        }
+        out.slice(1, first, first + rows.size(1)).copy_(rows);
+      },
+      progress, report);
+  return out;
 }
 
 }  // namespace srkit

@@ -1,5 +1,7 @@
 // Upscaling one image with a model: colour layouts (gray, RGB, RGBA), scales the model does not
-// offer, tiling and the out-of-memory retry. Tensors in, tensors out; files are the caller's.
+// offer, tiling and the out-of-memory retry. Tensors in, tensors out; files are the caller's. The
+// output comes whole (upscale) or a band of rows at a time (upscale_in_bands), for images whose
+// output is too large to hold.
 //
 //   auto model = srkit::load_model({"esrgan-medium", 4});
 //   model->prepare(torch::kCPU, srkit::prefer_channels_last(torch::kCPU));  // core/runtime.h
@@ -13,6 +15,7 @@
 #include <torch/types.h>
 
 #include "srkit/core/progress.h"
+#include "srkit/engine/tile_blend.h"
 #include "srkit/engine/tiling.h"
 #include "srkit/models/model.h"
 
@@ -48,6 +51,15 @@ struct UpscaleReport {
 // reached by resizing its output with MATLAB-compatible bicubic.
 torch::Tensor upscale(Model& model, const torch::Tensor& image, const UpscaleOptions& options,
                       const ProgressFn& progress = {}, UpscaleReport* report = nullptr);
+
+// upscale()'s result a band of rows at a time: `sink` gets [C, n, W_out] in [0,1] on the CPU, top
+// to bottom, every row once, and the whole output never exists (except with AlphaMethod::kModel,
+// whose upscaled alpha, one channel, is held whole). The rows equal upscale()'s bit for bit:
+// upscale() is these bands stacked. After an out-of-memory retry with smaller tiles the rows
+// already handed on are not sent again.
+void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOptions& options,
+                      const RowSink& sink, const ProgressFn& progress = {},
+                      UpscaleReport* report = nullptr);
 
 // The output size srkit produces for an input side at a scale: round(side * scale).
 int64_t scaled_size(int64_t side, double scale);
