@@ -14,6 +14,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libfmt-dev libexif-dev libssl-dev
   libgtest-dev libbenchmark-dev libyaml-cpp-dev libgloo-dev
   libzip-dev libnifti2-dev libgdal-dev  # .npz depth maps, NIfTI volumes, GeoTIFF bands
+  libpng-dev libtiff-dev  # outputs written a band of rows at a time
   libopenblas0-pthread  # Debian's LibTorch otherwise multiplies matrices with the reference BLAS
 )
 

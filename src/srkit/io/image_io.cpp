@@ -1,8 +1,5 @@
 #include "srkit/io/image_io.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -14,18 +11,12 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "srkit/core/error.h"
-#include "srkit/io/atomic_file.h"
 #include "srkit/io/exif_orientation.h"
+#include "srkit/io/image_writer.h"
+#include "srkit/io/silenced_stderr.h"
 
 namespace srkit {
 namespace {
-
-std::string lower_extension(const std::filesystem::path& path) {
-  auto ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return ext;
-}
 
 bool is_jpeg(const std::vector<unsigned char>& bytes) {
   return bytes.size() > 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
@@ -58,32 +49,6 @@ std::vector<unsigned char> read_bytes(const std::filesystem::path& path) {
   if (bytes.empty()) throw input_error(path.string(), "is empty (0 bytes)");
   return bytes;
 }
-
-// libpng and libjpeg print their own warnings (e.g. "iCCP: known incorrect sRGB profile") straight
-// to stderr, between srkit's messages. srkit reports unusable files itself, so the codecs' chatter
-// is silenced while they run.
-class SilencedStderr {
- public:
-  SilencedStderr() {
-    std::fflush(stderr);
-    saved_ = dup(STDERR_FILENO);
-    const int null = open("/dev/null", O_WRONLY);
-    if (saved_ >= 0 && null >= 0) dup2(null, STDERR_FILENO);
-    if (null >= 0) close(null);
-  }
-  ~SilencedStderr() {
-    std::fflush(stderr);
-    if (saved_ >= 0) {
-      dup2(saved_, STDERR_FILENO);
-      close(saved_);
-    }
-  }
-  SilencedStderr(const SilencedStderr&) = delete;
-  SilencedStderr& operator=(const SilencedStderr&) = delete;
-
- private:
-  int saved_ = -1;
-};
 
 double full_scale(int depth) {
   switch (depth) {
@@ -129,24 +94,28 @@ std::vector<std::filesystem::path> list_image_files(const std::filesystem::path&
 bool is_image_path(const std::filesystem::path& path) {
   static const char* kExtensions[] = {".png",  ".jpg", ".jpeg", ".tif", ".tiff",
                                       ".webp", ".bmp", ".ppm",  ".pgm", ".pnm"};
-  const auto ext = lower_extension(path);
+  const auto ext = image_extension(path);
   return std::any_of(std::begin(kExtensions), std::end(kExtensions),
                      [&ext](const char* e) { return ext == e; });
 }
 
 Image read_image(const std::filesystem::path& path) {
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
-  const auto bytes = read_bytes(path);
-  if (is_jpeg(bytes) && !jpeg_is_complete(bytes)) {
-    throw input_error(path.string(), "is a truncated JPEG (no end-of-image marker)",
-                      "the file was cut short; copy it again");
-  }
   cv::Mat mat;
-  try {
-    const SilencedStderr quiet;
-    mat = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
-  } catch (const cv::Exception&) {
-    mat.release();
+  int orientation = 1;
+  {
+    const auto bytes = read_bytes(path);  // freed once decoded: a large image is held once
+    if (is_jpeg(bytes) && !jpeg_is_complete(bytes)) {
+      throw input_error(path.string(), "is a truncated JPEG (no end-of-image marker)",
+                        "the file was cut short; copy it again");
+    }
+    try {
+      const SilencedStderr quiet;
+      mat = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
+    } catch (const cv::Exception&) {
+      mat.release();
+    }
+    if (is_jpeg(bytes)) orientation = exif_orientation(bytes);
   }
   if (mat.empty() || mat.rows <= 0 || mat.cols <= 0) {
     throw input_error(
@@ -164,20 +133,19 @@ Image read_image(const std::filesystem::path& path) {
     throw input_error(path.string(), "has " + std::to_string(channels) + " channels",
                       "srkit reads gray, RGB and RGBA images");
   }
-  if (is_jpeg(bytes)) mat = apply_exif_orientation(mat, exif_orientation(bytes));
+  if (orientation != 1) mat = apply_exif_orientation(mat, orientation);
 
-  cv::Mat as_float;
-  mat.convertTo(as_float, CV_32F, 1.0 / full_scale(depth));
-  auto hwc =
-      torch::from_blob(as_float.data, {as_float.rows, as_float.cols, channels}, torch::kFloat32);
-  auto chw = hwc.permute({2, 0, 1});
-  if (channels >= 3) {  // OpenCV's BGR(A) -> RGB(A)
-    std::vector<int64_t> order{2, 1, 0};
-    if (channels == 4) order.push_back(3);
-    chw = chw.index_select(0, torch::tensor(order));
-  }
+  // One channel at a time into its plane of the [C,H,W] result: the decoded samples, one plane of
+  // them and the result are all that is held (a whole-image float copy would be 4x the samples).
   Image image;
-  image.pixels = chw.contiguous().clone();
+  image.pixels = torch::empty({channels, mat.rows, mat.cols}, torch::kFloat32);
+  cv::Mat plane;
+  for (int c = 0; c < channels; ++c) {
+    const int source = channels >= 3 && c < 3 ? 2 - c : c;  // OpenCV's BGR(A) -> RGB(A)
+    cv::extractChannel(mat, plane, source);
+    cv::Mat target(mat.rows, mat.cols, CV_32F, image.pixels[c].data_ptr<float>());
+    plane.convertTo(target, CV_32F, 1.0 / full_scale(depth));
+  }
   image.bit_depth = depth == CV_8U ? 8 : depth == CV_16U ? 16 : 32;
   image.origin = path;
   return image;
@@ -185,66 +153,10 @@ Image read_image(const std::filesystem::path& path) {
 
 int write_image(const std::filesystem::path& path, const torch::Tensor& pixels, int bit_depth,
                 const WriteOptions& options) {
-  const auto ext = lower_extension(path);
-  if (!is_image_path(path)) {
-    throw output_error(path.string(), "has no image extension srkit can write",
-                       "use .png, .jpg, .tif, .webp or .bmp");
-  }
-  std::error_code error;
-  if (!options.overwrite && std::filesystem::exists(path, error)) {
-    throw output_error(path.string(), "already exists",
-                       "pass {{WriteOptions::overwrite}} to replace it");
-  }
-  const bool keeps_16 = ext == ".png" || ext == ".tif" || ext == ".tiff" || ext == ".pgm" ||
-                        ext == ".ppm" || ext == ".pnm";
-  const bool keeps_float = ext == ".tif" || ext == ".tiff";
-  int written = 8;
-  if (bit_depth == 32 && keeps_float)
-    written = 32;
-  else if (bit_depth >= 16 && keeps_16)
-    written = 16;
-
-  const int64_t channels = pixels.size(0);
-  auto chw = pixels.to(torch::kCPU, torch::kFloat32).clamp(0.0, 1.0);
-  if (channels >= 3) {
-    std::vector<int64_t> order{2, 1, 0};
-    if (channels == 4) order.push_back(3);
-    chw = chw.index_select(0, torch::tensor(order));
-  }
-  auto hwc = chw.permute({1, 2, 0});
-  torch::Tensor samples;
-  int cv_depth = CV_32F;
-  if (written == 8) {
-    samples = hwc.mul(255.0).round_().to(torch::kUInt8);
-    cv_depth = CV_8U;
-  } else if (written == 16) {
-    samples = hwc.mul(65535.0).round_().to(torch::kInt32).to(torch::kInt16);  // bit pattern of u16
-    cv_depth = CV_16U;
-  } else {
-    samples = hwc;
-  }
-  samples = samples.contiguous();
-  const cv::Mat mat(static_cast<int>(samples.size(0)), static_cast<int>(samples.size(1)),
-                    CV_MAKETYPE(cv_depth, static_cast<int>(channels)), samples.data_ptr());
-
-  std::vector<int> params;
-  if (ext == ".jpg" || ext == ".jpeg") params = {cv::IMWRITE_JPEG_QUALITY, options.jpeg_quality};
-  if (ext == ".png") params = {cv::IMWRITE_PNG_COMPRESSION, 3};
-  if (ext == ".webp") params = {cv::IMWRITE_WEBP_QUALITY, 100};  // >100 would be lossless; keep 100
-  AtomicOutput out(path);
-  bool ok = false;
-  try {
-    const SilencedStderr quiet;
-    ok = cv::imwrite(out.temp_path().string(), mat, params);
-  } catch (const cv::Exception&) {
-    ok = false;
-  }
-  if (!ok) {
-    throw output_error(path.string(), "cannot be written",
-                       "check that the folder exists and is writable and the disk has space");
-  }
+  ImageWriter out(path, {pixels.size(1), pixels.size(2), pixels.size(0), bit_depth}, options);
+  out.write_rows(pixels);
   out.commit();
-  return written;
+  return out.bit_depth();
 }
 
 }  // namespace srkit
