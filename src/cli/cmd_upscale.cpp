@@ -8,6 +8,7 @@
 
 #include "common.h"
 #include "srkit/conformal/calibration_file.h"
+#include "srkit/core/runtime.h"
 #include "srkit/engine/batch.h"
 #include "srkit/models/registry.h"
 #include "upscaler_flags.h"
@@ -77,8 +78,27 @@ int run_upscale(const UpscaleArgs& args) {
   if (!args.mask.empty()) batch.extras["mask"] = args.mask;
   if (!args.overlay.empty()) batch.extras["overlay"] = args.overlay;
   batch.overwrite = args.overwrite;
+  batch.max_memory = upscaler.options.tiling.max_memory > 0 ? upscaler.options.tiling.max_memory
+                                                            : default_memory_budget(device);
 
   bool warned_context = false;  // say it once per run, not once per file
+  const auto warn_context = [&](const UpscaleReport& report) {
+    if (report.exact || warned_context) return;
+    warned_context = true;
+    clear_progress_line(args.common);
+    const auto& card = upscaler.model->card();
+    say(args.common,
+        card.global_context
+            ? fmt::format("note: {} averages over the whole image (squeeze-excitation); "
+                          "with --tile each tile uses its own averages, so the result may "
+                          "differ slightly from one pass (omit --tile for an exact result)",
+                          card.name)
+            : fmt::format("note: tiles get {} px of context, less than the model's receptive "
+                          "radius ({:.0f} px), to stay within memory; the blend hides the "
+                          "seams but tiles may differ slightly from one pass (raise "
+                          "--max-memory or set --tile-pad for an exact result)",
+                          report.tile_pad, card.receptive_radius));
+  };
   const FileWork work = [&](const Image& image, size_t, const ProgressFn& progress) {
     FileResult out;
     out.facts["scale"] = upscaler.scale;
@@ -103,32 +123,22 @@ int run_upscale(const UpscaleArgs& args) {
                         {"threshold", conformal::threshold_to_json(masks->threshold)},
                         {"trusted_fraction", trusted.to(torch::kFloat64).mean().item<double>()}});
     } else if (upscaler.model) {
-      UpscaleReport report;
-      out.image =
-          upscale(*upscaler.model, image.pixels.to(device), upscaler.options, progress, &report);
-      out.facts.update({{"native_scale", report.native_scale},
-                        {"resized", report.resized},
-                        {"tile", report.tile},
-                        {"tiles", report.tiles},
-                        {"tile_pad", report.tile_pad},
-                        {"exact_tiles", report.exact},
-                        {"passes", report.passes}});
-      if (!report.exact && !warned_context) {
-        warned_context = true;
-        clear_progress_line(args.common);
-        const auto& card = upscaler.model->card();
-        say(args.common,
-            card.global_context
-                ? fmt::format("note: {} averages over the whole image (squeeze-excitation); "
-                              "with --tile each tile uses its own averages, so the result may "
-                              "differ slightly from one pass (omit --tile for an exact result)",
-                              card.name)
-                : fmt::format("note: tiles get {} px of context, less than the model's receptive "
-                              "radius ({:.0f} px), to stay within memory; the blend hides the "
-                              "seams but tiles may differ slightly from one pass (raise "
-                              "--max-memory or set --tile-pad for an exact result)",
-                              report.tile_pad, card.receptive_radius));
-      }
+      // The output is made and written a band of rows at a time: it never exists whole.
+      out.shape = {scaled_size(image.pixels.size(1), upscaler.scale),
+                   scaled_size(image.pixels.size(2), upscaler.scale), image.pixels.size(0)};
+      out.rows = [&, pixels = image.pixels, progress](const RowSink& sink) {
+        UpscaleReport report;
+        upscale_in_bands(*upscaler.model, pixels.to(device), upscaler.options, sink, progress,
+                         &report);
+        warn_context(report);
+        return nlohmann::json{{"native_scale", report.native_scale},
+                              {"resized", report.resized},
+                              {"tile", report.tile},
+                              {"tiles", report.tiles},
+                              {"tile_pad", report.tile_pad},
+                              {"exact_tiles", report.exact},
+                              {"passes", report.passes}};
+      };
     } else {
       out.image = upscaler.run(image.pixels);
     }

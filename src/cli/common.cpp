@@ -75,6 +75,7 @@ std::string describe(const Error& error) {
       {"scale", "--scale"},
       {"device", "--device"},
       {"overwrite", "--overwrite"},
+      {"max_memory", "--max-memory"},
       {"WriteOptions::overwrite", "--overwrite"},
       {"command", "--model-cmd"},
       {"ExternalProgramOptions::timeout_seconds", "--model-timeout"},

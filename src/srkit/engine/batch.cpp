@@ -31,6 +31,19 @@ nlohmann::json failure_record(nlohmann::json record, const Error& error) {
   return record;
 }
 
+// An output Error when a format encoded whole (JPEG, WebP) would hold more than `limit` bytes.
+void check_held_memory(const std::filesystem::path& path, const ImageShape& shape, int64_t limit) {
+  const int64_t bytes = writer_memory_bytes(path, shape);
+  if (limit <= 0 || streams_rows(path) || bytes <= limit) return;
+  const auto mb = [](int64_t b) { return std::to_string((b + (1 << 20) - 1) >> 20) + " MB"; };
+  throw output_error(path.string(),
+                     "is a " + std::to_string(shape.width) + "x" + std::to_string(shape.height) +
+                         " image in a format encoded whole: it needs " + mb(bytes) +
+                         " of memory, more than {{max_memory}} allows (" + mb(limit) + ")",
+                     "write .png or .tif, which are written as they are computed, or raise "
+                     "{{max_memory}}");
+}
+
 }  // namespace
 
 std::vector<std::filesystem::path> expand_inputs(
@@ -134,16 +147,37 @@ BatchReport run_batch(const std::vector<std::filesystem::path>& files, const Bat
         write_image(path, extra->second, 8, {options.overwrite});
         record[name] = path.string();
       }
-      const int bits = write_image(outputs.main, result.image,
-                                   result.bit_depth > 0 ? result.bit_depth : image.bit_depth,
-                                   {options.overwrite});
+      const int bit_depth = result.bit_depth > 0 ? result.bit_depth : image.bit_depth;
+      int bits = 0;
+      int64_t out_width = 0, out_height = 0;
+      if (result.rows) {
+        auto shape = result.shape;
+        shape.bit_depth = bit_depth;
+        check_held_memory(outputs.main, shape, options.max_memory);
+        ImageWriter writer(outputs.main, shape, {options.overwrite});
+        nlohmann::json facts;
+        try {
+          facts = result.rows([&](const torch::Tensor& rows, int64_t) { writer.write_rows(rows); });
+        } catch (const c10::Error& e) {
+          throw input_error(input.string(), e.what_without_backtrace());
+        }
+        writer.commit();
+        result.facts.update(facts);
+        bits = writer.bit_depth();
+        out_width = shape.width;
+        out_height = shape.height;
+      } else {
+        bits = write_image(outputs.main, result.image, bit_depth, {options.overwrite});
+        out_width = result.image.size(2);
+        out_height = result.image.size(1);
+      }
       record.update(
           {{"ok", true},
            {"width", image.pixels.size(2)},
            {"height", image.pixels.size(1)},
            {"channels", image.pixels.size(0)},
-           {"out_width", result.image.size(2)},
-           {"out_height", result.image.size(1)},
+           {"out_width", out_width},
+           {"out_height", out_height},
            {"bit_depth_in", image.bit_depth},
            {"bit_depth_out", bits},
            {"seconds",

@@ -27,13 +27,24 @@
 
 #include "srkit/core/error.h"
 #include "srkit/core/progress.h"
+#include "srkit/engine/tile_blend.h"
 #include "srkit/io/image_io.h"
+#include "srkit/io/image_writer.h"
 
 namespace srkit {
 
+// Makes the main output a band of rows at a time into `sink` (top to bottom, every row once) and
+// returns facts for the file's record.
+using RowProducer = std::function<nlohmann::json(const RowSink& sink)>;
+
 // What the work made of one image.
 struct FileResult {
-  torch::Tensor image;                          // [C,H,W] in [0,1]: the main output
+  torch::Tensor image;  // [C,H,W] in [0,1]: the main output
+  // Or, for outputs too large to hold: `rows` makes the main output of size `shape` into a file
+  // the batch opens, once the work returns (PNG and TIFF are encoded as the rows come, other
+  // formats are held as 8/16-bit samples, within BatchOptions::max_memory).
+  RowProducer rows;
+  ImageShape shape;
   int bit_depth = 0;                            // of the main output; 0 = the input's
   std::map<std::string, torch::Tensor> extras;  // by name ("mask"): 8-bit PNGs, see BatchOptions
   nlohmann::json facts = nlohmann::json::object();  // merged into the file's record, last
@@ -50,6 +61,9 @@ struct BatchOptions {
   std::string extension;         // of outputs in a folder, with the dot; empty = the input's
   std::map<std::string, std::filesystem::path> extras;  // extra output by name: file or folder
   bool overwrite = false;
+  // Bytes a main output made by FileResult::rows may hold in memory when its format cannot be
+  // written as the rows come (JPEG, WebP): more is an output Error before the work; 0 = no limit.
+  int64_t max_memory = 0;
 };
 
 struct BatchEvents {
