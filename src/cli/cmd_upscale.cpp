@@ -146,11 +146,17 @@ int run_upscale(const UpscaleArgs& args) {
   };
 
   BatchEvents events;
+  ProgressFn file_progress;  // the printer of the file in work: it times the file for its ETA
+  size_t file_index = 0;
   events.progress = [&](size_t index, size_t count, const std::filesystem::path& input,
                         int64_t done, int64_t total) {
-    const auto label = fmt::format("[{}/{}] {}{}", index + 1, count, input.filename().string(),
-                                   masks ? " samples" : "");
-    return progress_printer(args.common, label)(done, total);
+    if (!file_progress || index != file_index) {
+      file_index = index;
+      file_progress = progress_printer(
+          args.common, fmt::format("[{}/{}] {}{}", index + 1, count, input.filename().string(),
+                                   masks ? " samples" : ""));
+    }
+    return file_progress(done, total);
   };
   events.file_done = [&](nlohmann::json& record, const Error* failure) {
     clear_progress_line(args.common);

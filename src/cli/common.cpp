@@ -3,11 +3,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <fstream>
 #include <iostream>
 #include <map>
+
+#include <fmt/format.h>
 
 #include "srkit/core/runtime.h"
 #include "srkit/io/atomic_file.h"
@@ -47,11 +50,32 @@ void install_interrupt_handler() {
 
 bool interrupted() { return g_interrupted.load(); }
 
+namespace {
+
+// "42 s left", "3 min 05 s left", "2 h 10 min left".
+std::string time_left(double seconds) {
+  const auto s = static_cast<int64_t>(std::llround(seconds));
+  if (s < 60) return fmt::format("{} s left", s);
+  if (s < 3600) return fmt::format("{} min {:02} s left", s / 60, s % 60);
+  return fmt::format("{} h {:02} min left", s / 3600, (s % 3600) / 60);
+}
+
+}  // namespace
+
 ProgressFn progress_printer(const CommonFlags& flags, const std::string& label) {
   const bool show = !flags.quiet && stderr_is_terminal();
-  return [show, label](int64_t done, int64_t total) {
+  const auto start = std::chrono::steady_clock::now();
+  return [show, label, start](int64_t done, int64_t total) {
     if (show) {
-      std::cerr << "\r" << label << " " << done << "/" << total << std::flush;
+      // The time left, once the work is long enough for the rate to mean something.
+      const double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::string eta;
+      if (done > 0 && done < total && elapsed > 3.0) {
+        eta = ", " +
+              time_left(elapsed / static_cast<double>(done) * static_cast<double>(total - done));
+      }
+      std::cerr << "\r\033[K" << label << " " << done << "/" << total << eta << std::flush;
     }
     return !interrupted();
   };

@@ -8,6 +8,8 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "srkit/core/runtime.h"
+#include "srkit/engine/upscale.h"
 #include "srkit/io/image_io.h"
 #include "srkit/models/registry.h"
 #include "test_data.h"
@@ -185,6 +187,40 @@ TEST(Cli, SixteenBitInputGivesSixteenBitOutput) {
                                 (dir / "deep_x2.png").string() + " -q");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(read_image(dir / "deep_x2.png").bit_depth, 16);
+}
+
+// srkit upscale writes its output a band of rows at a time; the file holds what the library's
+// whole-image upscale() returns, in every streamed format.
+TEST(Cli, StreamedOutputsHoldTheWholeImageUpscale) {
+  TempDir dir;
+  const auto photo = small_photo(dir);
+  auto model = load_model({"realesrgan-x4fast", 4});
+  model->prepare(torch::kCPU, prefer_channels_last(torch::kCPU));  // as srkit upscale runs it
+  const auto expected = upscale(*model, read_image(photo).pixels, {});
+  for (const char* name : {"a.png", "a.tif"}) {
+    const auto result = run_srkit("upscale " + photo.string() + " -o " + (dir / name).string() +
+                                  " --model realesrgan-x4fast -q");
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_TRUE(torch::equal(read_image(dir / name).pixels, stored_values(expected, 8))) << name;
+  }
+}
+
+// A format encoded whole (JPEG) must fit --max-memory; a refusal comes before the work, names the
+// flag and the formats that stream, and leaves no file.
+TEST(Cli, AJpegLargerThanMaxMemoryIsRefusedNamingTheFlag) {
+  TempDir dir;
+  const auto photo = small_photo(dir);  // 64x48 -> 256x192 RGB: 147 KB of samples
+  const auto target = dir / "big.jpg";
+  const auto result =
+      run_srkit("upscale " + photo.string() + " -o " + target.string() + " --max-memory 100K");
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_TRUE(contains(result.err, "--max-memory")) << result.err;
+  EXPECT_TRUE(contains(result.err, ".png or .tif")) << result.err;
+  EXPECT_FALSE(std::filesystem::exists(target));
+  const auto fits =
+      run_srkit("upscale " + photo.string() + " -o " + target.string() + " --max-memory 1M -q");
+  EXPECT_EQ(fits.exit_code, 0) << fits.err;
+  EXPECT_TRUE(std::filesystem::exists(target));
 }
 
 TEST(Cli, EvalOfIdenticalImagesIsInfiniteAndWritesCsv) {

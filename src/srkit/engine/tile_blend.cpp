@@ -94,7 +94,7 @@ void blend_windows_in_bands(const TilePlan& plan, int64_t height, int64_t width,
                                    (col.keep_end - col.window_begin) * scale);
       band.slice(1, top, top + (row.keep_end - row.keep_begin) * scale)
           .slice(2, col.keep_begin * scale, col.keep_end * scale)
-          .add_(kept * row_weights[r].view({1, -1, 1}) * col_weights[c].view({1, 1, -1}));
+          .add_(kept.mul_(row_weights[r].view({1, -1, 1})).mul_(col_weights[c].view({1, 1, -1})));
       ++done;
       if (!report(progress, progress_offset + done, progress_total)) {
         throw Error(ErrorKind::kCancelled, "cancelled");

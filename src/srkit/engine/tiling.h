@@ -52,7 +52,8 @@ TilePlan plan_tiles(int64_t height, int64_t width, const ModelCard& card,
                     const TileOptions& options, const torch::Device& device);
 
 // The model's output [C_out, window_h*scale, window_w*scale] for the input window whose top-left
-// input pixel is (top, left); the window has the plan's size.
+// input pixel is (top, left); the window has the plan's size. The blend weighs it in place: a
+// tensor of its own, not a view of something the caller keeps.
 using WindowForward = std::function<torch::Tensor(int64_t top, int64_t left)>;
 
 // Runs `forward` on every window of the plan over an input of height x width and blends the kept

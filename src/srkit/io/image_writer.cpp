@@ -23,21 +23,28 @@ constexpr const char* kDiskFix = "check that the folder is writable and the disk
 
 // [C, n, W] in [0,1] -> the samples a file stores, [n, W, C] contiguous: clamped, scaled to the
 // full range of the bit depth and rounded (never truncated); 16-bit as the bit pattern of uint16 in
-// int16; 32 = float as is. `bgr`: OpenCV's channel order.
+// int16; 32 = float as is. `bgr`: OpenCV's channel order. Converted a few rows at a time, so that
+// a band of a gigapixel image needs no float copies of its own size.
 torch::Tensor file_samples(const torch::Tensor& rows, int written, bool bgr) {
-  auto chw = rows.to(torch::kCPU, torch::kFloat32).clamp(0.0, 1.0);
-  const int64_t channels = chw.size(0);
+  const int64_t channels = rows.size(0), n = rows.size(1), width = rows.size(2);
+  const auto type = written == 8 ? torch::kUInt8 : written == 16 ? torch::kInt16 : torch::kFloat;
+  auto samples = torch::empty({n, width, channels}, type);
+  torch::Tensor order;
   if (bgr && channels >= 3) {
-    std::vector<int64_t> order{2, 1, 0};
-    if (channels == 4) order.push_back(3);
-    chw = chw.index_select(0, torch::tensor(order));
+    order = channels == 4 ? torch::tensor({2, 1, 0, 3}) : torch::tensor({2, 1, 0});
   }
-  const auto hwc = chw.permute({1, 2, 0});
-  if (written == 8) return hwc.mul(255.0).round_().to(torch::kUInt8).contiguous();
-  if (written == 16) {
-    return hwc.mul(65535.0).round_().to(torch::kInt32).to(torch::kInt16).contiguous();
+  constexpr int64_t kChunk = 16;
+  for (int64_t first = 0; first < n; first += kChunk) {
+    auto chw = rows.slice(1, first, std::min(n, first + kChunk))
+                   .to(torch::kCPU, torch::kFloat32)
+                   .clamp(0.0, 1.0);
+    if (order.defined()) chw = chw.index_select(0, order);
+    auto hwc = chw.permute({1, 2, 0});
+    if (written == 8) hwc = hwc.mul(255.0).round_().to(torch::kUInt8);
+    if (written == 16) hwc = hwc.mul(65535.0).round_().to(torch::kInt32).to(torch::kInt16);
+    samples.slice(0, first, first + hwc.size(0)).copy_(hwc);
   }
-  return hwc.contiguous();
+  return samples;
 }
 
 int64_t sample_bytes(int written) { return written == 8 ? 1 : written == 16 ? 2 : 4; }
@@ -97,9 +104,8 @@ class PngFormat : public ImageWriter::Format {
     rows_.resize(samples.size(0));
     auto* base = static_cast<png_byte*>(samples.data_ptr());
     for (size_t i = 0; i < rows_.size(); ++i) rows_[i] = base + static_cast<int64_t>(i) * stride;
-    check(guarded([&] {
-      png_write_rows(png_, rows_.data(), static_cast<png_uint_32>(rows_.size()));
-    }));
+    check(guarded(
+        [&] { png_write_rows(png_, rows_.data(), static_cast<png_uint_32>(rows_.size())); }));
     encoded += samples.size(0);
   }
 
@@ -188,8 +194,7 @@ class TiffFormat : public ImageWriter::Format {
     auto* base = static_cast<char*>(samples.data_ptr());
     const int64_t stride = samples.stride(0) * samples.element_size();
     for (int64_t i = 0; i < samples.size(0); ++i) {
-      if (TIFFWriteScanline(tiff_, base + i * stride, static_cast<uint32_t>(encoded + i), 0) <
-          0) {
+      if (TIFFWriteScanline(tiff_, base + i * stride, static_cast<uint32_t>(encoded + i), 0) < 0) {
         fail("cannot be written (libtiff: " + message_ + ")");
       }
     }
@@ -289,8 +294,8 @@ bool streams_rows(const std::filesystem::path& path) {
 }
 
 int64_t writer_memory_bytes(const std::filesystem::path& path, const ImageShape& shape) {
-  const int64_t row = shape.width * shape.channels *
-                      sample_bytes(written_bit_depth(path, shape.bit_depth));
+  const int64_t row =
+      shape.width * shape.channels * sample_bytes(written_bit_depth(path, shape.bit_depth));
   return streams_rows(path) ? row : row * shape.height;
 }
 
@@ -335,13 +340,15 @@ void ImageWriter::write_rows(const torch::Tensor& rows) {
       f.rows + rows.size(1) > f.shape.height) {
     throw usage_error("rows [" + std::to_string(rows.dim() == 3 ? rows.size(0) : 0) + ", n, " +
                       std::to_string(rows.dim() == 3 ? rows.size(2) : 0) +
-                      "] do not fit the image being written, " +
-                      std::to_string(f.shape.channels) + " channels of " +
-                      std::to_string(f.shape.width) + " x " + std::to_string(f.shape.height));
+                      "] do not fit the image being written, " + std::to_string(f.shape.channels) +
+                      " channels of " + std::to_string(f.shape.width) + " x " +
+                      std::to_string(f.shape.height));
   }
   if (rows.size(1) == 0) return;
-  auto samples = file_samples(rows, f.written, f.bgr());
+  // The previous band's encoding ends first, so that one band of samples is held at a time; it
+  // ran while the caller computed these rows.
   if (encoding_.valid()) encoding_.get();
+  auto samples = file_samples(rows, f.written, f.bgr());
   encoding_ = std::async(std::launch::async, [&f, samples] { f.write(samples); });
   f.rows += rows.size(1);
 }
@@ -349,9 +356,9 @@ void ImageWriter::write_rows(const torch::Tensor& rows) {
 void ImageWriter::commit() {
   auto& f = *format_;
   if (f.rows != f.shape.height) {
-    throw output_error(f.out.destination().string(),
-                       "is incomplete: " + std::to_string(f.rows) + " of " +
-                           std::to_string(f.shape.height) + " rows were written");
+    throw output_error(f.out.destination().string(), "is incomplete: " + std::to_string(f.rows) +
+                                                         " of " + std::to_string(f.shape.height) +
+                                                         " rows were written");
   }
   if (encoding_.valid()) encoding_.get();
   f.finish();
