@@ -20,6 +20,28 @@ bool is_out_of_memory(const c10::Error& e) {
          what.find("out of memory") != std::string::npos;
 }
 
+// The band of output rows the blend holds is kept within this, as a pass's activations are kept
+// within a working set (tiling.cpp): on a wide image the tile-rows of the most efficient tile can
+// be a GB. Smaller bands cost speed: Real-ESRGAN x4fast, 4096x4096 x4, tiles of 333 (band 256 MB)
+// took 572 s and peaked at 1.1 GB, tiles of 604 (band 481 MB) 460 s and 2.3 GB
+// (bench/gigapixel.sh).
+constexpr double kBandBytes = 512.0 * (1 << 20);
+
+// plan_tiles, with automatic tiles made smaller where their band of output rows would pass
+// kBandBytes. A tile the caller chose, and the single window of a model with global context, stay.
+TilePlan plan_in_bands(int64_t height, int64_t width, const ModelCard& card,
+                       const TileOptions& options, const torch::Device& device) {
+  const auto plan = plan_tiles(height, width, card, options, device);
+  if (options.tile > 0 || card.global_context) return plan;
+  const double row_bytes = 4.0 * static_cast<double>(card.out_channels * width * card.scale);
+  const auto most_rows = static_cast<int64_t>(kBandBytes / row_bytes);
+  if (max_band_rows(plan, height, card.scale) <= most_rows) return plan;
+  TileOptions smaller = options;
+  smaller.tile = std::max<int64_t>(16, most_rows / card.scale - plan.overlap);
+  smaller.pad = plan.pad;  // the context the budget allowed, not more
+  return smaller.tile < plan.tile ? plan_tiles(height, width, card, smaller, device) : plan;
+}
+
 // Runs a 3-channel [3,H,W] image through the model with tiling, a band of output rows at a time;
 // halves the tile and starts over when the device runs out of memory. Rows handed on before a
 // retry are not handed on again: the retry's rows continue where they stopped.
@@ -34,7 +56,7 @@ void run_with_retry(Model& model, const torch::Tensor& rgb, const TileOptions& t
   };
   TileOptions options = tiling;
   for (;;) {
-    const auto plan = plan_tiles(rgb.size(1), rgb.size(2), model.card(), options, rgb.device());
+    const auto plan = plan_in_bands(rgb.size(1), rgb.size(2), model.card(), options, rgb.device());
     report.tile = plan.tile;
     report.tiles = plan.count();
     report.tile_pad = plan.pad;
@@ -42,8 +64,8 @@ void run_with_retry(Model& model, const torch::Tensor& rgb, const TileOptions& t
     try {
       blend_windows_in_bands(plan, rgb.size(1), rgb.size(2), model.card().scale,
                              model.card().out_channels, rgb.options(),
-                             model_windows(model, rgb, plan), once, progress,
-                             pass * plan.count(), passes * plan.count());
+                             model_windows(model, rgb, plan), once, progress, pass * plan.count(),
+                             passes * plan.count());
       return;
     } catch (const c10::Error& e) {
       if (!is_out_of_memory(e) || plan.tile <= 16) throw;
@@ -108,8 +130,7 @@ int64_t scaled_size(int64_t side, double scale) {
 }
 
 void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOptions& options,
-                      const RowSink& sink, const ProgressFn& progress,
-                      UpscaleReport* report_out) {
+                      const RowSink& sink, const ProgressFn& progress, UpscaleReport* report_out) {
   UpscaleReport report;
   const auto& card = model.card();
   const int64_t channels = image.dim() == 3 ? image.size(0) : 0;
@@ -173,8 +194,8 @@ void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOpt
       finish(rows, first);
   };
   const auto colour = channels == 1 ? x.expand({3, -1, -1}).contiguous() : x.slice(0, 0, 3);
-  run_with_retry(model, colour, options.tiling, native, progress, report.passes - 1,
-                 report.passes, report);
+  run_with_retry(model, colour, options.tiling, native, progress, report.passes - 1, report.passes,
+                 report);
   if (report_out) *report_out = report;
 }
 

@@ -24,11 +24,17 @@ constexpr const char* kDiskFix = "check that the folder is writable and the disk
 // [C, n, W] in [0,1] -> the samples a file stores, [n, W, C] contiguous: clamped, scaled to the
 // full range of the bit depth and rounded (never truncated); 16-bit as the bit pattern of uint16 in
 // int16; 32 = float as is. `bgr`: OpenCV's channel order. Converted a few rows at a time, so that
-// a band of a gigapixel image needs no float copies of its own size.
-torch::Tensor file_samples(const torch::Tensor& rows, int written, bool bgr) {
+// a band of a gigapixel image needs no float copies of its own size, into `buffer`, which is grown
+// when too small and reused: one large allocation per file, not one per band.
+torch::Tensor file_samples(const torch::Tensor& rows, int written, bool bgr,
+                           torch::Tensor& buffer) {
   const int64_t channels = rows.size(0), n = rows.size(1), width = rows.size(2);
   const auto type = written == 8 ? torch::kUInt8 : written == 16 ? torch::kInt16 : torch::kFloat;
-  auto samples = torch::empty({n, width, channels}, type);
+  if (!buffer.defined() || buffer.size(0) < n) {
+    buffer = torch::Tensor();  // the old one goes before the new one comes
+    buffer = torch::empty({n, width, channels}, type);
+  }
+  auto samples = buffer.slice(0, 0, n);
   torch::Tensor order;
   if (bgr && channels >= 3) {
     order = channels == 4 ? torch::tensor({2, 1, 0, 3}) : torch::tensor({2, 1, 0});
@@ -348,7 +354,7 @@ void ImageWriter::write_rows(const torch::Tensor& rows) {
   // The previous band's encoding ends first, so that one band of samples is held at a time; it
   // ran while the caller computed these rows.
   if (encoding_.valid()) encoding_.get();
-  auto samples = file_samples(rows, f.written, f.bgr());
+  auto samples = file_samples(rows, f.written, f.bgr(), samples_);
   encoding_ = std::async(std::launch::async, [&f, samples] { f.write(samples); });
   f.rows += rows.size(1);
 }

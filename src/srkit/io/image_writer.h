@@ -9,8 +9,9 @@
 //   for (...) out.write_rows(rows);   // [C, n, W] in [0,1], top to bottom
 //   out.commit();
 //
-// The encoding of one band runs on a thread of its own while the caller computes the next: write_rows
-// converts the rows to the file's samples, waits for the previous band's encoding, and returns.
+// The encoding of one band runs on a thread of its own while the caller computes the next:
+// write_rows converts the rows to the file's samples, waits for the previous band's encoding, and
+// returns.
 //
 // write_image (image_io.h) is one ImageWriter given every row at once.
 #pragma once
@@ -29,7 +30,8 @@ namespace srkit {
 
 struct ImageShape {
   int64_t height = 0, width = 0, channels = 0;  // channels: 1 gray, 3 RGB, 4 RGBA
-  int bit_depth = 8;  // asked for: 8, 16 or 32 (float); the format may keep less (written_bit_depth)
+  int bit_depth =
+      8;  // asked for: 8, 16 or 32 (float); the format may keep less (written_bit_depth)
 };
 
 // The extension of `path`, lower case, with the dot: what chooses the format.
@@ -71,6 +73,7 @@ class ImageWriter {
  private:
   std::unique_ptr<Format> format_;
   std::future<void> encoding_;  // the band being encoded
+  torch::Tensor samples_;       // its samples: one buffer, reused band after band
 };
 
 }  // namespace srkit
