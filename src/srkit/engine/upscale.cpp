@@ -22,10 +22,10 @@ bool is_out_of_memory(const c10::Error& e) {
 
 // The band of output rows the blend holds is kept within this, as a pass's activations are kept
 // within a working set (tiling.cpp): on a wide image the tile-rows of the most efficient tile can
-// be a GB. Smaller bands cost speed: Real-ESRGAN x4fast, 4096x4096 x4, tiles of 333 (band 256 MB)
-// took 572 s and peaked at 1.1 GB, tiles of 604 (band 481 MB) 460 s and 2.3 GB
-// (bench/gigapixel.sh).
-constexpr double kBandBytes = 512.0 * (1 << 20);
+// be a GB. Measured with Real-ESRGAN x4fast, 4096x4096 x4 (bench/gigapixel.sh, docs/results.md):
+// tiles of 604 (band 481 MB) took 463 s and peaked at 2.22 GB, tiles of 460 (band 368 MB) 492 s
+// and 1.61 GB.
+constexpr double kBandBytes = 352.0 * (1 << 20);
 
 // plan_tiles, with automatic tiles made smaller where their band of output rows would pass
 // kBandBytes. A tile the caller chose, and the single window of a model with global context, stay.
