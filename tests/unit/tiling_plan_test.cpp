@@ -3,34 +3,12 @@
 #include <torch/torch.h>
 
 #include "srkit/engine/tiling.h"
+#include "support/local_test_model.h"
 
 namespace srkit {
 namespace {
 
-// A small local model with a known receptive radius: two 3x3 convolutions (radius 2) with fixed
-// random weights, then nearest-neighbour x2. Zero padding at the border, like the real models.
-class LocalTestModel : public Model {
- public:
-  LocalTestModel() {
-    torch::manual_seed(7);
-    w1_ = torch::randn({8, 3, 3, 3}) * 0.3;
-    w2_ = torch::randn({3, 8, 3, 3}) * 0.3;
-    card_.name = "local-test";
-    card_.scale = 2;
-    card_.receptive_radius = 2;
-    card_.peak_bytes_per_input_pixel = 100;
-  }
-  const ModelCard& card() const override { return card_; }
-  void prepare(const torch::Device&, bool) override {}
-  torch::Tensor forward(const torch::Tensor& x) override {
-    auto y = torch::conv2d(torch::relu(torch::conv2d(x, w1_, {}, 1, 1)), w2_, {}, 1, 1);
-    return y.repeat_interleave(2, 2).repeat_interleave(2, 3);
-  }
-
- private:
-  ModelCard card_;
-  torch::Tensor w1_, w2_;
-};
+using testing::LocalTestModel;
 
 TEST(PlanAxis, CoversEveryPixelWithWindowsOfOneSizeInsideTheImage) {
   for (int64_t length : {1, 7, 64, 100, 257}) {

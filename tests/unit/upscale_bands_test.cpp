@@ -7,42 +7,19 @@
 
 #include "srkit/engine/upscale.h"
 #include "srkit/ops/resize.h"
+#include "support/local_test_model.h"
 
 namespace srkit {
 namespace {
 
-// Two 3x3 convolutions (receptive radius 2) with fixed random weights, then nearest x2; outputs
-// reach outside [0,1], so the clamp is exercised.
-class LocalTestModel : public Model {
- public:
-  LocalTestModel() {
-    torch::manual_seed(11);
-    w1_ = torch::randn({8, 3, 3, 3}) * 0.4;
-    w2_ = torch::randn({3, 8, 3, 3}) * 0.4;
-    card_.name = "local-test";
-    card_.scale = 2;
-    card_.receptive_radius = 2;
-    card_.peak_bytes_per_input_pixel = 100;
-  }
-  const ModelCard& card() const override { return card_; }
-  void prepare(const torch::Device&, bool) override {}
-  torch::Tensor forward(const torch::Tensor& x) override {
-    auto y = torch::conv2d(torch::relu(torch::conv2d(x, w1_, {}, 1, 1)), w2_, {}, 1, 1) + x;
-    return y.repeat_interleave(2, 2).repeat_interleave(2, 3);
-  }
-
- private:
-  ModelCard card_;
-  torch::Tensor w1_, w2_;
-};
+using testing::LocalTestModel;
 
 torch::Tensor whole_image_upscale(Model& model, const torch::Tensor& image,
                                   const UpscaleOptions& options) {
   const int64_t channels = image.size(0), s = model.card().scale;
-  const auto plan = plan_tiles(image.size(1), image.size(2), model.card(), options.tiling,
-                               torch::kCPU);
-  const auto colour =
-      channels == 1 ? image.expand({3, -1, -1}).contiguous() : image.slice(0, 0, 3);
+  const auto plan =
+      plan_tiles(image.size(1), image.size(2), model.card(), options.tiling, torch::kCPU);
+  const auto colour = channels == 1 ? image.expand({3, -1, -1}).contiguous() : image.slice(0, 0, 3);
   auto out = run_tiled(model, colour, plan);
   if (channels == 1) out = out.mean(0, true);
   if (channels == 4) {
@@ -84,7 +61,7 @@ TEST(UpscaleInBands, RowsEqualTheWholeImageUpscaleBitForBit) {
       {"rgba, constant alpha", 4, 0, AlphaMethod::kBicubic, true},
       {"rgba to x2.5", 4, 2.5, AlphaMethod::kBicubic, false},
   };
-  LocalTestModel model;
+  LocalTestModel model(/*seed=*/11, /*weight_scale=*/0.4, /*residual=*/true);
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);
     torch::manual_seed(2);
