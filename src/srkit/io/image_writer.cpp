@@ -100,10 +100,7 @@ class PngFormat : public ImageWriter::Format {
       if (written == 16) png_set_swap(png_);  // PNG stores 16-bit samples big-endian
     }));
   }
-  ~PngFormat() override {
-    if (png_) png_destroy_write_struct(&png_, info_ ? &info_ : nullptr);
-    if (file_) std::fclose(file_);
-  }
+  ~PngFormat() override { release(); }
 
   void write(const torch::Tensor& samples) override {
     const int64_t stride = samples.stride(0) * samples.element_size();
@@ -142,7 +139,17 @@ class PngFormat : public ImageWriter::Format {
   void check(bool ok) {
     if (!ok) fail("cannot be written (libpng: " + message_ + ")");
   }
+  // Frees libpng and closes the file: here as well as in the destructor, which does not run when
+  // the constructor fails.
+  void release() {
+    if (png_) png_destroy_write_struct(&png_, info_ ? &info_ : nullptr);
+    if (file_) std::fclose(file_);
+    png_ = nullptr;
+    info_ = nullptr;
+    file_ = nullptr;
+  }
   [[noreturn]] void fail(const std::string& problem) {
+    release();
     throw output_error(out.destination().string(), problem, kDiskFix);
   }
 
@@ -223,6 +230,8 @@ class TiffFormat : public ImageWriter::Format {
   }
   static int on_warning(TIFF*, void*, const char*, const char*, va_list) { return 1; }
   [[noreturn]] void fail(const std::string& problem) {
+    if (tiff_) TIFFClose(tiff_);  // the destructor does not run when the constructor fails
+    tiff_ = nullptr;
     throw output_error(out.destination().string(), problem, kDiskFix);
   }
 
