@@ -29,11 +29,14 @@ void add_upscaler_flags(CLI::App& command, UpscalerFlags& flags, bool choose_mod
                   "on CUDA)")
       ->check(CLI::IsMember({"fp32", "bf16"}));
   command.add_option("--tile", flags.tile,
-                     "tile side in input pixels (default: from --max-memory)");
+                     "most input pixels a tile keeps per side, evened out over the image "
+                     "(default: from --max-memory)");
   command.add_option("--tile-pad", flags.tile_pad,
                      "context around each tile (default: the model's receptive radius, exact)");
-  command.add_option("--tile-overlap", flags.tile_overlap, "blended overlap between tiles")
-      ->capture_default_str();
+  command
+      .add_option("--tile-overlap", flags.tile_overlap,
+                  "blended overlap between tiles (default: none when the tiles are exact, else 8)")
+      ->check(CLI::NonNegativeNumber);
   command.add_option("--max-memory", flags.max_memory,
                      "memory for one forward pass, e.g. 2G (default: 1/4 of free RAM, at most 4G)");
 }

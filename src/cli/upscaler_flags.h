@@ -18,7 +18,7 @@ struct UpscalerFlags {
   double scale = 0;
   int64_t tile = 0;
   int64_t tile_pad = -1;
-  int64_t tile_overlap = 8;
+  int64_t tile_overlap = -1;  // -1: none when the tiles are exact, else 8
   std::string max_memory;
   std::string alpha = "bicubic";
   double model_range = 1.0;

@@ -75,7 +75,7 @@ TEST(OutOfMemory, ARetryAfterSomeBandsContinuesWhereTheyStopped) {
         ASSERT_EQ(first, next_row);
         collected.slice(1, first, first + rows.size(1)).copy_(rows);
         next_row += rows.size(1);
-        if (model.refused == 0 && next_row > 0) model.limit = 40 * 40;  // fail from now on
+        if (model.refused == 0 && next_row > 0) model.limit = 30 * 30;  // fail from now on
       },
       {}, &report);
   EXPECT_GT(model.refused, 0) << "the fault was never injected";

@@ -34,13 +34,60 @@ TEST(PlanAxis, CoversEveryPixelWithWindowsOfOneSizeInsideTheImage) {
   }
 }
 
+TEST(PlanAxis, NeighboursShareExactlyTheOverlapTheLastOneToo) {
+  for (int64_t length : {7, 64, 100, 257}) {
+    for (int64_t tile : {1, 16, 33}) {
+      for (int64_t overlap : {0, 4}) {
+        const int64_t window = std::min(length, tile + overlap + 2 * 5);
+        const auto spans = plan_axis(length, tile, overlap, 5, window);
+        for (size_t i = 1; i < spans.size(); ++i) {
+          ASSERT_EQ(spans[i - 1].keep_end - spans[i].keep_begin, overlap)
+              << length << " " << tile << " " << overlap << " span " << i;
+        }
+      }
+    }
+  }
+}
+
+TEST(PlanTiles, ExactTilesMeetEdgeToEdgeAndCutContextIsBlended) {
+  ModelCard card;
+  card.receptive_radius = 9.25;
+  card.peak_bytes_per_input_pixel = 3264;
+  TileOptions options;
+  EXPECT_EQ(plan_tiles(4096, 4096, card, options, torch::kCPU).overlap, 0);
+  options.pad = 4;  // context cut short: the seams differ and are blended
+  EXPECT_EQ(plan_tiles(4096, 4096, card, options, torch::kCPU).overlap, 8);
+  options.overlap = 3;  // asked for
+  EXPECT_EQ(plan_tiles(4096, 4096, card, options, torch::kCPU).overlap, 3);
+  card.receptive_radius = 350;  // capped by the memory budget
+  card.peak_bytes_per_input_pixel = 12000;
+  options = TileOptions{};
+  options.max_memory = int64_t{1} << 30;
+  const auto capped = plan_tiles(3000, 3000, card, options, torch::kCPU);
+  EXPECT_FALSE(capped.exact());
+  EXPECT_EQ(capped.overlap, 8);
+}
+
+TEST(PlanTiles, TilesAreEvenNotASliverAtTheEnd) {
+  ModelCard card;
+  card.receptive_radius = 10;
+  TileOptions options;
+  options.tile = 266;
+  const auto plan = plan_tiles(4096, 1000, card, options, torch::kCPU);
+  EXPECT_EQ(plan.rows.size(), 16u);  // as many as tiles of 266 need
+  EXPECT_EQ(plan.cols.size(), 4u);
+  EXPECT_EQ(plan.window_h, 256 + 2 * 10);  // 4096 = 16 x 256: the windows shrink instead
+  EXPECT_EQ(plan.window_w, 250 + 2 * 10);
+  EXPECT_EQ(plan.tile, 256);
+}
+
 TEST(RunTiled, EqualsTheUntiledForwardForManyTileSizes) {
   torch::InferenceMode guard;
   LocalTestModel model;
   const auto image = torch::rand({3, 45, 61});
   const auto whole = model.forward(image.unsqueeze(0))[0];
   for (int64_t tile : {4, 9, 16, 25, 64}) {
-    for (int64_t overlap : {0, 3, 8}) {
+    for (int64_t overlap : {-1, 0, 3, 8}) {
       TileOptions options;
       options.tile = tile;
       options.overlap = overlap;
@@ -86,6 +133,19 @@ TEST(PlanTiles, TileSizeFollowsTheMemoryBudget) {
   EXPECT_LE(static_cast<double>(a.window_h * a.window_w) * card.peak_bytes_per_input_pixel,
             static_cast<double>(small.max_memory));
   EXPECT_TRUE(a.exact());
+}
+
+TEST(PlanTiles, ALargeImageGetsLargerTilesThanAPhoto) {
+  ModelCard card;
+  card.receptive_radius = 17.25;  // esrgan-medium x4
+  card.peak_bytes_per_input_pixel = 5376;
+  TileOptions options;
+  options.max_memory = int64_t{4} << 30;
+  const auto photo = plan_tiles(512, 512, card, options, torch::kCPU);
+  const auto mosaic = plan_tiles(2048, 2048, card, options, torch::kCPU);
+  EXPECT_GT(mosaic.window_h, photo.window_h);
+  EXPECT_GE(mosaic.window_h, 280);  // a 1 GB working set, not 512 MB (218 pixels)
+  EXPECT_LE(photo.window_h, 218);
 }
 
 TEST(PlanTiles, CapsAHugeReceptiveRadiusInsideTheBudgetAndSaysTheResultIsNotExact) {

@@ -67,6 +67,10 @@ void blend_windows_in_bands(const TilePlan& plan, int64_t height, int64_t width,
     col_total.slice(0, col.keep_begin * scale, col.keep_end * scale).add_(col_weights.back());
   }
   if (progress_total == 0) progress_total = plan.count();
+  // Tiles that meet edge to edge (exact ones) are copied in: no pixel is covered twice, every
+  // weight and total is 1.
+  const bool weighted = plan.overlap > 0 ||
+                        !(row_total.eq(1).all().item<bool>() && col_total.eq(1).all().item<bool>());
 
   // band holds output rows [band_begin, band_begin + band.size(1)); rows above band_begin are out.
   const auto buffer =
@@ -92,9 +96,14 @@ void blend_windows_in_bands(const TilePlan& plan, int64_t height, int64_t width,
                                    (row.keep_end - row.window_begin) * scale)
                             .slice(2, (col.keep_begin - col.window_begin) * scale,
                                    (col.keep_end - col.window_begin) * scale);
-      band.slice(1, top, top + (row.keep_end - row.keep_begin) * scale)
-          .slice(2, col.keep_begin * scale, col.keep_end * scale)
-          .add_(kept.mul_(row_weights[r].view({1, -1, 1})).mul_(col_weights[c].view({1, 1, -1})));
+      auto target = band.slice(1, top, top + (row.keep_end - row.keep_begin) * scale)
+                        .slice(2, col.keep_begin * scale, col.keep_end * scale);
+      if (weighted) {
+        target.add_(
+            kept.mul_(row_weights[r].view({1, -1, 1})).mul_(col_weights[c].view({1, 1, -1})));
+      } else {
+        target.copy_(kept);
+      }
       ++done;
       if (!report(progress, progress_offset + done, progress_total)) {
         throw Error(ErrorKind::kCancelled, "cancelled");
@@ -106,8 +115,10 @@ void blend_windows_in_bands(const TilePlan& plan, int64_t height, int64_t width,
     const int64_t count = finished - band_begin;
     if (count > 0) {
       auto rows = band.slice(1, 0, count);
-      rows.div_(row_total.slice(0, band_begin, finished).view({1, -1, 1}))
-          .div_(col_total.view({1, 1, -1}));
+      if (weighted) {
+        rows.div_(row_total.slice(0, band_begin, finished).view({1, -1, 1}))
+            .div_(col_total.view({1, 1, -1}));
+      }
       sink(rows, band_begin);
       const int64_t kept_rows = band_rows - count;
       if (kept_rows > 0) {

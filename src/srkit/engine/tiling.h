@@ -4,9 +4,10 @@
 // Each tile keeps a region of the image and feeds the model a larger window around it, padded by at
 // least the model's receptive radius, so the kept pixels see the same context as in one whole pass
 // (at the image border the window stops where the image does, exactly as the model's own zero
-// padding would). Neighbouring kept regions overlap and are blended with a raised-cosine window,
-// which hides seams if a user trades exactness for speed with a smaller --tile-pad. Every window
-// has the same size, so one input buffer is reused and oneDNN reuses its kernels.
+// padding would). Exact tiles meet edge to edge; where the context is cut short (a smaller
+// --tile-pad, or a receptive radius too large for the memory budget) neighbouring kept regions
+// overlap and are blended with a raised-cosine window, which hides the seams. Every window has the
+// same size, so one input buffer is reused and oneDNN reuses its kernels.
 #pragma once
 
 #include <cstdint>
@@ -21,8 +22,9 @@
 namespace srkit {
 
 struct TileOptions {
-  int64_t tile = 0;        // tile side in input pixels; 0 = the largest that fits max_memory
-  int64_t overlap = 8;     // input pixels shared by neighbouring tiles, blended
+  int64_t tile = 0;        // most input pixels a tile keeps per side; 0 = what fits max_memory
+  int64_t overlap = -1;    // input pixels shared by neighbouring tiles, blended; -1 = none
+                           // when the tiles are exact, else 8
   int64_t pad = -1;        // context around a tile in input pixels; -1 = the receptive radius
   int64_t max_memory = 0;  // bytes one forward pass may use; 0 = default_memory_budget()
 };
@@ -33,7 +35,7 @@ struct Span {
 };
 
 struct TilePlan {
-  int64_t tile = 0, overlap = 0, pad = 0;
+  int64_t tile = 0, overlap = 0, pad = 0;  // tile: the larger of the two axes' (tiles are even)
   int64_t exact_pad = 0;               // the context an exact result needs (the receptive radius)
   int64_t window_h = 0, window_w = 0;  // every model input has this size
   std::vector<Span> rows, cols;        // the tiles are their cartesian product
