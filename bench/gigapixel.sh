@@ -25,7 +25,7 @@ echo "|---|---|---|---|---|---|---|---|"
 for spec in "${cases[@]}"; do
   IFS=: read -r model side ext <<<"$spec"
   input="$out/mosaic_$side.png"
-  [ -f "$input" ] || "$out/mosaic" "$input" "$side" "${photos[@]}"
+  [ -f "$input" ] || "$out/mosaic" "$input" "$side" "${photos[@]}" 2>/dev/null
   result="$out/${model}_${side}_x4.$ext"
   python3 - "$srkit" "$model" "$input" "$result" "$side" "$ext" <<'PY'
 import json, resource, subprocess, sys, time
