@@ -78,6 +78,8 @@ int run_upscale(const UpscaleArgs& args) {
   if (!args.mask.empty()) batch.extras["mask"] = args.mask;
   if (!args.overlay.empty()) batch.extras["overlay"] = args.overlay;
   batch.overwrite = args.overwrite;
+  // The model path scales 8-bit samples a window at a time (the input held at a quarter).
+  if (upscaler.model && !masks) batch.storage = PixelStorage::kCompact;
   batch.max_memory = upscaler.options.tiling.max_memory > 0 ? upscaler.options.tiling.max_memory
                                                             : default_memory_budget(device);
 

@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "srkit/core/error.h"
+#include "srkit/engine/tiling.h"
 #include "srkit/io/image_io.h"
 #include "test_data.h"
 
@@ -43,6 +44,25 @@ TEST(ImageIo, EightBitPngRoundTripsExactly) {
   EXPECT_EQ(write_image(dir / "a.png", photo.pixels, 8), 8);
   const auto back = read_image(dir / "a.png");
   EXPECT_TRUE(torch::equal(back.pixels, photo.pixels));
+}
+
+TEST(ImageIo, CompactStorageHoldsEightBitSamplesThatScaleToTheFloatRead) {
+  testing::TempDir dir;
+  cv::Mat levels(16, 16, CV_8UC1);  // every 8-bit level once
+  for (int i = 0; i < 256; ++i) levels.at<uint8_t>(i / 16, i % 16) = static_cast<uint8_t>(i);
+  ASSERT_TRUE(cv::imwrite((dir / "levels.png").string(), levels));
+  for (const auto& path : {dir / "levels.png", testing::data_path("samples/astronaut.png")}) {
+    const auto compact = read_image(path, PixelStorage::kCompact);
+    const auto full = read_image(path);
+    EXPECT_EQ(compact.pixels.scalar_type(), torch::kUInt8) << path;
+    EXPECT_EQ(compact.bit_depth, 8);
+    EXPECT_TRUE(torch::equal(unit_float(compact.pixels), full.pixels)) << path;
+  }
+  // Other depths have no compact form: they are read as float.
+  const auto pixels = read_image(testing::data_path("samples/coffee.png")).pixels;
+  write_image(dir / "deep.png", pixels, 16);
+  EXPECT_EQ(read_image(dir / "deep.png", PixelStorage::kCompact).pixels.scalar_type(),
+            torch::kFloat32);
 }
 
 TEST(ImageIo, SixteenBitStaysSixteenBit) {

@@ -100,5 +100,36 @@ TEST(UpscaleInBands, RowsEqualTheWholeImageUpscaleBitForBit) {
   }
 }
 
+// An 8-bit image may be handed over as its uint8 samples (a quarter of the memory): each window
+// is scaled as it is read, and the result is the float image's bit for bit.
+TEST(UpscaleInBands, EightBitSamplesGiveTheFloatImagesResultBitForBit) {
+  torch::InferenceMode guard;
+  const std::vector<Case> cases{
+      {"gray", 1, 0, AlphaMethod::kBicubic, false},
+      {"rgb down to x1.5", 3, 1.5, AlphaMethod::kBicubic, false},
+      {"rgba, bicubic alpha", 4, 0, AlphaMethod::kBicubic, false},
+      {"rgba, alpha through the model", 4, 0, AlphaMethod::kModel, false},
+      {"rgba, constant alpha", 4, 0, AlphaMethod::kBicubic, true},
+  };
+  LocalTestModel model(/*seed=*/11, /*weight_scale=*/0.4, /*residual=*/true);
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    torch::manual_seed(4);
+    auto samples = torch::randint(0, 256, {c.channels, 37, 29}).to(torch::kUInt8);
+    if (c.constant_alpha) samples[3].fill_(153);
+    const auto values = unit_float(samples);
+    ASSERT_EQ(values.scalar_type(), torch::kFloat32);
+    EXPECT_EQ(values.max().item<float>(), samples.max().item<float>() / 255.0f);
+    UpscaleOptions options;
+    options.scale = c.scale;
+    options.alpha = c.alpha;
+    options.tiling.tile = 8;
+    const auto expected = upscale(model, values, options);
+    EXPECT_TRUE(torch::equal(upscale(model, samples, options), expected))
+        << "max difference "
+        << (upscale(model, samples, options) - expected).abs().max().item<double>();
+  }
+}
+
 }  // namespace
 }  // namespace srkit

@@ -131,7 +131,7 @@ BatchReport run_batch(const std::vector<std::filesystem::path>& files, const Bat
         outputs.extras[name] = destination_for(input, target, extra_is_file[name], ".png");
         check_destination(input, outputs.extras[name], options.overwrite);
       }
-      const auto image = read_image(input);
+      const auto image = read_image(input, options.storage);
       const ProgressFn progress = [&](int64_t done, int64_t total) {
         return !events.progress || events.progress(i, files.size(), input, done, total);
       };

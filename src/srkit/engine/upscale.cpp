@@ -63,7 +63,7 @@ void run_with_retry(Model& model, const torch::Tensor& rgb, const TileOptions& t
     report.exact = plan.exact();
     try {
       blend_windows_in_bands(plan, rgb.size(1), rgb.size(2), model.card().scale,
-                             model.card().out_channels, rgb.options(),
+                             model.card().out_channels, rgb.options().dtype(torch::kFloat32),
                              model_windows(model, rgb, plan), once, progress, pass * plan.count(),
                              passes * plan.count());
       return;
@@ -151,7 +151,8 @@ void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOpt
 
   const int64_t height = image.size(1), width = image.size(2);
   const int64_t native_h = height * card.scale, native_w = width * card.scale;
-  const auto x = image.to(torch::kFloat32);
+  // 8-bit samples stay samples: each window and band of alpha rows is scaled as it is read.
+  const auto x = image.scalar_type() == torch::kUInt8 ? image : image.to(torch::kFloat32);
 
   // The last step: clamp and hand on, on the CPU.
   const RowSink finish = [&](const torch::Tensor& rows, int64_t first) {
@@ -168,9 +169,9 @@ void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOpt
   torch::Tensor alpha_up;
   std::optional<BicubicRows> alpha_resize;
   if (alpha_through_model) {
-    alpha_up = torch::empty({1, native_h, native_w}, x.options());
+    alpha_up = torch::empty({1, native_h, native_w}, x.options().dtype(torch::kFloat32));
     run_with_retry(
-        model, x.slice(0, 3, 4).expand({3, -1, -1}).contiguous(), options.tiling,
+        model, x.slice(0, 3, 4).expand({3, -1, -1}), options.tiling,
         [&](const torch::Tensor& rows, int64_t first) {
           alpha_up.slice(1, first, first + rows.size(1)).copy_(rows.mean(0, /*keepdim=*/true));
         },
@@ -179,10 +180,13 @@ void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOpt
     alpha_resize.emplace(height, width, native_h, native_w);
   }
   const auto alpha_rows = [&](int64_t first, int64_t count, const torch::TensorOptions& like) {
-    if (constant_alpha) return torch::full({1, count, native_w}, x[3][0][0].item<float>(), like);
+    if (constant_alpha) {
+      return torch::full({1, count, native_w}, unit_float(x[3][0][0]).item<float>(), like);
+    }
     if (alpha_through_model) return alpha_up.slice(1, first, first + count);
     const auto [from, to] = alpha_resize->input_rows(first, first + count);
-    return alpha_resize->rows(x.slice(0, 3, 4).slice(1, from, to), from, first, first + count);
+    return alpha_resize->rows(unit_float(x.slice(0, 3, 4).slice(1, from, to)), from, first,
+                              first + count);
   };
 
   const RowSink native = [&](const torch::Tensor& colour, int64_t first) {
@@ -193,7 +197,8 @@ void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOpt
     else
       finish(rows, first);
   };
-  const auto colour = channels == 1 ? x.expand({3, -1, -1}).contiguous() : x.slice(0, 0, 3);
+  // Views, not copies: the windows are copied out of them.
+  const auto colour = channels == 1 ? x.expand({3, -1, -1}) : x.slice(0, 0, 3);
   run_with_retry(model, colour, options.tiling, native, progress, report.passes - 1, report.passes,
                  report);
   if (report_out) *report_out = report;

@@ -46,9 +46,11 @@ struct UpscaleReport {
 };
 
 // `image` is [C,H,W] float in [0,1] with C = 1 (gray), 3 (RGB) or 4 (RGBA), on the device the
-// model was prepared for. Returns [C, round(H*scale), round(W*scale)] in [0,1] on the CPU. Gray
-// runs as RGB (R=G=B) and is written back as the channel mean. A scale the model does not offer is
-// reached by resizing its output with MATLAB-compatible bicubic.
+// model was prepared for; or uint8 samples (value = sample / 255, scaled a window at a time
+// exactly as read_image scales them: a quarter of the memory, the same result bit for bit). Returns
+// [C, round(H*scale), round(W*scale)] in [0,1] on the CPU. Gray runs as RGB (R=G=B) and is written
+// back as the channel mean. A scale the model does not offer is reached by resizing its output with
+// MATLAB-compatible bicubic.
 torch::Tensor upscale(Model& model, const torch::Tensor& image, const UpscaleOptions& options,
                       const ProgressFn& progress = {}, UpscaleReport* report = nullptr);
 

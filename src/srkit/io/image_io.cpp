@@ -99,7 +99,7 @@ bool is_image_path(const std::filesystem::path& path) {
                      [&ext](const char* e) { return ext == e; });
 }
 
-Image read_image(const std::filesystem::path& path) {
+Image read_image(const std::filesystem::path& path, PixelStorage storage) {
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
   cv::Mat mat;
   int orientation = 1;
@@ -138,10 +138,17 @@ Image read_image(const std::filesystem::path& path) {
   // One channel at a time into its plane of the [C,H,W] result: the decoded samples, one plane of
   // them and the result are all that is held (a whole-image float copy would be 4x the samples).
   Image image;
-  image.pixels = torch::empty({channels, mat.rows, mat.cols}, torch::kFloat32);
+  const bool samples = storage == PixelStorage::kCompact && depth == CV_8U;
+  image.pixels =
+      torch::empty({channels, mat.rows, mat.cols}, samples ? torch::kUInt8 : torch::kFloat32);
   cv::Mat plane;
   for (int c = 0; c < channels; ++c) {
     const int source = channels >= 3 && c < 3 ? 2 - c : c;  // OpenCV's BGR(A) -> RGB(A)
+    if (samples) {
+      cv::Mat target(mat.rows, mat.cols, CV_8U, image.pixels[c].data_ptr<uint8_t>());
+      cv::extractChannel(mat, target, source);
+      continue;
+    }
     cv::extractChannel(mat, plane, source);
     cv::Mat target(mat.rows, mat.cols, CV_32F, image.pixels[c].data_ptr<float>());
     plane.convertTo(target, CV_32F, 1.0 / full_scale(depth));

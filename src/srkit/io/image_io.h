@@ -12,14 +12,23 @@
 namespace srkit {
 
 struct Image {
-  torch::Tensor pixels;  // [C,H,W] float32 in [0,1]; C = 1 (gray), 3 (RGB) or 4 (RGBA)
-  int bit_depth = 8;     // of the source: 8, 16, or 32 (float TIFF)
+  // [C,H,W] float32 in [0,1]; C = 1 (gray), 3 (RGB) or 4 (RGBA). Read with
+  // PixelStorage::kCompact, an 8-bit image holds its uint8 samples instead (value = sample / 255).
+  torch::Tensor pixels;
+  int bit_depth = 8;  // of the source: 8, 16, or 32 (float TIFF)
   std::filesystem::path origin;
+};
+
+// How read_image holds the pixels.
+enum class PixelStorage {
+  kFloat,    // float32 in [0,1]
+  kCompact,  // an 8-bit image as its uint8 samples, a quarter of the memory, for code that scales
+             // them a window at a time (unit_float, engine/tiling.h); other depths as kFloat
 };
 
 // Decodes a file and applies its EXIF orientation. Throws an input Error naming the file when it is
 // missing, unreadable, not an image, truncated, or has an unsupported layout.
-Image read_image(const std::filesystem::path& path);
+Image read_image(const std::filesystem::path& path, PixelStorage storage = PixelStorage::kFloat);
 
 struct WriteOptions {
   bool overwrite = false;
