@@ -3,7 +3,8 @@
 # encode) on a 4096x4096 photo mosaic to 16384x16384 PNG, and on an 8192x8192 one to 32768x32768
 # TIFF, with the default --max-memory. Reports the peak resident memory of the whole process and
 # the end-to-end throughput against `srkit bench`'s for the same model (the network alone, on one
-# 256x256 input, median of 3) measured in the same run.
+# 256x256 input, median of 5), measured right before and right after the upscale: the ratio is to
+# their mean, and both are shown, since a shared machine's speed drifts within minutes.
 #   bash bench/gigapixel.sh [CASE...]   CASE = MODEL:SIDE:EXT, default: the three of the issue
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,7 +21,7 @@ photos=(data/samples/astronaut.png data/samples/chelsea.png data/samples/coffee.
 
 echo "CPU: $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) threads"
 echo
-echo "| model | input | output | peak RSS GB | wall s | end-to-end Mpx/s (input) | bench Mpx/s | ratio |"
+echo "| model | input | output | peak RSS GB | wall s | end-to-end Mpx/s (input) | bench Mpx/s before / after | ratio |"
 echo "|---|---|---|---|---|---|---|---|"
 for spec in "${cases[@]}"; do
   IFS=: read -r model side ext <<<"$spec"
@@ -31,6 +32,14 @@ for spec in "${cases[@]}"; do
 import json, resource, subprocess, sys, time
 srkit, model, src, dst, side, ext = sys.argv[1:]
 side = int(side)
+
+def bench_mpx():
+    run = subprocess.run([srkit, "bench", "--model", model, "--scale", "4", "--size", "256",
+                          "--warmup", "1", "--repeats", "5", "--json", "-q"],
+                         capture_output=True, text=True, check=True)
+    return 256 * 256 / json.loads(run.stdout)["model_run"]["median_seconds"] / 1e6
+
+before = bench_mpx()
 start = time.monotonic()
 run = subprocess.run([srkit, "upscale", src, "-o", dst, "--model", model, "--scale", "4",
                       "--overwrite", "--json", "-q"], capture_output=True, text=True)
@@ -39,14 +48,11 @@ if run.returncode != 0:
     sys.exit(f"srkit upscale failed: {run.stderr}")
 peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e9
 record = json.loads(run.stdout)["images"][0]
-bench = json.loads(subprocess.run(
-    [srkit, "bench", "--model", model, "--scale", "4", "--size", "256", "--warmup", "1",
-     "--repeats", "3", "--json", "-q"], capture_output=True, text=True, check=True).stdout)
-bench_mpx = 256 * 256 / bench["model_run"]["median_seconds"] / 1e6
+after = bench_mpx()
 e2e_mpx = side * side / wall / 1e6
 print(f"| {model} | {side}x{side} | {record['out_width']}x{record['out_height']} {ext.upper()}, "
       f"{record['tiles']} tiles of {record['tile']} | {peak_gb:.2f} | {wall:.1f} | {e2e_mpx:.3f} | "
-      f"{bench_mpx:.3f} | {e2e_mpx / bench_mpx:.2f} |")
+      f"{before:.3f} / {after:.3f} | {2 * e2e_mpx / (before + after):.2f} |")
 PY
   rm -f "$result"
 done
