@@ -67,6 +67,27 @@ TEST(ImageWriter, BandsReadBackAsTheStoredValuesInEveryStreamedFormat) {
   EXPECT_EQ(written_bit_depth("x.png", 32), 16);
 }
 
+// Rows handed over as the file's samples (quantized early, as the upscaler does for exact tiles)
+// make the same file as the values; samples of another depth are refused.
+TEST(ImageWriter, SamplesGiveTheSameFileAsTheValues) {
+  testing::TempDir dir;
+  for (const char* ext : {".png", ".tif", ".jpg"}) {
+    for (const int bits : {8, 16}) {
+      const int written = written_bit_depth(std::string("x") + ext, bits);
+      if (written != bits) continue;  // JPEG has no 16-bit
+      const auto name = std::to_string(bits) + ext;
+      SCOPED_TRACE(name);
+      const auto pixels = test_pixels(4 - (ext[1] == 'j'));
+      write_in_bands(dir / ("values" + name), pixels, bits);
+      write_in_bands(dir / ("samples" + name), file_samples(pixels, bits), bits);
+      EXPECT_TRUE(torch::equal(read_image(dir / ("samples" + name)).pixels,
+                               read_image(dir / ("values" + name)).pixels));
+    }
+  }
+  ImageWriter out(dir / "mismatch.png", {2, 3, 3, 16});
+  EXPECT_THROW(out.write_rows(torch::zeros({3, 1, 3}, torch::kUInt8)), Error);
+}
+
 TEST(ImageWriter, HeldFormatsEqualTheWholeImageWrite) {
   testing::TempDir dir;
   for (const std::string ext : {".jpg", ".webp", ".bmp", ".ppm"}) {

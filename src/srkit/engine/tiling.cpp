@@ -116,11 +116,6 @@ TilePlan plan_tiles(int64_t height, int64_t width, const ModelCard& card,
   return plan;
 }
 
-torch::Tensor unit_float(const torch::Tensor& image) {
-  if (image.scalar_type() != torch::kUInt8) return image;
-  return image.to(torch::kFloat32).mul_(1.0 / 255.0);  // float(sample) * float(1/255), as OpenCV
-}
-
 WindowForward model_windows(Model& model, const torch::Tensor& image, const TilePlan& plan) {
   auto window = torch::empty({1, image.size(0), plan.window_h, plan.window_w},
                              image.options().dtype(torch::kFloat32));
@@ -129,7 +124,7 @@ WindowForward model_windows(Model& model, const torch::Tensor& image, const Tile
                                                                                 int64_t left) {
     torch::NoGradGuard no_grad;
     window[0].copy_(image.slice(1, top, top + h).slice(2, left, left + w));
-    if (samples) window.mul_(1.0 / 255.0);  // as unit_float
+    if (samples) window.mul_(1.0 / 255.0);  // unit_float (io/samples.h), in place
     return model.forward(window)[0];
   };
 }

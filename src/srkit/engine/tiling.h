@@ -68,13 +68,9 @@ torch::Tensor blend_windows(const TilePlan& plan, int64_t height, int64_t width,
                             const WindowForward& forward, const ProgressFn& progress = {},
                             int64_t progress_offset = 0, int64_t progress_total = 0);
 
-// An image's values as float32 in [0,1]: uint8 samples are scaled by 1/255 in float32, exactly as
-// read_image scales an 8-bit file; a float32 image is returned as it is.
-torch::Tensor unit_float(const torch::Tensor& image);
-
 // The model as a WindowForward over `image` ([C,H,W] on the model's device, float32 in [0,1] or
-// uint8 samples, scaled as unit_float does) for this plan: every window is copied into one reused
-// input buffer (same size, so oneDNN reuses its kernels).
+// uint8 samples, scaled as unit_float (io/samples.h) does) for this plan: every window is copied
+// into one reused input buffer (same size, so oneDNN reuses its kernels).
 WindowForward model_windows(Model& model, const torch::Tensor& image, const TilePlan& plan);
 
 // Runs the model tile by tile. `image` is [C,H,W] on the model's device, C = the model's input

@@ -68,9 +68,8 @@ torch::Tensor stored_values(const torch::Tensor& pixels, int bit_depth) {
   if (bit_depth != 8 && bit_depth != 16) return clamped;
   const int depth = bit_depth == 8 ? CV_8U : CV_16U;
   // The integers write_image stores, as one plane of C*H rows.
-  auto samples = bit_depth == 8 ? clamped.mul(255.0).round_().to(torch::kUInt8)
-                                : clamped.mul(65535.0).round_().to(torch::kInt32).to(torch::kInt16);
-  samples = samples.reshape({-1, clamped.size(-1)}).contiguous();
+  const auto samples =
+      file_samples(clamped, bit_depth).reshape({-1, clamped.size(-1)}).contiguous();
   const cv::Mat mat(static_cast<int>(samples.size(0)), static_cast<int>(samples.size(1)), depth,
                     samples.data_ptr());
   cv::Mat as_float;

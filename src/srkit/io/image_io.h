@@ -9,6 +9,8 @@
 
 #include <torch/types.h>
 
+#include "srkit/io/samples.h"  // file_samples, unit_float: the conversions used here
+
 namespace srkit {
 
 struct Image {
@@ -23,7 +25,7 @@ struct Image {
 enum class PixelStorage {
   kFloat,    // float32 in [0,1]
   kCompact,  // an 8-bit image as its uint8 samples, a quarter of the memory, for code that scales
-             // them a window at a time (unit_float, engine/tiling.h); other depths as kFloat
+             // them a window at a time (unit_float, io/samples.h); other depths as kFloat
 };
 
 // Decodes a file and applies its EXIF orientation. Throws an input Error naming the file when it is

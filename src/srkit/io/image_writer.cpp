@@ -21,15 +21,14 @@ namespace {
 
 constexpr const char* kDiskFix = "check that the folder is writable and the disk has space";
 
-// [C, n, W] in [0,1] -> the samples a file stores, [n, W, C] contiguous: clamped, scaled to the
-// full range of the bit depth and rounded (never truncated); 16-bit as the bit pattern of uint16 in
-// int16; 32 = float as is. `bgr`: OpenCV's channel order. Converted a few rows at a time, so that
-// a band of a gigapixel image needs no float copies of its own size, into `buffer`, which is grown
+// [C, n, W] in [0,1], or already the file's samples (file_samples, image_io.h) -> those samples,
+// [n, W, C] contiguous. `bgr`: OpenCV's channel order. Converted a few rows at a time, so that a
+// band of a gigapixel image needs no float copies of its own size, into `buffer`, which is grown
 // when too small and reused: one large allocation per file, not one per band.
-torch::Tensor file_samples(const torch::Tensor& rows, int written, bool bgr,
-                           torch::Tensor& buffer) {
+torch::Tensor samples_in_file_order(const torch::Tensor& rows, int written, bool bgr,
+                                    torch::Tensor& buffer) {
   const int64_t channels = rows.size(0), n = rows.size(1), width = rows.size(2);
-  const auto type = written == 8 ? torch::kUInt8 : written == 16 ? torch::kInt16 : torch::kFloat;
+  const auto type = sample_type(written);
   if (!buffer.defined() || buffer.size(0) < n) {
     buffer = torch::Tensor();  // the old one goes before the new one comes
     buffer = torch::empty({n, width, channels}, type);
@@ -39,16 +38,13 @@ torch::Tensor file_samples(const torch::Tensor& rows, int written, bool bgr,
   if (bgr && channels >= 3) {
     order = channels == 4 ? torch::tensor({2, 1, 0, 3}) : torch::tensor({2, 1, 0});
   }
+  const bool quantized = rows.scalar_type() == type && written != 32;
   constexpr int64_t kChunk = 16;
   for (int64_t first = 0; first < n; first += kChunk) {
-    auto chw = rows.slice(1, first, std::min(n, first + kChunk))
-                   .to(torch::kCPU, torch::kFloat32)
-                   .clamp(0.0, 1.0);
+    auto chw = rows.slice(1, first, std::min(n, first + kChunk)).to(torch::kCPU);
+    if (!quantized) chw = file_samples(chw, written);
     if (order.defined()) chw = chw.index_select(0, order);
-    auto hwc = chw.permute({1, 2, 0});
-    if (written == 8) hwc = hwc.mul(255.0).round_().to(torch::kUInt8);
-    if (written == 16) hwc = hwc.mul(65535.0).round_().to(torch::kInt32).to(torch::kInt16);
-    samples.slice(0, first, first + hwc.size(0)).copy_(hwc);
+    samples.slice(0, first, first + chw.size(1)).copy_(chw.permute({1, 2, 0}));
   }
   return samples;
 }
@@ -250,8 +246,7 @@ class HeldFormat : public ImageWriter::Format {
   HeldFormat(const std::filesystem::path& path, const ImageShape& shape, int written,
              const WriteOptions& options)
       : Format(path, shape, written), options_(options) {
-    const auto type = written == 8 ? torch::kUInt8 : written == 16 ? torch::kInt16 : torch::kFloat;
-    samples_ = torch::empty({shape.height, shape.width, shape.channels}, type);
+    samples_ = torch::empty({shape.height, shape.width, shape.channels}, sample_type(written));
     // Created now, like the streamed formats, so that an unwritable place fails before the work.
     FILE* probe = std::fopen(out.temp_path().c_str(), "wb");
     if (!probe) {
@@ -364,11 +359,16 @@ void ImageWriter::write_rows(const torch::Tensor& rows) {
                       " channels of " + std::to_string(f.shape.width) + " x " +
                       std::to_string(f.shape.height));
   }
+  if (!rows.is_floating_point() && rows.scalar_type() != sample_type(f.written)) {
+    throw usage_error(std::string("rows of ") + c10::toString(rows.scalar_type()) +
+                      " samples do not fit a " + std::to_string(f.written) +
+                      "-bit file: give values in [0,1] or file_samples at its depth");
+  }
   if (rows.size(1) == 0) return;
   // The previous band's encoding ends first, so that one band of samples is held at a time; it
   // ran while the caller computed these rows.
   if (encoding_.valid()) encoding_.get();
-  auto samples = file_samples(rows, f.written, f.bgr(), samples_);
+  auto samples = samples_in_file_order(rows, f.written, f.bgr(), samples_);
   encoding_ = std::async(std::launch::async, [&f, samples] { f.write(samples); });
   f.rows += rows.size(1);
 }

@@ -6,7 +6,7 @@
 // Ctrl-C) removes it.
 //
 //   srkit::ImageWriter out("big.png", {height, width, 3, 8});
-//   for (...) out.write_rows(rows);   // [C, n, W] in [0,1], top to bottom
+//   for (...) out.write_rows(rows);   // [C, n, W] in [0,1] or 8-bit samples, top to bottom
 //   out.commit();
 //
 // The encoding of one band runs on a thread of its own while the caller computes the next:
@@ -58,8 +58,9 @@ class ImageWriter {
   ImageWriter(const ImageWriter&) = delete;
   ImageWriter& operator=(const ImageWriter&) = delete;
 
-  // The next rows, [C, n, W] in [0,1] (clamped, rounded as write_image rounds). An encoding
-  // failure of an earlier band is thrown here or by commit.
+  // The next rows, [C, n, W] in [0,1] (clamped, rounded as write_image rounds), or already the
+  // file's samples (file_samples at bit_depth(), image_io.h). An encoding failure of an earlier
+  // band is thrown here or by commit.
   void write_rows(const torch::Tensor& rows);
   // After the last row: finishes the file and renames it into place. An output Error when rows
   // are missing or the disk refuses.
