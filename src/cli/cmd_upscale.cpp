@@ -128,10 +128,11 @@ int run_upscale(const UpscaleArgs& args) {
       // The output is made and written a band of rows at a time: it never exists whole.
       out.shape = {scaled_size(image.pixels.size(1), upscaler.scale),
                    scaled_size(image.pixels.size(2), upscaler.scale), image.pixels.size(0)};
-      out.rows = [&, pixels = image.pixels, progress](const RowSink& sink) {
+      out.rows = [&, pixels = image.pixels, progress](const RowSink& sink, int bit_depth) {
         UpscaleReport report;
-        upscale_in_bands(*upscaler.model, pixels.to(device), upscaler.options, sink, progress,
-                         &report);
+        auto options = upscaler.options;
+        options.bit_depth = bit_depth;  // an 8-bit file's band holds bytes, not floats
+        upscale_in_bands(*upscaler.model, pixels.to(device), options, sink, progress, &report);
         warn_context(report);
         return nlohmann::json{{"native_scale", report.native_scale},
                               {"resized", report.resized},

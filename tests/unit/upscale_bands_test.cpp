@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "srkit/engine/upscale.h"
+#include "srkit/io/samples.h"
 #include "srkit/ops/resize.h"
 #include "support/local_test_model.h"
 
@@ -128,6 +129,58 @@ TEST(UpscaleInBands, EightBitSamplesGiveTheFloatImagesResultBitForBit) {
     EXPECT_TRUE(torch::equal(upscale(model, samples, options), expected))
         << "max difference "
         << (upscale(model, samples, options) - expected).abs().max().item<double>();
+  }
+}
+
+// Rows asked for as a file's samples are upscale()'s values quantized as the writer would: with
+// tiles that meet edge to edge (quantized as they come) and with blended ones (at the end), for
+// every layout, 8 and 16 bits.
+TEST(UpscaleInBands, RowsAsFileSamplesAreTheValuesQuantized) {
+  torch::InferenceMode guard;
+  const std::vector<Case> cases{
+      {"gray", 1, 0, AlphaMethod::kBicubic, false},
+      {"rgb", 3, 0, AlphaMethod::kBicubic, false},
+      {"rgb down to x1.5", 3, 1.5, AlphaMethod::kBicubic, false},
+      {"rgba, bicubic alpha", 4, 0, AlphaMethod::kBicubic, false},
+      {"rgba, alpha through the model", 4, 0, AlphaMethod::kModel, false},
+      {"rgba, constant alpha", 4, 0, AlphaMethod::kBicubic, true},
+  };
+  LocalTestModel model(/*seed=*/11, /*weight_scale=*/0.4, /*residual=*/true);
+  for (const auto& c : cases) {
+    for (const int bits : {8, 16}) {
+      for (const int64_t overlap : {0, 3}) {
+        SCOPED_TRACE(std::string(c.what) + ", " + std::to_string(bits) + " bits, overlap " +
+                     std::to_string(overlap));
+        torch::manual_seed(5);
+        auto image = torch::rand({c.channels, 37, 29}).mul_(1.2).sub_(0.1);  // some clamped
+        if (c.constant_alpha) image[3].fill_(0.6f);
+        UpscaleOptions options;
+        options.scale = c.scale;
+        options.alpha = c.alpha;
+        options.tiling.tile = 8;
+        options.tiling.overlap = overlap;
+        const auto expected = file_samples(upscale(model, image, options), bits);
+
+        options.bit_depth = bits;
+        auto collected = torch::empty_like(expected);
+        int64_t next_row = 0;
+        UpscaleReport report;
+        upscale_in_bands(
+            model, image, options,
+            [&](const torch::Tensor& rows, int64_t first) {
+              ASSERT_EQ(rows.scalar_type(), sample_type(bits));
+              ASSERT_EQ(first, next_row);
+              collected.slice(1, first, first + rows.size(1)).copy_(rows);
+              next_row += rows.size(1);
+            },
+            {}, &report);
+        EXPECT_EQ(next_row, expected.size(1));
+        EXPECT_TRUE(report.exact);
+        EXPECT_TRUE(torch::equal(collected, expected))
+            << "samples differ by up to "
+            << (collected.to(torch::kInt32) - expected.to(torch::kInt32)).abs().max().item<int>();
+      }
+    }
   }
 }
 

@@ -157,7 +157,8 @@ BatchReport run_batch(const std::vector<std::filesystem::path>& files, const Bat
         ImageWriter writer(outputs.main, shape, {options.overwrite});
         nlohmann::json facts;
         try {
-          facts = result.rows([&](const torch::Tensor& rows, int64_t) { writer.write_rows(rows); });
+          facts = result.rows([&](const torch::Tensor& rows, int64_t) { writer.write_rows(rows); },
+                              writer.bit_depth());
         } catch (const c10::Error& e) {
           throw input_error(input.string(), e.what_without_backtrace());
         }

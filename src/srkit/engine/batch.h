@@ -34,8 +34,9 @@
 namespace srkit {
 
 // Makes the main output a band of rows at a time into `sink` (top to bottom, every row once) and
-// returns facts for the file's record.
-using RowProducer = std::function<nlohmann::json(const RowSink& sink)>;
+// returns facts for the file's record. `bit_depth` is what the file stores (8, 16, or 32 = float):
+// the rows may be values in [0,1] or, smaller, those samples already (file_samples, image_io.h).
+using RowProducer = std::function<nlohmann::json(const RowSink& sink, int bit_depth)>;
 
 // What the work made of one image.
 struct FileResult {

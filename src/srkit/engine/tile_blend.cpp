@@ -55,8 +55,9 @@ void blend_windows_in_bands(const TilePlan& plan, int64_t height, int64_t width,
   const int64_t out_width = width * scale;
   // Every tile's blending weight is row_weight(y) * col_weight(x), and the tiles are all pairs of a
   // row span and a column span, so the total weight at (y, x) is row_total(y) * col_total(x).
-  auto row_total = torch::zeros({height * scale}, options);
-  auto col_total = torch::zeros({out_width}, options);
+  const auto weights = options.dtype(torch::kFloat32);
+  auto row_total = torch::zeros({height * scale}, weights);
+  auto col_total = torch::zeros({out_width}, weights);
   std::vector<torch::Tensor> row_weights, col_weights;
   for (const auto& row : plan.rows) {
     row_weights.push_back(axis_weight(row, height, plan.overlap, scale).to(device));
@@ -71,6 +72,8 @@ void blend_windows_in_bands(const TilePlan& plan, int64_t height, int64_t width,
   // weight and total is 1.
   const bool weighted = plan.overlap > 0 ||
                         !(row_total.eq(1).all().item<bool>() && col_total.eq(1).all().item<bool>());
+  TORCH_CHECK(!weighted || c10::isFloatingType(options.dtype().toScalarType()),
+              "overlapping tiles are blended in floating point, not in ", options.dtype());
 
   // band holds output rows [band_begin, band_begin + band.size(1)); rows above band_begin are out.
   const auto buffer =

@@ -26,6 +26,8 @@ namespace srkit {
 // may change it in place (clamp it, say): those rows are finished.
 using RowSink = std::function<void(const torch::Tensor& rows, int64_t first_row)>;
 
+// The band is held as `options` says. Its dtype may be an integer one (file samples, with windows
+// already quantized) only when the tiles meet edge to edge: they are then copied in, not blended.
 void blend_windows_in_bands(const TilePlan& plan, int64_t height, int64_t width, int64_t scale,
                             int64_t out_channels, const torch::TensorOptions& options,
                             const WindowForward& forward, const RowSink& sink,

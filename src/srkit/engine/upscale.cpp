@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
+#include "srkit/io/samples.h"
 #include "srkit/ops/resize.h"
 
 namespace srkit {
@@ -27,13 +28,22 @@ bool is_out_of_memory(const c10::Error& e) {
 // and 1.61 GB.
 constexpr double kBandBytes = 352.0 * (1 << 20);
 
-// plan_tiles, with automatic tiles made smaller where their band of output rows would pass
-// kBandBytes. A tile the caller chose, and the single window of a model with global context, stay.
+// The type a band of output rows is held in: `samples` (a file's samples, see file_samples) where
+// the tiles meet edge to edge and are copied in, float32 where they overlap and are blended.
+torch::ScalarType band_type(const TilePlan& plan, torch::ScalarType samples) {
+  return plan.overlap == 0 ? samples : torch::kFloat32;
+}
+
+// plan_tiles, with automatic tiles made smaller where their band of output rows, held as
+// band_type, would pass kBandBytes. A tile the caller chose, and the single window of a model with
+// global context, stay.
 TilePlan plan_in_bands(int64_t height, int64_t width, const ModelCard& card,
-                       const TileOptions& options, const torch::Device& device) {
+                       const TileOptions& options, torch::ScalarType samples,
+                       const torch::Device& device) {
   const auto plan = plan_tiles(height, width, card, options, device);
   if (options.tile > 0 || card.global_context) return plan;
-  const double row_bytes = 4.0 * static_cast<double>(card.out_channels * width * card.scale);
+  const double row_bytes = static_cast<double>(c10::elementSize(band_type(plan, samples)) *
+                                               card.out_channels * width * card.scale);
   const auto most_rows = static_cast<int64_t>(kBandBytes / row_bytes);
   if (max_band_rows(plan, height, card.scale) <= most_rows) return plan;
   TileOptions smaller = options;
@@ -44,10 +54,13 @@ TilePlan plan_in_bands(int64_t height, int64_t width, const ModelCard& card,
 
 // Runs a 3-channel [3,H,W] image through the model with tiling, a band of output rows at a time;
 // halves the tile and starts over when the device runs out of memory. Rows handed on before a
-// retry are not handed on again: the retry's rows continue where they stopped.
+// retry are not handed on again: the retry's rows continue where they stopped. With `bit_depth`
+// 8 or 16, tiles that meet edge to edge are quantized to file samples as they come (the rows are
+// then samples, else values).
 void run_with_retry(Model& model, const torch::Tensor& rgb, const TileOptions& tiling,
-                    const RowSink& sink, const ProgressFn& progress, int64_t pass, int64_t passes,
-                    UpscaleReport& report) {
+                    int bit_depth, const RowSink& sink, const ProgressFn& progress, int64_t pass,
+                    int64_t passes, UpscaleReport& report) {
+  const auto samples = bit_depth == 8 || bit_depth == 16 ? sample_type(bit_depth) : torch::kFloat32;
   int64_t sent = 0;  // output rows [0, sent) are handed on
   const RowSink once = [&](const torch::Tensor& rows, int64_t first) {
     const int64_t skip = std::clamp<int64_t>(sent - first, 0, rows.size(1));
@@ -56,16 +69,23 @@ void run_with_retry(Model& model, const torch::Tensor& rgb, const TileOptions& t
   };
   TileOptions options = tiling;
   for (;;) {
-    const auto plan = plan_in_bands(rgb.size(1), rgb.size(2), model.card(), options, rgb.device());
+    const auto plan =
+        plan_in_bands(rgb.size(1), rgb.size(2), model.card(), options, samples, rgb.device());
     report.tile = plan.tile;
     report.tiles = plan.count();
     report.tile_pad = plan.pad;
     report.exact = plan.exact();
+    const auto type = band_type(plan, samples);
+    WindowForward windows = model_windows(model, rgb, plan);
+    if (type != torch::kFloat32) {
+      windows = [windows, bit_depth](int64_t top, int64_t left) {
+        return file_samples(windows(top, left), bit_depth);
+      };
+    }
     try {
       blend_windows_in_bands(plan, rgb.size(1), rgb.size(2), model.card().scale,
-                             model.card().out_channels, rgb.options().dtype(torch::kFloat32),
-                             model_windows(model, rgb, plan), once, progress, pass * plan.count(),
-                             passes * plan.count());
+                             model.card().out_channels, rgb.options().dtype(type), windows, once,
+                             progress, pass * plan.count(), passes * plan.count());
       return;
     } catch (const c10::Error& e) {
       if (!is_out_of_memory(e) || plan.tile <= 16) throw;
@@ -154,9 +174,19 @@ void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOpt
   // 8-bit samples stay samples: each window and band of alpha rows is scaled as it is read.
   const auto x = image.scalar_type() == torch::kUInt8 ? image : image.to(torch::kFloat32);
 
-  // The last step: clamp and hand on, on the CPU.
+  // Rows that reach the sink as the file's samples: quantized as the tiles come (run_with_retry)
+  // where nothing after the model mixes values (the gray mean and a resize do), else at the end.
+  const bool samples = options.bit_depth == 8 || options.bit_depth == 16;
+  const int tile_bits = samples && !report.resized && channels != 1 ? options.bit_depth : 0;
+  // The last step: clamp (or quantize) and hand on, on the CPU.
   const RowSink finish = [&](const torch::Tensor& rows, int64_t first) {
-    sink(rows.clamp_(0.0, 1.0).cpu(), first);
+    if (!rows.is_floating_point()) {
+      sink(rows.cpu(), first);
+    } else if (samples) {
+      sink(file_samples(rows, options.bit_depth).cpu(), first);
+    } else {
+      sink(rows.clamp_(0.0, 1.0).cpu(), first);
+    }
   };
   std::optional<RowResizer> resizer;
   if (report.resized) {
@@ -171,7 +201,7 @@ void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOpt
   if (alpha_through_model) {
     alpha_up = torch::empty({1, native_h, native_w}, x.options().dtype(torch::kFloat32));
     run_with_retry(
-        model, x.slice(0, 3, 4).expand({3, -1, -1}), options.tiling,
+        model, x.slice(0, 3, 4).expand({3, -1, -1}), options.tiling, /*bit_depth=*/0,
         [&](const torch::Tensor& rows, int64_t first) {
           alpha_up.slice(1, first, first + rows.size(1)).copy_(rows.mean(0, /*keepdim=*/true));
         },
@@ -191,7 +221,11 @@ void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOpt
 
   const RowSink native = [&](const torch::Tensor& colour, int64_t first) {
     auto rows = channels == 1 ? colour.mean(0, /*keepdim=*/true) : colour;
-    if (channels == 4) rows = torch::cat({rows, alpha_rows(first, rows.size(1), rows.options())});
+    if (channels == 4) {
+      auto alpha = alpha_rows(first, rows.size(1), rows.options().dtype(torch::kFloat32));
+      if (!rows.is_floating_point()) alpha = file_samples(alpha, tile_bits);
+      rows = torch::cat({rows, alpha});
+    }
     if (resizer)
       resizer->push(rows, first);
     else
@@ -199,16 +233,18 @@ void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOpt
   };
   // Views, not copies: the windows are copied out of them.
   const auto colour = channels == 1 ? x.expand({3, -1, -1}) : x.slice(0, 0, 3);
-  run_with_retry(model, colour, options.tiling, native, progress, report.passes - 1, report.passes,
-                 report);
+  run_with_retry(model, colour, options.tiling, tile_bits, native, progress, report.passes - 1,
+                 report.passes, report);
   if (report_out) *report_out = report;
 }
 
 torch::Tensor upscale(Model& model, const torch::Tensor& image, const UpscaleOptions& options,
                       const ProgressFn& progress, UpscaleReport* report) {
   torch::Tensor out;
+  auto values = options;
+  values.bit_depth = 0;
   upscale_in_bands(
-      model, image, options,
+      model, image, values,
       [&](const torch::Tensor& rows, int64_t first) {
         if (!out.defined()) {
           const double scale =

@@ -32,6 +32,11 @@ struct UpscaleOptions {
   double scale = 0;  // output size / input size; 0 = the model's native scale
   TileOptions tiling;
   AlphaMethod alpha = AlphaMethod::kBicubic;
+  // The rows upscale_in_bands hands on: 0 = values in [0,1] (float32); 8 or 16 = the samples a
+  // file of that depth stores (file_samples, io/image_io.h), the same the writer would make of
+  // the values. Tiles that meet edge to edge are then quantized as they come, so the band of an
+  // 8-bit output holds a byte a sample rather than four, and larger tiles fit its budget.
+  int bit_depth = 0;
 };
 
 struct UpscaleReport {
@@ -50,15 +55,15 @@ struct UpscaleReport {
 // exactly as read_image scales them: a quarter of the memory, the same result bit for bit). Returns
 // [C, round(H*scale), round(W*scale)] in [0,1] on the CPU. Gray runs as RGB (R=G=B) and is written
 // back as the channel mean. A scale the model does not offer is reached by resizing its output with
-// MATLAB-compatible bicubic.
+// MATLAB-compatible bicubic. Always values: UpscaleOptions::bit_depth is for upscale_in_bands.
 torch::Tensor upscale(Model& model, const torch::Tensor& image, const UpscaleOptions& options,
                       const ProgressFn& progress = {}, UpscaleReport* report = nullptr);
 
-// upscale()'s result a band of rows at a time: `sink` gets [C, n, W_out] in [0,1] on the CPU, top
-// to bottom, every row once, and the whole output never exists (except with AlphaMethod::kModel,
-// whose upscaled alpha, one channel, is held whole). The rows equal upscale()'s bit for bit:
-// upscale() is these bands stacked. After an out-of-memory retry with smaller tiles the rows
-// already handed on are not sent again.
+// upscale()'s result a band of rows at a time: `sink` gets [C, n, W_out] in [0,1] on the CPU (or
+// their samples, UpscaleOptions::bit_depth), top to bottom, every row once, and the whole output
+// never exists (except with AlphaMethod::kModel, whose upscaled alpha, one channel, is held whole).
+// The rows equal upscale()'s bit for bit: upscale() is these bands stacked. After an out-of-memory
+// retry with smaller tiles the rows already handed on are not sent again.
 void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOptions& options,
                       const RowSink& sink, const ProgressFn& progress = {},
                       UpscaleReport* report = nullptr);
