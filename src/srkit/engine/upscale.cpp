@@ -79,7 +79,7 @@ void run_with_retry(Model& model, const torch::Tensor& rgb, const TileOptions& t
     WindowForward windows = model_windows(model, rgb, plan);
     if (type != torch::kFloat32) {
       windows = [windows, bit_depth](int64_t top, int64_t left) {
-        return file_samples(windows(top, left), bit_depth);
+        return file_samples_in_place(windows(top, left), bit_depth);  // the model's own output
       };
     }
     try {

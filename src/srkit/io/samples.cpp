@@ -14,10 +14,16 @@ torch::ScalarType sample_type(int bit_depth) {
 }
 
 torch::Tensor file_samples(const torch::Tensor& values, int bit_depth) {
-  auto clamped = values.to(torch::kFloat32).clamp(0.0, 1.0);
-  if (bit_depth == 8) return clamped.mul_(255.0).round_().to(torch::kUInt8);
-  if (bit_depth == 16) return clamped.mul_(65535.0).round_().to(torch::kInt32).to(torch::kInt16);
-  return clamped;
+  return file_samples_in_place(values.to(torch::kFloat32, /*non_blocking=*/false, /*copy=*/true),
+                               bit_depth);
+}
+
+torch::Tensor file_samples_in_place(torch::Tensor values, int bit_depth) {
+  TORCH_CHECK(values.scalar_type() == torch::kFloat32, "file samples are made from float32 values");
+  values.clamp_(0.0, 1.0);
+  if (bit_depth == 8) return values.mul_(255.0).round_().to(torch::kUInt8);
+  if (bit_depth == 16) return values.mul_(65535.0).round_().to(torch::kInt32).to(torch::kInt16);
+  return values;
 }
 
 }  // namespace srkit

@@ -20,6 +20,10 @@ torch::Tensor unit_float(const torch::Tensor& samples);
 // and ImageWriter store, so values quantized early (a tile as it comes) are the file's samples.
 torch::Tensor file_samples(const torch::Tensor& values, int bit_depth);
 
+// file_samples of float32 values the caller no longer needs: they are clamped and scaled in place
+// on the way (and left so), so that no float copy of their size is made (a large tile's output).
+torch::Tensor file_samples_in_place(torch::Tensor values, int bit_depth);
+
 // The tensor type of file_samples at this bit depth.
 torch::ScalarType sample_type(int bit_depth);
 
