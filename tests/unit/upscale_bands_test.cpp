@@ -50,9 +50,9 @@ struct Case {
   bool constant_alpha;
 };
 
-TEST(UpscaleInBands, RowsEqualTheWholeImageUpscaleBitForBit) {
-  torch::InferenceMode guard;
-  const std::vector<Case> cases{
+// Every colour layout, at the native scale and resized.
+const std::vector<Case>& layouts() {
+  static const std::vector<Case> cases{
       {"gray", 1, 0, AlphaMethod::kBicubic, false},
       {"rgb", 3, 0, AlphaMethod::kBicubic, false},
       {"rgb down to x1.5", 3, 1.5, AlphaMethod::kBicubic, false},
@@ -62,8 +62,13 @@ TEST(UpscaleInBands, RowsEqualTheWholeImageUpscaleBitForBit) {
       {"rgba, constant alpha", 4, 0, AlphaMethod::kBicubic, true},
       {"rgba to x2.5", 4, 2.5, AlphaMethod::kBicubic, false},
   };
+  return cases;
+}
+
+TEST(UpscaleInBands, RowsEqualTheWholeImageUpscaleBitForBit) {
+  torch::InferenceMode guard;
   LocalTestModel model(/*seed=*/11, /*weight_scale=*/0.4, /*residual=*/true);
-  for (const auto& c : cases) {
+  for (const auto& c : layouts()) {
     SCOPED_TRACE(c.what);
     torch::manual_seed(2);
     auto image = torch::rand({c.channels, 37, 29});
@@ -137,16 +142,8 @@ TEST(UpscaleInBands, EightBitSamplesGiveTheFloatImagesResultBitForBit) {
 // every layout, 8 and 16 bits.
 TEST(UpscaleInBands, RowsAsFileSamplesAreTheValuesQuantized) {
   torch::InferenceMode guard;
-  const std::vector<Case> cases{
-      {"gray", 1, 0, AlphaMethod::kBicubic, false},
-      {"rgb", 3, 0, AlphaMethod::kBicubic, false},
-      {"rgb down to x1.5", 3, 1.5, AlphaMethod::kBicubic, false},
-      {"rgba, bicubic alpha", 4, 0, AlphaMethod::kBicubic, false},
-      {"rgba, alpha through the model", 4, 0, AlphaMethod::kModel, false},
-      {"rgba, constant alpha", 4, 0, AlphaMethod::kBicubic, true},
-  };
   LocalTestModel model(/*seed=*/11, /*weight_scale=*/0.4, /*residual=*/true);
-  for (const auto& c : cases) {
+  for (const auto& c : layouts()) {
     for (const int bits : {8, 16}) {
       for (const int64_t overlap : {0, 3}) {
         SCOPED_TRACE(std::string(c.what) + ", " + std::to_string(bits) + " bits, overlap " +
