@@ -64,17 +64,16 @@ double full_scale(int depth) {
 }  // namespace
 
 torch::Tensor stored_values(const torch::Tensor& pixels, int bit_depth) {
-  const auto clamped = pixels.to(torch::kCPU, torch::kFloat32).clamp(0.0, 1.0);
-  if (bit_depth != 8 && bit_depth != 16) return clamped;
+  const auto values = pixels.to(torch::kCPU);
+  if (bit_depth != 8 && bit_depth != 16) return file_samples(values, 32);  // only clamped
   const int depth = bit_depth == 8 ? CV_8U : CV_16U;
   // The integers write_image stores, as one plane of C*H rows.
-  const auto samples =
-      file_samples(clamped, bit_depth).reshape({-1, clamped.size(-1)}).contiguous();
+  const auto samples = file_samples(values, bit_depth).reshape({-1, values.size(-1)}).contiguous();
   const cv::Mat mat(static_cast<int>(samples.size(0)), static_cast<int>(samples.size(1)), depth,
                     samples.data_ptr());
   cv::Mat as_float;
   mat.convertTo(as_float, CV_32F, 1.0 / full_scale(depth));  // as read_image scales
-  return torch::from_blob(as_float.data, clamped.sizes(), torch::kFloat32).clone();
+  return torch::from_blob(as_float.data, values.sizes(), torch::kFloat32).clone();
 }
 
 std::vector<std::filesystem::path> list_image_files(const std::filesystem::path& folder) {

@@ -21,7 +21,7 @@ namespace {
 
 constexpr const char* kDiskFix = "check that the folder is writable and the disk has space";
 
-// [C, n, W] in [0,1], or already the file's samples (file_samples, image_io.h) -> those samples,
+// [C, n, W] in [0,1], or already the file's samples (file_samples, samples.h) -> those samples,
 // [n, W, C] contiguous. `bgr`: OpenCV's channel order. Converted a few rows at a time, so that a
 // band of a gigapixel image needs no float copies of its own size, into `buffer`, which is grown
 // when too small and reused: one large allocation per file, not one per band.

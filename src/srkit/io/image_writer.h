@@ -59,7 +59,7 @@ class ImageWriter {
   ImageWriter& operator=(const ImageWriter&) = delete;
 
   // The next rows, [C, n, W] in [0,1] (clamped, rounded as write_image rounds), or already the
-  // file's samples (file_samples at bit_depth(), image_io.h). An encoding failure of an earlier
+  // file's samples (file_samples at bit_depth(), io/samples.h). An encoding failure of an earlier
   // band is thrown here or by commit.
   void write_rows(const torch::Tensor& rows);
   // After the last row: finishes the file and renames it into place. An output Error when rows
