@@ -80,8 +80,8 @@ int run_upscale(const UpscaleArgs& args) {
   batch.overwrite = args.overwrite;
   // The model path scales 8-bit samples a window at a time (the input held at a quarter).
   if (upscaler.model && !masks) batch.storage = PixelStorage::kCompact;
-  batch.max_memory = upscaler.options.tiling.max_memory > 0 ? upscaler.options.tiling.max_memory
-                                                            : default_memory_budget(device);
+  batch.max_memory =
+      upscaler.options.max_memory > 0 ? upscaler.options.max_memory : default_memory_budget(device);
 
   bool warned_context = false;  // say it once per run, not once per file
   const auto warn_context = [&](const UpscaleReport& report) {
@@ -100,6 +100,19 @@ int run_upscale(const UpscaleArgs& args) {
                           "seams but tiles may differ slightly from one pass (raise "
                           "--max-memory or set --tile-pad for an exact result)",
                           report.tile_pad, card.receptive_radius));
+  };
+  bool warned_memory = false;
+  const auto warn_memory = [&](const MemoryShares& memory) {
+    if (!memory.over || warned_memory) return;
+    warned_memory = true;
+    clear_progress_line(args.common);
+    const auto mb = [](int64_t bytes) { return (bytes + (1 << 20) - 1) >> 20; };
+    say(args.common,
+        fmt::format(
+            "note: --max-memory {} MB is less than the runtime, the model and the image "
+            "need ({} MB); the smallest tiles were used and the run took more",
+            mb(memory.total),
+            mb(memory.runtime + memory.weights + memory.input + memory.held + 2 * memory.band)));
   };
   const FileWork work = [&](const Image& image, size_t, const ProgressFn& progress) {
     FileResult out;
@@ -128,19 +141,31 @@ int run_upscale(const UpscaleArgs& args) {
       // The output is made and written a band of rows at a time: it never exists whole.
       out.shape = {scaled_size(image.pixels.size(1), upscaler.scale),
                    scaled_size(image.pixels.size(2), upscaler.scale), image.pixels.size(0)};
-      out.rows = [&, pixels = image.pixels, progress](const RowSink& sink, int bit_depth) {
+      out.rows = [&, pixels = image.pixels, progress](const RowSink& sink, int bit_depth,
+                                                      int64_t held_bytes) {
         UpscaleReport report;
         auto options = upscaler.options;
         options.bit_depth = bit_depth;  // an 8-bit file's band holds bytes, not floats
+        options.held_bytes = held_bytes;
         upscale_in_bands(*upscaler.model, pixels.to(device), options, sink, progress, &report);
         warn_context(report);
+        warn_memory(report.memory);
+        const auto& memory = report.memory;
         return nlohmann::json{{"native_scale", report.native_scale},
                               {"resized", report.resized},
                               {"tile", report.tile},
                               {"tiles", report.tiles},
                               {"tile_pad", report.tile_pad},
                               {"exact_tiles", report.exact},
-                              {"passes", report.passes}};
+                              {"passes", report.passes},
+                              {"memory",
+                               {{"budget", memory.total},
+                                {"runtime", memory.runtime},
+                                {"weights", memory.weights},
+                                {"input", memory.input},
+                                {"held", memory.held},
+                                {"band", memory.band},
+                                {"pass", memory.pass}}}};
       };
     } else {
       out.image = upscaler.run(image.pixels);
@@ -183,8 +208,11 @@ int run_upscale(const UpscaleArgs& args) {
   const auto files = expand_inputs(args.inputs);
   const auto report = run_batch(files, batch, work, events);
   if (report.failed > 0) {
-    print_error(fmt::format("{} of {} inputs failed (listed above); the others were written",
-                            report.failed, files.size()));
+    print_error(static_cast<size_t>(report.failed) == files.size()
+                    ? fmt::format("{} of {} inputs failed (listed above); nothing was written",
+                                  report.failed, files.size())
+                    : fmt::format("{} of {} inputs failed (listed above); the others were written",
+                                  report.failed, files.size()));
   }
   if (args.common.json) {
     nlohmann::json document = {

@@ -38,7 +38,8 @@ void add_upscaler_flags(CLI::App& command, UpscalerFlags& flags, bool choose_mod
                   "blended overlap between tiles (default: none when the tiles are exact, else 8)")
       ->check(CLI::NonNegativeNumber);
   command.add_option("--max-memory", flags.max_memory,
-                     "memory for one forward pass, e.g. 2G (default: 1/4 of free RAM, at most 4G)");
+                     "memory the whole run may use, e.g. 2G: model, image, tiles, output rows "
+                     "(default: 1/4 of free RAM, at most 4G)");
 }
 
 Upscaler make_upscaler(const UpscalerFlags& flags, const torch::Device& device, bool quiet) {
@@ -58,7 +59,7 @@ Upscaler make_upscaler(const UpscalerFlags& flags, const torch::Device& device, 
   choice.options.tiling.tile = flags.tile;
   choice.options.tiling.pad = flags.tile_pad;
   choice.options.tiling.overlap = flags.tile_overlap;
-  if (!flags.max_memory.empty()) choice.options.tiling.max_memory = parse_bytes(flags.max_memory);
+  if (!flags.max_memory.empty()) choice.options.max_memory = parse_bytes(flags.max_memory);
   choice.options.alpha = flags.alpha == "model" ? AlphaMethod::kModel : AlphaMethod::kBicubic;
   choice.bfloat16 = flags.precision == "bf16";
   auto upscaler = open_upscaler(choice, device);

@@ -181,5 +181,60 @@ TEST(UpscaleInBands, RowsAsFileSamplesAreTheValuesQuantized) {
   }
 }
 
+// --max-memory bounds the whole run: its shares add up to it, what the input and the caller hold
+// comes out of the pass's share, and a budget below the fixed parts is said to be over.
+TEST(MemoryBudget, SharesAddUpToTheBudget) {
+  ModelCard card;
+  card.parameters = 1'000'000;
+  const int64_t mb = 1 << 20;
+  const auto shares = share_memory(1024 * mb, card, 100 * mb, 50 * mb);
+  EXPECT_FALSE(shares.over);
+  EXPECT_EQ(
+      shares.runtime + shares.weights + shares.input + shares.held + 2 * shares.band + shares.pass,
+      1024 * mb);
+  EXPECT_EQ(shares.input, 100 * mb);
+  EXPECT_EQ(shares.held, 50 * mb);
+  EXPECT_GE(shares.weights, 4'000'000);  // float32 parameters at least
+  EXPECT_GT(shares.pass, 2 * shares.band);
+  EXPECT_LT(share_memory(1024 * mb, card, 300 * mb, 50 * mb).pass, shares.pass);
+  // A large budget does not grow the band without end: the pass gets the rest.
+  const auto large = share_memory(16384 * mb, card, 100 * mb, 0);
+  EXPECT_LT(large.band, 1024 * mb);
+  EXPECT_GT(large.pass, 14000 * mb);
+
+  const auto small = share_memory(64 * mb, card, 100 * mb, 0);
+  EXPECT_TRUE(small.over);
+  EXPECT_GT(small.pass, 0);
+}
+
+// The budget sizes the tiles: a small one cuts the image into several, a large one runs it whole,
+// and the exact tiles give the same output either way.
+TEST(UpscaleInBands, TheBudgetSizesTheTilesNotTheResult) {
+  torch::InferenceMode guard;
+  LocalTestModel model;  // 100 bytes per input pixel: windows of 500 px from a 48 MB pass
+  torch::manual_seed(6);
+  const auto image = torch::rand({3, 500, 600});
+  UpscaleOptions options;
+  options.max_memory = int64_t{4} << 30;
+  UpscaleReport whole;
+  const auto expected = upscale(model, image, options, {}, &whole);
+  EXPECT_EQ(whole.tiles, 1);
+  EXPECT_EQ(whole.memory.total, options.max_memory);
+  // The input and the result upscale() holds, float32, are counted.
+  EXPECT_EQ(whole.memory.input, 3 * 500 * 600 * 4);
+  EXPECT_EQ(whole.memory.held, 3 * 1000 * 1200 * 4);
+
+  const auto& m = whole.memory;
+  options.max_memory = m.runtime + m.weights + m.input + m.held + (64 << 20);
+  UpscaleReport tiled;
+  const auto result = upscale(model, image, options, {}, &tiled);
+  EXPECT_FALSE(tiled.memory.over);
+  EXPECT_LT(tiled.memory.pass, 64 << 20);
+  EXPECT_GT(tiled.tiles, 1);
+  EXPECT_TRUE(tiled.exact);
+  EXPECT_TRUE(torch::allclose(result, expected, 0, 1e-5))
+      << "max difference " << (result - expected).abs().max().item<double>();
+}
+
 }  // namespace
 }  // namespace srkit

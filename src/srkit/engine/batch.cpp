@@ -158,7 +158,7 @@ BatchReport run_batch(const std::vector<std::filesystem::path>& files, const Bat
         nlohmann::json facts;
         try {
           facts = result.rows([&](const torch::Tensor& rows, int64_t) { writer.write_rows(rows); },
-                              writer.bit_depth());
+                              writer.bit_depth(), writer_memory_bytes(outputs.main, shape));
         } catch (const c10::Error& e) {
           throw input_error(input.string(), e.what_without_backtrace());
         }

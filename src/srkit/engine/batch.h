@@ -36,7 +36,10 @@ namespace srkit {
 // Makes the main output a band of rows at a time into `sink` (top to bottom, every row once) and
 // returns facts for the file's record. `bit_depth` is what the file stores (8, 16, or 32 = float):
 // the rows may be values in [0,1] or, smaller, those samples already (file_samples, image_io.h).
-using RowProducer = std::function<nlohmann::json(const RowSink& sink, int bit_depth)>;
+// `held_bytes`: what the writer holds meanwhile (every sample of a format encoded whole), for the
+// work's memory budget.
+using RowProducer =
+    std::function<nlohmann::json(const RowSink& sink, int bit_depth, int64_t held_bytes)>;
 
 // What the work made of one image.
 struct FileResult {

@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
+#include "srkit/core/runtime.h"
 #include "srkit/io/samples.h"
 #include "srkit/ops/resize.h"
 
@@ -21,13 +22,6 @@ bool is_out_of_memory(const c10::Error& e) {
          what.find("out of memory") != std::string::npos;
 }
 
-// The band of output rows the blend holds is kept within this, as a pass's activations are kept
-// within a working set (tiling.cpp): on a wide image the tile-rows of the most efficient tile can
-// be a GB. Measured with Real-ESRGAN x4fast, 4096x4096 x4 (bench/gigapixel.sh, docs/results.md):
-// tiles of 604 (band 481 MB) took 463 s and peaked at 2.22 GB, tiles of 460 (band 368 MB) 492 s
-// and 1.61 GB.
-constexpr double kBandBytes = 352.0 * (1 << 20);
-
 // The type a band of output rows is held in: `samples` (a file's samples, see file_samples) where
 // the tiles meet edge to edge and are copied in, float32 where they overlap and are blended.
 torch::ScalarType band_type(const TilePlan& plan, torch::ScalarType samples) {
@@ -35,16 +29,16 @@ torch::ScalarType band_type(const TilePlan& plan, torch::ScalarType samples) {
 }
 
 // plan_tiles, with automatic tiles made smaller where their band of output rows, held as
-// band_type, would pass kBandBytes. A tile the caller chose, and the single window of a model with
-// global context, stay.
+// band_type, would pass `band_bytes`. A tile the caller chose, and the single window of a model
+// with global context, stay.
 TilePlan plan_in_bands(int64_t height, int64_t width, const ModelCard& card,
-                       const TileOptions& options, torch::ScalarType samples,
+                       const TileOptions& options, torch::ScalarType samples, int64_t band_bytes,
                        const torch::Device& device) {
   const auto plan = plan_tiles(height, width, card, options, device);
   if (options.tile > 0 || card.global_context) return plan;
   const double row_bytes = static_cast<double>(c10::elementSize(band_type(plan, samples)) *
                                                card.out_channels * width * card.scale);
-  const auto most_rows = static_cast<int64_t>(kBandBytes / row_bytes);
+  const auto most_rows = static_cast<int64_t>(static_cast<double>(band_bytes) / row_bytes);
   if (max_band_rows(plan, height, card.scale) <= most_rows) return plan;
   TileOptions smaller = options;
   smaller.tile = std::max<int64_t>(16, most_rows / card.scale - plan.overlap);
@@ -56,10 +50,11 @@ TilePlan plan_in_bands(int64_t height, int64_t width, const ModelCard& card,
 // halves the tile and starts over when the device runs out of memory. Rows handed on before a
 // retry are not handed on again: the retry's rows continue where they stopped. With `bit_depth`
 // 8 or 16, tiles that meet edge to edge are quantized to file samples as they come (the rows are
-// then samples, else values).
+// then samples, else values). The band of rows is kept within `band_bytes`.
 void run_with_retry(Model& model, const torch::Tensor& rgb, const TileOptions& tiling,
-                    int bit_depth, const RowSink& sink, const ProgressFn& progress, int64_t pass,
-                    int64_t passes, UpscaleReport& report) {
+                    int bit_depth, int64_t band_bytes, const RowSink& sink,
+                    const ProgressFn& progress, int64_t pass, int64_t passes,
+                    UpscaleReport& report) {
   const auto samples = bit_depth == 8 || bit_depth == 16 ? sample_type(bit_depth) : torch::kFloat32;
   int64_t sent = 0;  // output rows [0, sent) are handed on
   const RowSink once = [&](const torch::Tensor& rows, int64_t first) {
@@ -69,8 +64,8 @@ void run_with_retry(Model& model, const torch::Tensor& rgb, const TileOptions& t
   };
   TileOptions options = tiling;
   for (;;) {
-    const auto plan =
-        plan_in_bands(rgb.size(1), rgb.size(2), model.card(), options, samples, rgb.device());
+    const auto plan = plan_in_bands(rgb.size(1), rgb.size(2), model.card(), options, samples,
+                                    band_bytes, rgb.device());
     report.tile = plan.tile;
     report.tiles = plan.count();
     report.tile_pad = plan.pad;
@@ -174,6 +169,15 @@ void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOpt
   // 8-bit samples stay samples: each window and band of alpha rows is scaled as it is read.
   const auto x = image.scalar_type() == torch::kUInt8 ? image : image.to(torch::kFloat32);
 
+  // The budget, shared out: the input as held (and its float copy), the upscaled alpha when it is
+  // held whole, what the caller holds; the pass gets the rest unless the caller sized it.
+  const int64_t alpha_bytes = alpha_through_model ? native_h * native_w * 4 : 0;
+  report.memory = share_memory(
+      options.max_memory > 0 ? options.max_memory : default_memory_budget(image.device()), card,
+      image.nbytes() + (x.is_same(image) ? 0 : x.nbytes()), options.held_bytes + alpha_bytes);
+  auto tiling = options.tiling;
+  if (tiling.max_memory <= 0) tiling.max_memory = report.memory.pass;
+
   // Rows that reach the sink as the file's samples: quantized as the tiles come (run_with_retry)
   // where nothing after the model mixes values (the gray mean and a resize do), else at the end.
   const bool samples = options.bit_depth == 8 || options.bit_depth == 16;
@@ -201,7 +205,7 @@ void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOpt
   if (alpha_through_model) {
     alpha_up = torch::empty({1, native_h, native_w}, x.options().dtype(torch::kFloat32));
     run_with_retry(
-        model, x.slice(0, 3, 4).expand({3, -1, -1}), options.tiling, /*bit_depth=*/0,
+        model, x.slice(0, 3, 4).expand({3, -1, -1}), tiling, /*bit_depth=*/0, report.memory.band,
         [&](const torch::Tensor& rows, int64_t first) {
           alpha_up.slice(1, first, first + rows.size(1)).copy_(rows.mean(0, /*keepdim=*/true));
         },
@@ -233,22 +237,23 @@ void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOpt
   };
   // Views, not copies: the windows are copied out of them.
   const auto colour = channels == 1 ? x.expand({3, -1, -1}) : x.slice(0, 0, 3);
-  run_with_retry(model, colour, options.tiling, tile_bits, native, progress, report.passes - 1,
-                 report.passes, report);
+  run_with_retry(model, colour, tiling, tile_bits, report.memory.band, native, progress,
+                 report.passes - 1, report.passes, report);
   if (report_out) *report_out = report;
 }
 
 torch::Tensor upscale(Model& model, const torch::Tensor& image, const UpscaleOptions& options,
                       const ProgressFn& progress, UpscaleReport* report) {
   torch::Tensor out;
+  const double scale = options.scale > 0 ? options.scale : static_cast<double>(model.card().scale);
   auto values = options;
   values.bit_depth = 0;
+  values.held_bytes += image.size(0) * scaled_size(image.size(1), scale) *
+                       scaled_size(image.size(2), scale) * int64_t{4};  // the result, float32
   upscale_in_bands(
       model, image, values,
       [&](const torch::Tensor& rows, int64_t first) {
         if (!out.defined()) {
-          const double scale =
-              options.scale > 0 ? options.scale : static_cast<double>(model.card().scale);
           out = torch::empty({rows.size(0), scaled_size(image.size(1), scale), rows.size(2)},
                              rows.options());
         }

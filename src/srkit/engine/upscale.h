@@ -15,6 +15,7 @@
 #include <torch/types.h>
 
 #include "srkit/core/progress.h"
+#include "srkit/engine/memory_budget.h"
 #include "srkit/engine/tile_blend.h"
 #include "srkit/engine/tiling.h"
 #include "srkit/models/model.h"
@@ -37,6 +38,11 @@ struct UpscaleOptions {
   // the values. Tiles that meet edge to edge are then quantized as they come, so the band of an
   // 8-bit output holds a byte a sample rather than four, and larger tiles fit its budget.
   int bit_depth = 0;
+  // Bytes the whole upscale may hold, shared out by share_memory (memory_budget.h): the band of
+  // rows gets its share and, unless tiling.max_memory is set, one forward pass the rest; 0 =
+  // default_memory_budget (core/runtime.h).
+  int64_t max_memory = 0;
+  int64_t held_bytes = 0;  // held by the caller besides and counted against max_memory
 };
 
 struct UpscaleReport {
@@ -48,6 +54,7 @@ struct UpscaleReport {
   int64_t tile_pad = 0;  // context around each tile, input pixels
   bool exact = true;     // false: the context was capped below the receptive radius
   int64_t passes = 0;    // 1, or 2 when alpha went through the model
+  MemoryShares memory;   // how max_memory was shared out
 };
 
 // `image` is [C,H,W] float in [0,1] with C = 1 (gray), 3 (RGB) or 4 (RGBA), on the device the
@@ -55,7 +62,8 @@ struct UpscaleReport {
 // exactly as read_image scales them: a quarter of the memory, the same result bit for bit). Returns
 // [C, round(H*scale), round(W*scale)] in [0,1] on the CPU. Gray runs as RGB (R=G=B) and is written
 // back as the channel mean. A scale the model does not offer is reached by resizing its output with
-// MATLAB-compatible bicubic. Always values: UpscaleOptions::bit_depth is for upscale_in_bands.
+// MATLAB-compatible bicubic. Always values: UpscaleOptions::bit_depth is for upscale_in_bands. The
+// result is counted against UpscaleOptions::max_memory.
 torch::Tensor upscale(Model& model, const torch::Tensor& image, const UpscaleOptions& options,
                       const ProgressFn& progress = {}, UpscaleReport* report = nullptr);
 
