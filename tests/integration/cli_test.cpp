@@ -63,6 +63,34 @@ TEST(Cli, BatchGoesOnPastABadFileAndReportsIt) {
   EXPECT_EQ(good.sizes(), torch::IntArrayRef({3, 192, 256}));
 }
 
+// A disk that fills up in the middle of a streamed output (here a file size limit: writes past it
+// fail as on a full disk): the file is named with the fix, nothing of it is left under any name,
+// and the batch goes on with the next image.
+TEST(Cli, ADiskFullMidStreamLeavesNothingAndTheBatchGoesOn) {
+  TempDir in;
+  std::filesystem::copy_file(testing::data_path("samples/chelsea.png"), in / "a_large.png");
+  small_photo(in, "b_small.png");  // 256x192 out: well under the limit
+  for (const std::string ext : {"png", "tif"}) {
+    SCOPED_TRACE(ext);
+    TempDir out;
+    // 1024 blocks: 512 KB (512-byte blocks) or 1 MB (1 KB) as the shell counts; the 1804x1200
+    // output is larger either way. SIGXFSZ ignored: the write fails instead of killing.
+    const auto result = run_srkit("upscale " + in.path().string() + " -o " + out.path().string() +
+                                      " --format " + ext + " --model esrgan-slim --scale 4 -q",
+                                  "ulimit -f 1024; trap '' XFSZ;");
+    EXPECT_EQ(result.exit_code, 1) << result.err;
+    EXPECT_TRUE(contains(result.err, "a_large." + ext)) << result.err;
+    EXPECT_TRUE(contains(result.err, "disk has space")) << result.err;
+    std::vector<std::string> left;
+    for (const auto& entry : std::filesystem::directory_iterator(out.path())) {
+      left.push_back(entry.path().filename().string());
+    }
+    EXPECT_EQ(left, std::vector<std::string>{"b_small." + ext});
+    EXPECT_EQ(read_image(out / ("b_small." + ext)).pixels.sizes(),
+              torch::IntArrayRef({3, 192, 256}));
+  }
+}
+
 TEST(Cli, AMissingOutputFolderIsCreated) {
   // `make demo` writes out/messi5_x4.png in a fresh checkout, where out/ does not exist.
   TempDir dir;
