@@ -165,6 +165,7 @@ int run_upscale(const UpscaleArgs& args) {
                                 {"input", memory.input},
                                 {"held", memory.held},
                                 {"band", memory.band},
+                                {"allocator", memory.allocator},
                                 {"pass", memory.pass}}}};
       };
     } else {

@@ -189,18 +189,18 @@ TEST(MemoryBudget, SharesAddUpToTheBudget) {
   const int64_t mb = 1 << 20;
   const auto shares = share_memory(1024 * mb, card, 100 * mb, 50 * mb);
   EXPECT_FALSE(shares.over);
-  EXPECT_EQ(
-      shares.runtime + shares.weights + shares.input + shares.held + 2 * shares.band + shares.pass,
-      1024 * mb);
+  EXPECT_EQ(shares.runtime + shares.weights + shares.input + shares.held + 2 * shares.band +
+                shares.allocator + shares.pass,
+            1024 * mb);
   EXPECT_EQ(shares.input, 100 * mb);
   EXPECT_EQ(shares.held, 50 * mb);
   EXPECT_GE(shares.weights, 4'000'000);  // float32 parameters at least
-  EXPECT_GT(shares.pass, 2 * shares.band);
+  EXPECT_GT(shares.pass, 2 * shares.band + shares.allocator);
   EXPECT_LT(share_memory(1024 * mb, card, 300 * mb, 50 * mb).pass, shares.pass);
-  // A large budget does not grow the band without end: the pass gets the rest.
+  // A large budget does not grow the band without end: the pass gets most of it.
   const auto large = share_memory(16384 * mb, card, 100 * mb, 0);
   EXPECT_LT(large.band, 1024 * mb);
-  EXPECT_GT(large.pass, 14000 * mb);
+  EXPECT_GT(large.pass, large.total * 3 / 4);
 
   const auto small = share_memory(64 * mb, card, 100 * mb, 0);
   EXPECT_TRUE(small.over);
@@ -211,7 +211,7 @@ TEST(MemoryBudget, SharesAddUpToTheBudget) {
 // and the exact tiles give the same output either way.
 TEST(UpscaleInBands, TheBudgetSizesTheTilesNotTheResult) {
   torch::InferenceMode guard;
-  LocalTestModel model;  // 100 bytes per input pixel: windows of 500 px from a 48 MB pass
+  LocalTestModel model;  // 100 bytes per input pixel: windows of 447 px from a 40 MB pass
   torch::manual_seed(6);
   const auto image = torch::rand({3, 500, 600});
   UpscaleOptions options;

@@ -6,8 +6,9 @@ namespace srkit {
 namespace {
 
 // Resident memory of `srkit upscale` before its first image: shared libraries' pages, the
-// allocators' arenas, the thread pools. Measured: bench/gigapixel.sh, "runtime" row.
-constexpr int64_t kRuntimeBytes = int64_t{192} << 20;
+// allocators' arenas, the thread pools. Measured: bench/gigapixel.sh, its "runtime" line (197 and
+// 198 MB for esrgan-slim; Real-ESRGAN x4fast 205 MB under /usr/bin/time).
+constexpr int64_t kRuntimeBytes = int64_t{208} << 20;
 // The band of output rows is kept within this, as a pass's activations are kept within a working
 // set (tiling.cpp): on a wide image the tile-rows of the most efficient tile can be a GB. Measured
 // with Real-ESRGAN x4fast, 4096x4096 x4 (bench/gigapixel.sh, docs/results.md): tiles of 604
@@ -27,10 +28,16 @@ MemoryShares share_memory(int64_t total, const ModelCard& card, int64_t input_by
   shares.input = input_bytes;
   shares.held = held_bytes;
   const int64_t free = total - shares.runtime - shares.weights - shares.input - shares.held;
-  // A quarter of what is free for the two bands, the rest for the pass (a band larger than the
-  // tile-rows it holds is not used, a pass larger than its working set neither: tiling.cpp).
+  // A quarter of what is free for the two bands, an eighth for the allocator, the rest for the
+  // pass (a band larger than the tile-rows it holds is not used, a pass larger than its working set
+  // neither: tiling.cpp). The allocator's share: srkit keeps freed blocks in the heap for its next
+  // tensors (core/runtime.cpp), and the heap grows where a new block fits no gap. Real-ESRGAN
+  // x4fast, 4096x4096 x4 with a 1 GiB budget and no such share (81 tiles of 456): peaks of 0.76,
+  // 0.85, 1.04 and 1.10 GB in four runs of one plan, the heap growing in steps of a window's
+  // output (53 MB) as the band being encoded and the windows interleave.
   shares.band = std::clamp<int64_t>(free / 8, int64_t{4} << 20, kBandBytes);
-  shares.pass = free - 2 * shares.band;
+  shares.allocator = std::max<int64_t>(0, free / 8);
+  shares.pass = free - shares.allocator - 2 * shares.band;
   shares.over = shares.pass < kLeastPassBytes;
   if (shares.over) shares.pass = kLeastPassBytes;
   return shares;
