@@ -4,8 +4,10 @@
 # TIFF, with the default --max-memory. Reports the peak resident memory of the whole process and
 # the end-to-end throughput against `srkit bench`'s for the same model (the network alone, on one
 # 256x256 input, median of 5), measured right before and right after the upscale: the ratio is to
-# their mean, and both are shown, since a shared machine's speed drifts within minutes.
-#   bash bench/gigapixel.sh [CASE...]   CASE = MODEL:SIDE:EXT, default: the three of the issue
+# their mean, and both are shown, since a shared machine's speed drifts within minutes. First, the
+# runtime's own share of any budget: the peak of the same upscale of a 64x64 image.
+#   bash bench/gigapixel.sh [CASE...]   CASE = MODEL:SIDE:EXT[:MAX_MEMORY], default: the three of
+#                                       the issue, with the default --max-memory
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -20,17 +22,26 @@ photos=(data/samples/astronaut.png data/samples/chelsea.png data/samples/coffee.
         data/samples/motorcycle_left.png data/samples/butterfly.png)
 
 echo "CPU: $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) threads"
+"$out/mosaic" "$out/mosaic_64.png" 64 "${photos[@]}" 2>/dev/null
+python3 - "$srkit" "$out/mosaic_64.png" "$out/small_x4.png" <<'PY'
+import resource, subprocess, sys
+srkit, src, dst = sys.argv[1:]
+subprocess.run([srkit, "upscale", src, "-o", dst, "--model", "esrgan-slim", "--scale", "4",
+                "--overwrite", "-q"], check=True)
+peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(f"runtime: peak RSS of esrgan-slim x4 on a 64x64 image: {peak_mb:.0f} MB")
+PY
 echo
-echo "| model | input | output | peak RSS GB | wall s | end-to-end Mpx/s (input) | bench Mpx/s before / after | ratio |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| model | input | output | --max-memory | peak RSS GB | wall s | end-to-end Mpx/s (input) | bench Mpx/s before / after | ratio |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for spec in "${cases[@]}"; do
-  IFS=: read -r model side ext <<<"$spec"
+  IFS=: read -r model side ext budget <<<"$spec"
   input="$out/mosaic_$side.png"
   [ -f "$input" ] || "$out/mosaic" "$input" "$side" "${photos[@]}" 2>/dev/null
   result="$out/${model}_${side}_x4.$ext"
-  python3 - "$srkit" "$model" "$input" "$result" "$side" "$ext" <<'PY'
+  python3 - "$srkit" "$model" "$input" "$result" "$side" "$ext" "${budget:-}" <<'PY'
 import json, resource, subprocess, sys, time
-srkit, model, src, dst, side, ext = sys.argv[1:]
+srkit, model, src, dst, side, ext, budget = sys.argv[1:]
 side = int(side)
 
 def bench_mpx():
@@ -42,7 +53,8 @@ def bench_mpx():
 before = bench_mpx()
 start = time.monotonic()
 run = subprocess.run([srkit, "upscale", src, "-o", dst, "--model", model, "--scale", "4",
-                      "--overwrite", "--json", "-q"], capture_output=True, text=True)
+                      "--overwrite", "--json", "-q"] + (["--max-memory", budget] if budget else []),
+                     capture_output=True, text=True)
 wall = time.monotonic() - start
 if run.returncode != 0:
     sys.exit(f"srkit upscale failed: {run.stderr}")
@@ -51,7 +63,8 @@ record = json.loads(run.stdout)["images"][0]
 after = bench_mpx()
 e2e_mpx = side * side / wall / 1e6
 print(f"| {model} | {side}x{side} | {record['out_width']}x{record['out_height']} {ext.upper()}, "
-      f"{record['tiles']} tiles of {record['tile']} | {peak_gb:.2f} | {wall:.1f} | {e2e_mpx:.3f} | "
+      f"{record['tiles']} tiles of {record['tile']} | {budget or 'default'} "
+      f"({record['memory']['budget'] / 2**30:.2f} GiB) | {peak_gb:.2f} | {wall:.1f} | {e2e_mpx:.3f} | "
       f"{before:.3f} / {after:.3f} | {2 * e2e_mpx / (before + after):.2f} |")
 PY
   rm -f "$result"
