@@ -4,8 +4,9 @@
 # TIFF, with the default --max-memory. Reports the peak resident memory of the whole process and
 # the end-to-end throughput against `srkit bench`'s for the same model (the network alone, on one
 # 256x256 input, median of 5), measured right before and right after the upscale: the ratio is to
-# their mean, and both are shown, since a shared machine's speed drifts within minutes. First, the
-# runtime's own share of any budget: the peak of the same upscale of a 64x64 image.
+# their mean, and both are shown, since a shared machine's speed drifts within minutes; and where
+# the wall time went (the --json record's seconds_*). First, the runtime's own share of any
+# budget: the peak of the same upscale of a 64x64 image.
 #   bash bench/gigapixel.sh [CASE...]   CASE = MODEL:SIDE:EXT[:MAX_MEMORY], default: the three of
 #                                       the issue, with the default --max-memory
 set -euo pipefail
@@ -32,8 +33,8 @@ peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 print(f"runtime: peak RSS of esrgan-slim x4 on a 64x64 image: {peak_mb:.0f} MB")
 PY
 echo
-echo "| model | input | output | --max-memory | peak RSS GB | wall s | end-to-end Mpx/s (input) | bench Mpx/s before / after | ratio |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| model | input | output | --max-memory | peak RSS GB | wall s | end-to-end Mpx/s (input) | bench Mpx/s before / after | ratio | s reading / model / blending and rounding / converting / encoding (its thread) / waiting for it |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for spec in "${cases[@]}"; do
   IFS=: read -r model side ext budget <<<"$spec"
   input="$out/mosaic_$side.png"
@@ -62,10 +63,17 @@ peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e9
 record = json.loads(run.stdout)["images"][0]
 after = bench_mpx()
 e2e_mpx = side * side / wall / 1e6
+# The upscale's seconds less the model's and the rows' handing to the writer (converting, waiting;
+# the wait at the end of the file, outside the upscale, is subtracted too: a slight undercount).
+rest = (record['seconds_upscaling'] - record['seconds_model'] - record['seconds_converting'] -
+        record['seconds_waiting_for_encoding'])
 print(f"| {model} | {side}x{side} | {record['out_width']}x{record['out_height']} {ext.upper()}, "
       f"{record['tiles']} tiles of {record['tile']} | {budget or 'default'} "
       f"({record['memory']['budget'] / 2**30:.2f} GiB) | {peak_gb:.2f} | {wall:.1f} | {e2e_mpx:.3f} | "
-      f"{before:.3f} / {after:.3f} | {2 * e2e_mpx / (before + after):.2f} |")
+      f"{before:.3f} / {after:.3f} | {2 * e2e_mpx / (before + after):.2f} | "
+      f"{record['seconds_reading']:.1f} / {record['seconds_model']:.1f} / {rest:.1f} / "
+      f"{record['seconds_converting']:.1f} / {record['seconds_encoding']:.1f} / "
+      f"{record['seconds_waiting_for_encoding']:.1f} |")
 PY
   rm -f "$result"
 done

@@ -158,6 +158,8 @@ int run_upscale(const UpscaleArgs& args) {
                               {"tile_pad", report.tile_pad},
                               {"exact_tiles", report.exact},
                               {"passes", report.passes},
+                              {"seconds_model", report.model_seconds},
+                              {"seconds_upscaling", report.seconds},
                               {"memory",
                                {{"budget", memory.total},
                                 {"runtime", memory.runtime},

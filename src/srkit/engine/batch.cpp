@@ -10,6 +10,10 @@
 namespace srkit {
 namespace {
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 // Where one input's output goes: the file itself for a single input, else
 // <folder>/<stem><extension>.
 std::filesystem::path destination_for(const std::filesystem::path& input,
@@ -132,6 +136,7 @@ BatchReport run_batch(const std::vector<std::filesystem::path>& files, const Bat
         check_destination(input, outputs.extras[name], options.overwrite);
       }
       const auto image = read_image(input, options.storage);
+      record["seconds_reading"] = seconds_since(start);
       const ProgressFn progress = [&](int64_t done, int64_t total) {
         return !events.progress || events.progress(i, files.size(), input, done, total);
       };
@@ -164,6 +169,10 @@ BatchReport run_batch(const std::vector<std::filesystem::path>& files, const Bat
         }
         writer.commit();
         result.facts.update(facts);
+        const auto& timing = writer.timing();
+        record.update({{"seconds_converting", timing.converting},
+                       {"seconds_encoding", timing.encoding},
+                       {"seconds_waiting_for_encoding", timing.waiting}});
         bits = writer.bit_depth();
         out_width = shape.width;
         out_height = shape.height;
@@ -172,17 +181,15 @@ BatchReport run_batch(const std::vector<std::filesystem::path>& files, const Bat
         out_width = result.image.size(2);
         out_height = result.image.size(1);
       }
-      record.update(
-          {{"ok", true},
-           {"width", image.pixels.size(2)},
-           {"height", image.pixels.size(1)},
-           {"channels", image.pixels.size(0)},
-           {"out_width", out_width},
-           {"out_height", out_height},
-           {"bit_depth_in", image.bit_depth},
-           {"bit_depth_out", bits},
-           {"seconds",
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}});
+      record.update({{"ok", true},
+                     {"width", image.pixels.size(2)},
+                     {"height", image.pixels.size(1)},
+                     {"channels", image.pixels.size(0)},
+                     {"out_width", out_width},
+                     {"out_height", out_height},
+                     {"bit_depth_in", image.bit_depth},
+                     {"bit_depth_out", bits},
+                     {"seconds", seconds_since(start)}});
       record.update(result.facts);
     } catch (const Error& e) {
       if (e.kind() == ErrorKind::kCancelled || e.kind() == ErrorKind::kUsage ||

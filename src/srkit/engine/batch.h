@@ -77,8 +77,10 @@ struct BatchEvents {
   std::function<bool(size_t index, size_t count, const std::filesystem::path& input, int64_t done,
                      int64_t total)>
       progress;
-  // After each file, with its record: {"input", "output", "ok", "seconds", sizes, bit depths and
-  // the work's facts}, or {"input", "output", "ok": false, "error"} and the failure. The caller
+  // After each file, with its record: {"input", "output", "ok", "seconds", "seconds_reading",
+  // sizes, bit depths, for an output made as rows the writer's "seconds_converting",
+  // "seconds_encoding" and "seconds_waiting_for_encoding" (ImageWriter::Timing), and the work's
+  // facts}, or {"input", "output", "ok": false, "error"} and the failure. The caller
   // may add to the record (the report keeps what it leaves there).
   std::function<void(nlohmann::json& record, const Error* failure)> file_done;
 };

@@ -1,6 +1,7 @@
 #include "srkit/engine/upscale.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <optional>
 #include <vector>
@@ -71,7 +72,14 @@ void run_with_retry(Model& model, const torch::Tensor& rgb, const TileOptions& t
     report.tile_pad = plan.pad;
     report.exact = plan.exact();
     const auto type = band_type(plan, samples);
-    WindowForward windows = model_windows(model, rgb, plan);
+    WindowForward windows = [windows = model_windows(model, rgb, plan), &report](int64_t top,
+                                                                                 int64_t left) {
+      const auto start = std::chrono::steady_clock::now();
+      auto out = windows(top, left);
+      report.model_seconds +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      return out;
+    };
     if (type != torch::kFloat32) {
       windows = [windows, bit_depth](int64_t top, int64_t left) {
         return file_samples_in_place(windows(top, left), bit_depth);  // the model's own output
@@ -146,6 +154,7 @@ int64_t scaled_size(int64_t side, double scale) {
 
 void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOptions& options,
                       const RowSink& sink, const ProgressFn& progress, UpscaleReport* report_out) {
+  const auto start = std::chrono::steady_clock::now();
   UpscaleReport report;
   const auto& card = model.card();
   const int64_t channels = image.dim() == 3 ? image.size(0) : 0;
@@ -239,6 +248,7 @@ void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOpt
   const auto colour = channels == 1 ? x.expand({3, -1, -1}) : x.slice(0, 0, 3);
   run_with_retry(model, colour, tiling, tile_bits, report.memory.band, native, progress,
                  report.passes - 1, report.passes, report);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (report_out) *report_out = report;
 }
 

@@ -55,6 +55,9 @@ struct UpscaleReport {
   bool exact = true;     // false: the context was capped below the receptive radius
   int64_t passes = 0;    // 1, or 2 when alpha went through the model
   MemoryShares memory;   // how max_memory was shared out
+  // Seconds in the model's windows (each copied in and run; on a CUDA device the launches only),
+  // and in the whole upscale: the windows, blending, alpha, resizing and what the sink took.
+  double model_seconds = 0, seconds = 0;
 };
 
 // `image` is [C,H,W] float in [0,1] with C = 1 (gray), 3 (RGB) or 4 (RGBA), on the device the

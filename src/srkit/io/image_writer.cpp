@@ -4,6 +4,7 @@
 #include <tiffio.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csetjmp>
 #include <cstdarg>
 #include <cstdio>
@@ -18,6 +19,12 @@
 
 namespace srkit {
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
 
 constexpr const char* kDiskFix = "check that the folder is writable and the disk has space";
 
@@ -367,9 +374,17 @@ void ImageWriter::write_rows(const torch::Tensor& rows) {
   if (rows.size(1) == 0) return;
   // The previous band's encoding ends first, so that one band of samples is held at a time; it
   // ran while the caller computed these rows.
+  const auto waited = Clock::now();
   if (encoding_.valid()) encoding_.get();
+  const auto converted = Clock::now();
   auto samples = samples_in_file_order(rows, f.written, f.bgr(), samples_);
-  encoding_ = std::async(std::launch::async, [&f, samples] { f.write(samples); });
+  timing_.waiting += seconds_between(waited, converted);
+  timing_.converting += seconds_between(converted, Clock::now());
+  encoding_ = std::async(std::launch::async, [this, &f, samples] {
+    const auto start = Clock::now();
+    f.write(samples);
+    timing_.encoding += seconds_between(start, Clock::now());
+  });
   f.rows += rows.size(1);
 }
 
@@ -380,9 +395,13 @@ void ImageWriter::commit() {
                                                          " of " + std::to_string(f.shape.height) +
                                                          " rows were written");
   }
+  const auto waited = Clock::now();
   if (encoding_.valid()) encoding_.get();
+  const auto finishing = Clock::now();
+  timing_.waiting += seconds_between(waited, finishing);
   f.finish();
   f.out.commit();
+  timing_.encoding += seconds_between(finishing, Clock::now());
 }
 
 int ImageWriter::bit_depth() const { return format_->written; }

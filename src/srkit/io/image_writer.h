@@ -69,12 +69,21 @@ class ImageWriter {
   int bit_depth() const;  // written
   int64_t rows_written() const;
 
+  // Where the writer's time went, in seconds: converting rows to the file's samples (the caller's
+  // thread), encoding them (the encoding thread, the end of the file included), and the caller
+  // waiting for an encoding to end. Read after commit.
+  struct Timing {
+    double converting = 0, encoding = 0, waiting = 0;
+  };
+  const Timing& timing() const { return timing_; }
+
   struct Format;  // one per kind of file: PNG, TIFF, held whole
 
  private:
   std::unique_ptr<Format> format_;
   std::future<void> encoding_;  // the band being encoded
   torch::Tensor samples_;       // its samples: one buffer, reused band after band
+  Timing timing_;               // `encoding` is written by the encoding thread, read after get()
 };
 
 }  // namespace srkit
