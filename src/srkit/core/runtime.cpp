@@ -16,15 +16,18 @@
 namespace srkit {
 namespace {
 
-// Whether the CPU flags line of /proc/cpuinfo lists `flag` ("avx512f", "amx_bf16", ...).
+// Whether the CPU flags line of /proc/cpuinfo lists `flag` ("avx512f", "amx_bf16", ...). The
+// line is read once: every model's prepare asks.
 bool cpu_has_flag(const std::string& flag) {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("flags", 0) != 0) continue;
-    return (line + " ").find(" " + flag + " ") != std::string::npos;
-  }
-  return false;
+  static const std::string flags = [] {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(cpuinfo, line)) {
+      if (line.rfind("flags", 0) == 0) return line + " ";
+    }
+    return std::string();
+  }();
+  return flags.find(" " + flag + " ") != std::string::npos;
 }
 
 }  // namespace
