@@ -35,7 +35,7 @@ torch::Tensor realesrgan_lr(const torch::Tensor& hr, const DegradeArgs& args, ui
   auto lr = realesrgan_degrade(rgb, args.scale, seed, standard, record);
   if (hr.size(0) <= 2) {
     // A gray photo gives a gray input: the pipeline's colour noise is folded into BT.601 luma.
-    lr = (0.299 * lr[0] + 0.587 * lr[1] + 0.114 * lr[2]).unsqueeze(0);
+    lr = rgb_to_gray(lr).unsqueeze(0);
   }
   return lr;
 }

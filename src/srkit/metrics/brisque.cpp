@@ -6,6 +6,7 @@
 #include "srkit/core/error.h"
 #include "srkit/core/resource_paths.h"
 #include "srkit/io/image_io.h"
+#include "srkit/ops/color.h"
 
 namespace srkit {
 
@@ -34,12 +35,7 @@ Brisque::~Brisque() = default;
 double Brisque::score(const torch::Tensor& image) {
   TORCH_CHECK(image.dim() == 3 && image.size(0) >= 1, "brisque: expected a [C,H,W] image");
   auto rgb = stored_values(image.to(torch::kFloat32), 8);
-  torch::Tensor gray;
-  if (rgb.size(0) >= 3) {
-    gray = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2];
-  } else {
-    gray = rgb[0];
-  }
+  const auto gray = rgb_to_gray(rgb);
   const auto bytes = (gray * 255.0).round().clamp(0, 255).to(torch::kUInt8).contiguous();
   const cv::Mat mat(static_cast<int>(bytes.size(0)), static_cast<int>(bytes.size(1)), CV_8UC1,
                     bytes.data_ptr<uint8_t>());

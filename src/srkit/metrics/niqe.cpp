@@ -8,6 +8,7 @@
 #include "srkit/core/error.h"
 #include "srkit/core/resource_paths.h"
 #include "srkit/io/atomic_file.h"
+#include "srkit/ops/color.h"
 #include "srkit/ops/resize.h"
 
 namespace srkit {
@@ -106,9 +107,7 @@ torch::Tensor covariance(const torch::Tensor& features) {
 
 torch::Tensor niqe_luminance(const torch::Tensor& image) {
   TORCH_CHECK(image.dim() == 3, "niqe_luminance: expected [C,H,W]");
-  const auto x = image.to(torch::kFloat64) * 255.0;
-  if (x.size(0) < 3) return x[0];
-  return 0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2];
+  return rgb_to_gray(image.to(torch::kFloat64) * 255.0);
 }
 
 torch::Tensor niqe_patch_features(const torch::Tensor& luminance, const NiqeOptions& options,

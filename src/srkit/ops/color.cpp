@@ -13,6 +13,12 @@ torch::Tensor rgb_to_y255(const torch::Tensor& rgb) {
   return (16.0 + 65.481 * r + 128.553 * g + 24.966 * b).unsqueeze(channel_dim);
 }
 
+torch::Tensor rgb_to_gray(const torch::Tensor& image) {
+  TORCH_CHECK(image.dim() == 3, "expected a [C,H,W] image");
+  if (image.size(0) < 3) return image[0];
+  return 0.299 * image[0] + 0.587 * image[1] + 0.114 * image[2];
+}
+
 torch::Tensor as_rgb(const torch::Tensor& image) {
   TORCH_CHECK(image.dim() == 3, "expected a [C,H,W] image");
   return image.size(0) == 1 ? image.expand({3, image.size(1), image.size(2)})

@@ -10,6 +10,11 @@ namespace srkit {
 // Input [3,H,W] or [N,3,H,W]; a single-channel image is returned as itself times 255.
 torch::Tensor rgb_to_y255(const torch::Tensor& rgb);
 
+// BT.601 luma weights on the channels as they are: 0.299 R + 0.587 G + 0.114 B, no offset and no
+// scale (MATLAB's rgb2gray, OpenCV's RGB2GRAY). [C,H,W] -> [H,W]: the first three channels of a
+// colour image (alpha ignored), the one channel of a gray one.
+torch::Tensor rgb_to_gray(const torch::Tensor& image);
+
 // The colour channels of a [C,H,W] image as [3,H,W]: gray repeated (R=G=B), alpha dropped.
 torch::Tensor as_rgb(const torch::Tensor& image);
 
