@@ -33,7 +33,7 @@ peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 print(f"runtime: peak RSS of esrgan-slim x4 on a 64x64 image: {peak_mb:.0f} MB")
 PY
 echo
-echo "| model | input | output | --max-memory | peak RSS GB | wall s | end-to-end Mpx/s (input) | bench Mpx/s before / after | ratio | s reading / model / blending and rounding / converting / encoding (its thread) / waiting for it |"
+echo "| model | input | output | --max-memory | peak RSS GB | wall s | end-to-end Mpx/s (input) | bench Mpx/s before / after | ratio | s reading / model / blending and rounding / converting / encoding (its thread) / waiting for it / committing |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for spec in "${cases[@]}"; do
   IFS=: read -r model side ext budget <<<"$spec"
@@ -63,8 +63,7 @@ peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e9
 record = json.loads(run.stdout)["images"][0]
 after = bench_mpx()
 e2e_mpx = side * side / wall / 1e6
-# The upscale's seconds less the model's and the rows' handing to the writer (converting, waiting;
-# the wait at the end of the file, outside the upscale, is subtracted too: a slight undercount).
+# The upscale's seconds less the model's and the rows' handing to the writer (converting, waiting).
 rest = (record['seconds_upscaling'] - record['seconds_model'] - record['seconds_converting'] -
         record['seconds_waiting_for_encoding'])
 print(f"| {model} | {side}x{side} | {record['out_width']}x{record['out_height']} {ext.upper()}, "
@@ -73,7 +72,7 @@ print(f"| {model} | {side}x{side} | {record['out_width']}x{record['out_height']}
       f"{before:.3f} / {after:.3f} | {2 * e2e_mpx / (before + after):.2f} | "
       f"{record['seconds_reading']:.1f} / {record['seconds_model']:.1f} / {rest:.1f} / "
       f"{record['seconds_converting']:.1f} / {record['seconds_encoding']:.1f} / "
-      f"{record['seconds_waiting_for_encoding']:.1f} |")
+      f"{record['seconds_waiting_for_encoding']:.1f} / {record['seconds_committing']:.1f} |")
 PY
   rm -f "$result"
 done

@@ -172,7 +172,8 @@ BatchReport run_batch(const std::vector<std::filesystem::path>& files, const Bat
         const auto& timing = writer.timing();
         record.update({{"seconds_converting", timing.converting},
                        {"seconds_encoding", timing.encoding},
-                       {"seconds_waiting_for_encoding", timing.waiting}});
+                       {"seconds_waiting_for_encoding", timing.waiting},
+                       {"seconds_committing", timing.committing}});
         bits = writer.bit_depth();
         out_width = shape.width;
         out_height = shape.height;

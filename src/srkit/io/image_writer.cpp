@@ -395,13 +395,11 @@ void ImageWriter::commit() {
                                                          " of " + std::to_string(f.shape.height) +
                                                          " rows were written");
   }
-  const auto waited = Clock::now();
+  const auto start = Clock::now();
   if (encoding_.valid()) encoding_.get();
-  const auto finishing = Clock::now();
-  timing_.waiting += seconds_between(waited, finishing);
   f.finish();
   f.out.commit();
-  timing_.encoding += seconds_between(finishing, Clock::now());
+  timing_.committing = seconds_between(start, Clock::now());
 }
 
 int ImageWriter::bit_depth() const { return format_->written; }

@@ -70,10 +70,11 @@ class ImageWriter {
   int64_t rows_written() const;
 
   // Where the writer's time went, in seconds: converting rows to the file's samples (the caller's
-  // thread), encoding them (the encoding thread, the end of the file included), and the caller
-  // waiting for an encoding to end. Read after commit.
+  // thread, in write_rows), encoding them (the encoding thread), the caller waiting in write_rows
+  // for the previous band's encoding to end, and commit (the last band's encoding, the end of the
+  // file, the rename). Read after commit.
   struct Timing {
-    double converting = 0, encoding = 0, waiting = 0;
+    double converting = 0, encoding = 0, waiting = 0, committing = 0;
   };
   const Timing& timing() const { return timing_; }
 
