@@ -1,7 +1,7 @@
 // upscale_in_bands against its slow, obvious twin: the upscale srkit ran before bands, the whole
-// tiled output first, then the gray mean, the alpha and the resize to the scale asked applied to
-// the whole image. The bands must give the same output bit for bit, every row once, top to bottom,
-// clamped, on the CPU.
+// tiled output first, then the gray mean, the alpha (through the model: tile by tile, blended
+// whole) and the resize to the scale asked applied to the whole image. The bands must give the same
+// output bit for bit, every row once, top to bottom, clamped, on the CPU.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -29,7 +29,11 @@ torch::Tensor whole_image_upscale(Model& model, const torch::Tensor& image,
     if ((alpha.max() == alpha.min()).item<bool>()) {
       up = torch::full({1, out.size(1), out.size(2)}, alpha[0][0][0].item<float>());
     } else if (options.alpha == AlphaMethod::kModel) {
-      up = run_tiled(model, alpha.expand({3, -1, -1}).contiguous(), plan).mean(0, true);
+      // Each tile's alpha is the mean of the model's three channels, then the tiles are blended.
+      const auto forward = model_windows(model, alpha.expand({3, -1, -1}).contiguous(), plan);
+      up = blend_windows(
+          plan, image.size(1), image.size(2), s, 1, image.options(),
+          [&](int64_t top, int64_t left) { return forward(top, left).mean(0, true); });
     } else {
       up = resize_bicubic(alpha, alpha.size(1) * s, alpha.size(2) * s);
     }

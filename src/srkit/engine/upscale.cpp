@@ -29,16 +29,16 @@ torch::ScalarType band_type(const TilePlan& plan, torch::ScalarType samples) {
   return plan.overlap == 0 ? samples : torch::kFloat32;
 }
 
-// plan_tiles, with automatic tiles made smaller where their band of output rows, held as
-// band_type, would pass `band_bytes`. A tile the caller chose, and the single window of a model
-// with global context, stay.
-TilePlan plan_in_bands(int64_t height, int64_t width, const ModelCard& card,
+// plan_tiles, with automatic tiles made smaller where their band of output rows (`channels` of
+// them, held as band_type) would pass `band_bytes`. A tile the caller chose, and the single window
+// of a model with global context, stay.
+TilePlan plan_in_bands(int64_t height, int64_t width, const ModelCard& card, int64_t channels,
                        const TileOptions& options, torch::ScalarType samples, int64_t band_bytes,
                        const torch::Device& device) {
   const auto plan = plan_tiles(height, width, card, options, device);
   if (options.tile > 0 || card.global_context) return plan;
   const double row_bytes = static_cast<double>(c10::elementSize(band_type(plan, samples)) *
-                                               card.out_channels * width * card.scale);
+                                               channels * width * card.scale);
   const auto most_rows = static_cast<int64_t>(static_cast<double>(band_bytes) / row_bytes);
   if (max_band_rows(plan, height, card.scale) <= most_rows) return plan;
   TileOptions smaller = options;
@@ -49,14 +49,16 @@ TilePlan plan_in_bands(int64_t height, int64_t width, const ModelCard& card,
 
 // Runs a 3-channel [3,H,W] image through the model with tiling, a band of output rows at a time;
 // halves the tile and starts over when the device runs out of memory. Rows handed on before a
-// retry are not handed on again: the retry's rows continue where they stopped. With `bit_depth`
-// 8 or 16, tiles that meet edge to edge are quantized to file samples as they come (the rows are
-// then samples, else values). The band of rows is kept within `band_bytes`.
-void run_with_retry(Model& model, const torch::Tensor& rgb, const TileOptions& tiling,
-                    int bit_depth, int64_t band_bytes, const RowSink& sink,
-                    const ProgressFn& progress, int64_t pass, int64_t passes,
-                    UpscaleReport& report) {
+// retry are not handed on again: the retry's rows continue where they stopped. With `alpha`
+// ([3,H,W]: the alpha repeated) each window runs the model on the alpha too and adds the mean of
+// its three channels as a fourth, so the alpha is made in the same bands. With `bit_depth` 8 or
+// 16, tiles that meet edge to edge are quantized to file samples as they come (the rows are then
+// samples, else values). The band of rows is kept within `band_bytes`.
+void run_with_retry(Model& model, const torch::Tensor& rgb, const torch::Tensor& alpha,
+                    const TileOptions& tiling, int bit_depth, int64_t band_bytes,
+                    const RowSink& sink, const ProgressFn& progress, UpscaleReport& report) {
   const auto samples = bit_depth == 8 || bit_depth == 16 ? sample_type(bit_depth) : torch::kFloat32;
+  const int64_t channels = model.card().out_channels + (alpha.defined() ? 1 : 0);
   int64_t sent = 0;  // output rows [0, sent) are handed on
   const RowSink once = [&](const torch::Tensor& rows, int64_t first) {
     const int64_t skip = std::clamp<int64_t>(sent - first, 0, rows.size(1));
@@ -65,30 +67,37 @@ void run_with_retry(Model& model, const torch::Tensor& rgb, const TileOptions& t
   };
   TileOptions options = tiling;
   for (;;) {
-    const auto plan = plan_in_bands(rgb.size(1), rgb.size(2), model.card(), options, samples,
-                                    band_bytes, rgb.device());
+    const auto plan = plan_in_bands(rgb.size(1), rgb.size(2), model.card(), channels, options,
+                                    samples, band_bytes, rgb.device());
     report.tile = plan.tile;
     report.tiles = plan.count();
     report.tile_pad = plan.pad;
     report.exact = plan.exact();
     const auto type = band_type(plan, samples);
-    WindowForward windows = [windows = model_windows(model, rgb, plan), &report](int64_t top,
-                                                                                 int64_t left) {
-      const auto start = std::chrono::steady_clock::now();
-      auto out = windows(top, left);
-      report.model_seconds +=
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      return out;
+    const auto timed = [&report](const WindowForward& forward) -> WindowForward {
+      return [forward, &report](int64_t top, int64_t left) {
+        const auto start = std::chrono::steady_clock::now();
+        auto out = forward(top, left);
+        report.model_seconds +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return out;
+      };
     };
+    WindowForward windows = timed(model_windows(model, rgb, plan));
+    if (alpha.defined()) {
+      windows = [colour = windows, alpha = timed(model_windows(model, alpha, plan))](int64_t top,
+                                                                                     int64_t left) {
+        return torch::cat({colour(top, left), alpha(top, left).mean(0, /*keepdim=*/true)});
+      };
+    }
     if (type != torch::kFloat32) {
       windows = [windows, bit_depth](int64_t top, int64_t left) {
         return file_samples_in_place(windows(top, left), bit_depth);  // the model's own output
       };
     }
     try {
-      blend_windows_in_bands(plan, rgb.size(1), rgb.size(2), model.card().scale,
-                             model.card().out_channels, rgb.options().dtype(type), windows, once,
-                             progress, pass * plan.count(), passes * plan.count());
+      blend_windows_in_bands(plan, rgb.size(1), rgb.size(2), model.card().scale, channels,
+                             rgb.options().dtype(type), windows, once, progress);
       return;
     } catch (const c10::Error& e) {
       if (!is_out_of_memory(e) || plan.tile <= 16) throw;
@@ -178,12 +187,11 @@ void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOpt
   // 8-bit samples stay samples: each window and band of alpha rows is scaled as it is read.
   const auto x = image.scalar_type() == torch::kUInt8 ? image : image.to(torch::kFloat32);
 
-  // The budget, shared out: the input as held (and its float copy), the upscaled alpha when it is
-  // held whole, what the caller holds; the pass gets the rest unless the caller sized it.
-  const int64_t alpha_bytes = alpha_through_model ? native_h * native_w * 4 : 0;
+  // The budget, shared out: the input as held (and its float copy), what the caller holds; the
+  // pass gets the rest unless the caller sized it.
   report.memory = share_memory(
       options.max_memory > 0 ? options.max_memory : default_memory_budget(image.device()), card,
-      image.nbytes() + (x.is_same(image) ? 0 : x.nbytes()), options.held_bytes + alpha_bytes);
+      image.nbytes() + (x.is_same(image) ? 0 : x.nbytes()), options.held_bytes);
   auto tiling = options.tiling;
   if (tiling.max_memory <= 0) tiling.max_memory = report.memory.pass;
 
@@ -207,26 +215,16 @@ void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOpt
                     scaled_size(width, report.scale), finish);
   }
 
-  // Alpha: constant, through the model (a first pass, held whole: one channel) or bicubic, made
-  // for each band of rows from the input rows it reads.
-  torch::Tensor alpha_up;
+  // Alpha: through the model (with the colour, window by window: run_with_retry), constant, or
+  // bicubic, made for each band of rows from the input rows it reads.
   std::optional<BicubicRows> alpha_resize;
-  if (alpha_through_model) {
-    alpha_up = torch::empty({1, native_h, native_w}, x.options().dtype(torch::kFloat32));
-    run_with_retry(
-        model, x.slice(0, 3, 4).expand({3, -1, -1}), tiling, /*bit_depth=*/0, report.memory.band,
-        [&](const torch::Tensor& rows, int64_t first) {
-          alpha_up.slice(1, first, first + rows.size(1)).copy_(rows.mean(0, /*keepdim=*/true));
-        },
-        progress, 0, report.passes, report);
-  } else if (channels == 4 && !constant_alpha) {
+  if (channels == 4 && !constant_alpha && !alpha_through_model) {
     alpha_resize.emplace(height, width, native_h, native_w);
   }
   const auto alpha_rows = [&](int64_t first, int64_t count, const torch::TensorOptions& like) {
     if (constant_alpha) {
       return torch::full({1, count, native_w}, unit_float(x[3][0][0]).item<float>(), like);
     }
-    if (alpha_through_model) return alpha_up.slice(1, first, first + count);
     const auto [from, to] = alpha_resize->input_rows(first, first + count);
     return alpha_resize->rows(unit_float(x.slice(0, 3, 4).slice(1, from, to)), from, first,
                               first + count);
@@ -234,7 +232,7 @@ void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOpt
 
   const RowSink native = [&](const torch::Tensor& colour, int64_t first) {
     auto rows = channels == 1 ? colour.mean(0, /*keepdim=*/true) : colour;
-    if (channels == 4) {
+    if (channels == 4 && !alpha_through_model) {
       auto alpha = alpha_rows(first, rows.size(1), rows.options().dtype(torch::kFloat32));
       if (!rows.is_floating_point()) alpha = file_samples(alpha, tile_bits);
       rows = torch::cat({rows, alpha});
@@ -246,8 +244,9 @@ void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOpt
   };
   // Views, not copies: the windows are copied out of them.
   const auto colour = channels == 1 ? x.expand({3, -1, -1}) : x.slice(0, 0, 3);
-  run_with_retry(model, colour, tiling, tile_bits, report.memory.band, native, progress,
-                 report.passes - 1, report.passes, report);
+  const auto alpha = alpha_through_model ? x.slice(0, 3, 4).expand({3, -1, -1}) : torch::Tensor();
+  run_with_retry(model, colour, alpha, tiling, tile_bits, report.memory.band, native, progress,
+                 report);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (report_out) *report_out = report;
 }

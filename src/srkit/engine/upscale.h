@@ -25,8 +25,9 @@ namespace srkit {
 // How the alpha channel of an RGBA image is upscaled.
 enum class AlphaMethod {
   kBicubic,  // MATLAB-compatible bicubic: smooth, cheap, exact on opaque regions and borders
-  kModel,    // alpha, repeated into three channels, goes through the model: sharper edges, but
-             // the model's border effects can dim the alpha at the image edges
+  kModel,    // alpha, repeated into three channels, goes through the model with each tile (the
+             // mean of its three outputs): sharper edges, but the model's border effects can
+             // dim the alpha at the image edges
 };
 
 struct UpscaleOptions {
@@ -53,7 +54,7 @@ struct UpscaleReport {
   int64_t tiles = 0;     // tiles per model pass
   int64_t tile_pad = 0;  // context around each tile, input pixels
   bool exact = true;     // false: the context was capped below the receptive radius
-  int64_t passes = 0;    // 1, or 2 when alpha went through the model
+  int64_t passes = 0;    // model runs per tile: 1, or 2 when alpha went through the model
   MemoryShares memory;   // how max_memory was shared out
   // Seconds in the model's windows (each copied in and run; on a CUDA device the launches only),
   // and in the whole upscale: the windows, blending, alpha, resizing and what the sink took.
@@ -72,7 +73,7 @@ torch::Tensor upscale(Model& model, const torch::Tensor& image, const UpscaleOpt
 
 // upscale()'s result a band of rows at a time: `sink` gets [C, n, W_out] in [0,1] on the CPU (or
 // their samples, UpscaleOptions::bit_depth), top to bottom, every row once, and the whole output
-// never exists (except with AlphaMethod::kModel, whose upscaled alpha, one channel, is held whole).
+// never exists (an alpha through the model is made with the colour, tile by tile).
 // The rows equal upscale()'s bit for bit: upscale() is these bands stacked. After an out-of-memory
 // retry with smaller tiles the rows already handed on are not sent again.
 void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOptions& options,
