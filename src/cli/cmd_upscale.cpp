@@ -108,11 +108,11 @@ int run_upscale(const UpscaleArgs& args) {
     clear_progress_line(args.common);
     const auto mb = [](int64_t bytes) { return (bytes + (1 << 20) - 1) >> 20; };
     say(args.common,
-        fmt::format(
-            "note: --max-memory {} MB is less than the runtime, the model and the image "
-            "need ({} MB); the smallest tiles were used and the run took more",
-            mb(memory.total),
-            mb(memory.runtime + memory.weights + memory.input + memory.held + 2 * memory.band)));
+        fmt::format("note: --max-memory {} MB leaves less than the smallest tiles need after the "
+                    "runtime ({} MB), the model ({} MB) and the image ({} MB); the smallest tiles "
+                    "were used and the run took more",
+                    mb(memory.total), mb(memory.runtime), mb(memory.weights),
+                    mb(memory.input + memory.held)));
   };
   const FileWork work = [&](const Image& image, size_t, const ProgressFn& progress) {
     FileResult out;

@@ -38,8 +38,8 @@ void add_upscaler_flags(CLI::App& command, UpscalerFlags& flags, bool choose_mod
                   "blended overlap between tiles (default: none when the tiles are exact, else 8)")
       ->check(CLI::NonNegativeNumber);
   command.add_option("--max-memory", flags.max_memory,
-                     "memory the whole run may use, e.g. 2G: model, image, tiles, output rows "
-                     "(default: 1/4 of free RAM, at most 4G)");
+                     "memory an image's upscale may use, e.g. 2G: model, image, tiles, output "
+                     "rows (default: 1/4 of free RAM, at most 4G)");
 }
 
 Upscaler make_upscaler(const UpscalerFlags& flags, const torch::Device& device, bool quiet) {
