@@ -22,8 +22,8 @@ struct MemoryShares {
   int64_t band = 0;       // one band of output rows; two are counted (one is being encoded)
   int64_t allocator = 0;  // blocks the heap keeps after they are freed, and the gaps between them
   int64_t pass = 0;       // the rest: what one forward pass may use
-  // The fixed parts alone reach the budget: `pass` is what the smallest tiles need, and the run
-  // will use more than the budget.
+  // What the fixed parts, the bands and the allocator leave is less than the smallest tiles need:
+  // `pass` is that least, and the run will use more than the budget.
   bool over = false;
 };
 
