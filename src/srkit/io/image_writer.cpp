@@ -374,12 +374,12 @@ void ImageWriter::write_rows(const torch::Tensor& rows) {
   if (rows.size(1) == 0) return;
   // The previous band's encoding ends first, so that one band of samples is held at a time; it
   // ran while the caller computed these rows.
-  const auto waited = Clock::now();
+  const auto wait_start = Clock::now();
   if (encoding_.valid()) encoding_.get();
-  const auto converted = Clock::now();
+  const auto convert_start = Clock::now();
   auto samples = samples_in_file_order(rows, f.written, f.bgr(), samples_);
-  timing_.waiting += seconds_between(waited, converted);
-  timing_.converting += seconds_between(converted, Clock::now());
+  timing_.waiting += seconds_between(wait_start, convert_start);
+  timing_.converting += seconds_between(convert_start, Clock::now());
   encoding_ = std::async(std::launch::async, [this, &f, samples] {
     const auto start = Clock::now();
     f.write(samples);
