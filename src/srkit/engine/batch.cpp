@@ -1,18 +1,15 @@
 #include "srkit/engine/batch.h"
 
 #include <algorithm>
-#include <chrono>
 #include <optional>
 #include <system_error>
 
 #include <torch/torch.h>
 
+#include "srkit/core/clock.h"
+
 namespace srkit {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // Where one input's output goes: the file itself for a single input, else
 // <folder>/<stem><extension>.
@@ -126,7 +123,7 @@ BatchReport run_batch(const std::vector<std::filesystem::path>& files, const Bat
     PlannedOutputs outputs;
     outputs.main = destination_for(input, options.output, output_is_file, extension);
     nlohmann::json record = {{"input", input.string()}, {"output", outputs.main.string()}};
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = SteadyClock::now();
     const Error* failure = nullptr;
     std::optional<Error> caught;
     try {

@@ -1,13 +1,13 @@
 #include "srkit/engine/upscale.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <optional>
 #include <vector>
 
 #include <torch/torch.h>
 
+#include "srkit/core/clock.h"
 #include "srkit/core/error.h"
 #include "srkit/core/runtime.h"
 #include "srkit/io/samples.h"
@@ -76,10 +76,9 @@ void run_with_retry(Model& model, const torch::Tensor& rgb, const torch::Tensor&
     const auto type = band_type(plan, samples);
     const auto timed = [&report](const WindowForward& forward) -> WindowForward {
       return [forward, &report](int64_t top, int64_t left) {
-        const auto start = std::chrono::steady_clock::now();
+        const auto start = SteadyClock::now();
         auto out = forward(top, left);
-        report.model_seconds +=
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        report.model_seconds += seconds_since(start);
         return out;
       };
     };
@@ -163,7 +162,7 @@ int64_t scaled_size(int64_t side, double scale) {
 
 void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOptions& options,
                       const RowSink& sink, const ProgressFn& progress, UpscaleReport* report_out) {
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = SteadyClock::now();
   UpscaleReport report;
   const auto& card = model.card();
   const int64_t channels = image.dim() == 3 ? image.size(0) : 0;
@@ -247,7 +246,7 @@ void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOpt
   const auto alpha = alpha_through_model ? x.slice(0, 3, 4).expand({3, -1, -1}) : torch::Tensor();
   run_with_retry(model, colour, alpha, tiling, tile_bits, report.memory.band, native, progress,
                  report);
-  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report.seconds = seconds_since(start);
   if (report_out) *report_out = report;
 }
 

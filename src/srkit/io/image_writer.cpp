@@ -4,7 +4,6 @@
 #include <tiffio.h>
 
 #include <algorithm>
-#include <chrono>
 #include <csetjmp>
 #include <cstdarg>
 #include <cstdio>
@@ -13,18 +12,13 @@
 #include <torch/torch.h>
 #include <opencv2/imgcodecs.hpp>
 
+#include "srkit/core/clock.h"
 #include "srkit/core/error.h"
 #include "srkit/io/atomic_file.h"
 #include "srkit/io/silenced_stderr.h"
 
 namespace srkit {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_between(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration<double>(to - from).count();
-}
 
 constexpr const char* kDiskFix = "check that the folder is writable and the disk has space";
 
@@ -374,16 +368,16 @@ void ImageWriter::write_rows(const torch::Tensor& rows) {
   if (rows.size(1) == 0) return;
   // The previous band's encoding ends first, so that one band of samples is held at a time; it
   // ran while the caller computed these rows.
-  const auto wait_start = Clock::now();
+  const auto wait_start = SteadyClock::now();
   if (encoding_.valid()) encoding_.get();
-  const auto convert_start = Clock::now();
+  timing_.waiting += seconds_since(wait_start);
+  const auto convert_start = SteadyClock::now();
   auto samples = samples_in_file_order(rows, f.written, f.bgr(), samples_);
-  timing_.waiting += seconds_between(wait_start, convert_start);
-  timing_.converting += seconds_between(convert_start, Clock::now());
+  timing_.converting += seconds_since(convert_start);
   encoding_ = std::async(std::launch::async, [this, &f, samples] {
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     f.write(samples);
-    timing_.encoding += seconds_between(start, Clock::now());
+    timing_.encoding += seconds_since(start);
   });
   f.rows += rows.size(1);
 }
@@ -395,11 +389,11 @@ void ImageWriter::commit() {
                                                          " of " + std::to_string(f.shape.height) +
                                                          " rows were written");
   }
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   if (encoding_.valid()) encoding_.get();
   f.finish();
   f.out.commit();
-  timing_.committing = seconds_between(start, Clock::now());
+  timing_.committing = seconds_since(start);
 }
 
 int ImageWriter::bit_depth() const { return format_->written; }
