@@ -9,21 +9,10 @@
 #include <chrono>
 #include <cstdio>
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
+#include "rgb_input.h"
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: %s IMAGE.png [SCRATCH.png]\n", argv[0]);
-    return 2;
-  }
-  const char* scratch = argc > 2 ? argv[2] : "/tmp/png_settings_scratch.png";
-  cv::Mat image = cv::imread(argv[1], cv::IMREAD_COLOR);
-  if (image.empty()) {
-    std::fprintf(stderr, "%s: cannot be read\n", argv[1]);
-    return 1;
-  }
-  cv::cvtColor(image, image, cv::COLOR_BGR2RGB);
+  auto [image, scratch] = read_rgb_input(argc, argv, "/tmp/png_settings_scratch.png");
   struct Setting {
     int level, filters, strategy;
     const char* name;

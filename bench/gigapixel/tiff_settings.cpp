@@ -10,23 +10,12 @@
 #include <cstdio>
 #include <filesystem>
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
+#include "rgb_input.h"
 // After OpenCV, whose int64 typedef libtiff's headers mark deprecated.
 #include <tiffio.h>
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: %s IMAGE.png [SCRATCH.tif]\n", argv[0]);
-    return 2;
-  }
-  const char* scratch = argc > 2 ? argv[2] : "/tmp/tiff_settings_scratch.tif";
-  cv::Mat image = cv::imread(argv[1], cv::IMREAD_COLOR);
-  if (image.empty()) {
-    std::fprintf(stderr, "%s: cannot be read\n", argv[1]);
-    return 1;
-  }
-  cv::cvtColor(image, image, cv::COLOR_BGR2RGB);
+  auto [image, scratch] = read_rgb_input(argc, argv, "/tmp/tiff_settings_scratch.tif");
   struct Setting {
     int compression, level;  // level: 0 = the codec's default
     const char* name;

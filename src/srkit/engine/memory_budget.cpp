@@ -7,7 +7,8 @@ namespace {
 
 // Resident memory of `srkit upscale` before its first image: shared libraries' pages, the
 // allocators' arenas, the thread pools. Measured: bench/gigapixel.sh, its "runtime" line (197 and
-// 198 MB for esrgan-slim; Real-ESRGAN x4fast 205 MB under /usr/bin/time).
+// 198 MB for esrgan-slim; Real-ESRGAN x4fast on the same 64x64 image, `srkit upscale` under
+// `/usr/bin/time -f %M`: 205 MB).
 constexpr int64_t kRuntimeBytes = int64_t{208} << 20;
 // The band of output rows is kept within this, as a pass's activations are kept within a working
 // set (tiling.cpp): on a wide image the tile-rows of the most efficient tile can be a GB. Measured
