@@ -63,14 +63,16 @@ peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e9
 record = json.loads(run.stdout)["images"][0]
 after = bench_mpx()
 e2e_mpx = side * side / wall / 1e6
-# The upscale's seconds less the model's and the rows' handing to the writer (converting, waiting).
-rest = (record['seconds_upscaling'] - record['seconds_model'] - record['seconds_converting'] -
-        record['seconds_waiting_for_encoding'])
+# The upscale's seconds less the model's, the input rows' reading (a PNG or TIFF input is read
+# as the tiles need it) and the rows' handing to the writer (converting, waiting).
+reading = record['seconds_reading'] + record['seconds_reading_rows']
+rest = (record['seconds_upscaling'] - record['seconds_model'] - record['seconds_reading_rows'] -
+        record['seconds_converting'] - record['seconds_waiting_for_encoding'])
 print(f"| {model} | {side}x{side} | {record['out_width']}x{record['out_height']} {ext.upper()}, "
       f"{record['tiles']} tiles of {record['tile']} | {budget or 'default'} "
       f"({record['memory']['budget'] / 2**30:.2f} GiB) | {peak_gb:.2f} | {wall:.1f} | {e2e_mpx:.3f} | "
       f"{before:.3f} / {after:.3f} | {2 * e2e_mpx / (before + after):.2f} | "
-      f"{record['seconds_reading']:.1f} / {record['seconds_model']:.1f} / {rest:.1f} / "
+      f"{reading:.1f} / {record['seconds_model']:.1f} / {rest:.1f} / "
       f"{record['seconds_converting']:.1f} / {record['seconds_encoding']:.1f} / "
       f"{record['seconds_waiting_for_encoding']:.1f} / {record['seconds_committing']:.1f} |")
 PY

@@ -10,6 +10,7 @@
 #include "srkit/conformal/calibration_file.h"
 #include "srkit/core/runtime.h"
 #include "srkit/engine/batch.h"
+#include "srkit/engine/input_rows.h"
 #include "srkit/models/registry.h"
 #include "upscaler_flags.h"
 
@@ -78,8 +79,9 @@ int run_upscale(const UpscaleArgs& args) {
   if (!args.mask.empty()) batch.extras["mask"] = args.mask;
   if (!args.overlay.empty()) batch.extras["overlay"] = args.overlay;
   batch.overwrite = args.overwrite;
-  // The model path scales 8-bit samples a window at a time (the input held at a quarter).
-  if (upscaler.model && !masks) batch.storage = PixelStorage::kCompact;
+  // The model path reads a PNG or TIFF a band of rows at a time, and holds other 8-bit inputs as
+  // their samples, scaled a window at a time (a quarter of the float image).
+  if (upscaler.model && !masks) batch.storage = PixelStorage::kStreamed;
   batch.max_memory =
       upscaler.options.max_memory > 0 ? upscaler.options.max_memory : default_memory_budget(device);
 
@@ -139,15 +141,17 @@ int run_upscale(const UpscaleArgs& args) {
                         {"trusted_fraction", trusted.to(torch::kFloat64).mean().item<double>()}});
     } else if (upscaler.model) {
       // The output is made and written a band of rows at a time: it never exists whole.
-      out.shape = {scaled_size(image.pixels.size(1), upscaler.scale),
-                   scaled_size(image.pixels.size(2), upscaler.scale), image.pixels.size(0)};
-      out.rows = [&, pixels = image.pixels, progress](const RowSink& sink, int bit_depth,
-                                                      int64_t held_bytes) {
+      const auto in = image_shape(image);
+      out.shape = {scaled_size(in.height, upscaler.scale), scaled_size(in.width, upscaler.scale),
+                   in.channels};
+      out.rows = [&, image, progress](const RowSink& sink, int bit_depth, int64_t held_bytes) {
         UpscaleReport report;
         auto options = upscaler.options;
         options.bit_depth = bit_depth;  // an 8-bit file's band holds bytes, not floats
         options.held_bytes = held_bytes;
-        upscale_in_bands(*upscaler.model, pixels.to(device), options, sink, progress, &report);
+        auto input =
+            image.rows ? InputRows(image.rows, device) : InputRows(image.pixels.to(device));
+        upscale_in_bands(*upscaler.model, input, options, sink, progress, &report);
         warn_context(report);
         warn_memory(report.memory);
         const auto& memory = report.memory;
@@ -160,11 +164,14 @@ int run_upscale(const UpscaleArgs& args) {
                               {"passes", report.passes},
                               {"seconds_model", report.model_seconds},
                               {"seconds_upscaling", report.seconds},
+                              {"input_streamed", report.input_streamed},
+                              {"seconds_reading_rows", report.input_seconds},
                               {"memory",
                                {{"budget", memory.total},
                                 {"runtime", memory.runtime},
                                 {"weights", memory.weights},
                                 {"input", memory.input},
+                                {"input_held", report.input_bytes_held},
                                 {"held", memory.held},
                                 {"band", memory.band},
                                 {"allocator", memory.allocator},

@@ -232,19 +232,29 @@ TEST(Cli, SixteenBitInputGivesSixteenBitOutput) {
   EXPECT_EQ(read_image(dir / "deep_x2.png").bit_depth, 16);
 }
 
-// srkit upscale writes its output a band of rows at a time; the file holds what the library's
-// whole-image upscale() returns, in every streamed format.
+// srkit upscale reads a PNG or TIFF input and writes its output a band of rows at a time; the
+// file holds what the library's whole-image upscale() returns, in every streamed format, and a
+// format read whole (BMP) gives the same.
 TEST(Cli, StreamedOutputsHoldTheWholeImageUpscale) {
   TempDir dir;
   const auto photo = small_photo(dir);
+  const auto pixels = read_image(photo).pixels;
+  write_image(dir / "small.tif", pixels, 8);
+  write_image(dir / "small.bmp", pixels, 8);
   auto model = load_model({"realesrgan-x4fast", 4});
   model->prepare(torch::kCPU, prefer_channels_last(torch::kCPU));  // as srkit upscale runs it
-  const auto expected = upscale(*model, read_image(photo).pixels, {});
-  for (const char* name : {"a.png", "a.tif"}) {
-    const auto result = run_srkit("upscale " + photo.string() + " -o " + (dir / name).string() +
-                                  " --model realesrgan-x4fast -q");
-    ASSERT_EQ(result.exit_code, 0) << result.err;
-    EXPECT_TRUE(torch::equal(read_image(dir / name).pixels, stored_values(expected, 8))) << name;
+  const auto expected = stored_values(upscale(*model, pixels, {}), 8);
+  for (const char* input : {"small.png", "small.tif", "small.bmp"}) {
+    for (const char* ext : {".png", ".tif"}) {
+      const auto name = std::string("from_") + input + ext;
+      SCOPED_TRACE(name);
+      const auto result = run_srkit("upscale " + (dir / input).string() + " -o " +
+                                    (dir / name).string() + " --model realesrgan-x4fast --json -q");
+      ASSERT_EQ(result.exit_code, 0) << result.err;
+      EXPECT_TRUE(torch::equal(read_image(dir / name).pixels, expected));
+      const auto record = nlohmann::json::parse(result.out)["images"][0];
+      EXPECT_EQ(record["input_streamed"], std::string(input) != "small.bmp") << record.dump();
+    }
   }
 }
 

@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "srkit/engine/input_rows.h"
 #include "srkit/engine/upscale.h"
 #include "srkit/models/bicubic_model.h"
+#include "support/held_row_reader.h"
 
 namespace srkit {
 namespace {
@@ -80,6 +82,34 @@ TEST(OutOfMemory, ARetryAfterSomeBandsContinuesWhereTheyStopped) {
       {}, &report);
   EXPECT_GT(model.refused, 0) << "the fault was never injected";
   EXPECT_LT(report.tile, 32) << "the tile did not shrink";
+  EXPECT_EQ(next_row, whole.size(1));
+  EXPECT_LT((collected - whole).abs().max().item<double>(), 1e-5);
+}
+
+// An input read from a file by rows is read again from its top for the retry: the rows the
+// smaller tiles read are the file's, not what was left of the first pass.
+TEST(OutOfMemory, ARetryReadsAFileAgainFromItsTop) {
+  torch::InferenceMode guard;
+  torch::manual_seed(9);
+  const auto image = torch::rand({3, 150, 130});
+  BicubicModel reference(2);
+  const auto whole = reference.forward(image.unsqueeze(0))[0].clamp(0, 1);
+
+  MemoryLimitedModel model(/*limit=*/1 << 30);
+  auto file = std::make_shared<testing::HeldRowReader>(image);
+  InputRows input(file, torch::kCPU);
+  UpscaleOptions options;
+  options.tiling.tile = 32;
+  int64_t next_row = 0;
+  auto collected = torch::zeros_like(whole);
+  upscale_in_bands(model, input, options, [&](const torch::Tensor& rows, int64_t first) {
+    ASSERT_EQ(first, next_row);
+    collected.slice(1, first, first + rows.size(1)).copy_(rows);
+    next_row += rows.size(1);
+    if (model.refused == 0) model.limit = 30 * 30;  // fail from now on
+  });
+  EXPECT_GT(model.refused, 0) << "the fault was never injected";
+  EXPECT_GE(file->restarts, 1);
   EXPECT_EQ(next_row, whole.size(1));
   EXPECT_LT((collected - whole).abs().max().item<double>(), 1e-5);
 }

@@ -179,10 +179,11 @@ BatchReport run_batch(const std::vector<std::filesystem::path>& files, const Bat
         out_width = result.image.size(2);
         out_height = result.image.size(1);
       }
+      const auto in = image_shape(image);
       record.update({{"ok", true},
-                     {"width", image.pixels.size(2)},
-                     {"height", image.pixels.size(1)},
-                     {"channels", image.pixels.size(0)},
+                     {"width", in.width},
+                     {"height", in.height},
+                     {"channels", in.channels},
                      {"out_width", out_width},
                      {"out_height", out_height},
                      {"bit_depth_in", image.bit_depth},

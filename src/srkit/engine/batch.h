@@ -68,7 +68,8 @@ struct BatchOptions {
   // Bytes a main output made by FileResult::rows may hold in memory when its format cannot be
   // written as the rows come (JPEG, WebP): more is an output Error before the work; 0 = no limit.
   int64_t max_memory = 0;
-  // How the inputs are held: kCompact when the work takes 8-bit images as uint8 samples.
+  // How the inputs are held: kCompact when the work takes 8-bit images as uint8 samples,
+  // kStreamed when it also reads Image::rows (a PNG or TIFF opened, not decoded).
   PixelStorage storage = PixelStorage::kFloat;
 };
 

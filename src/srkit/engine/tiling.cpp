@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 
 #include <torch/torch.h>
 
@@ -117,15 +118,23 @@ TilePlan plan_tiles(int64_t height, int64_t width, const ModelCard& card,
 }
 
 WindowForward model_windows(Model& model, const torch::Tensor& image, const TilePlan& plan) {
-  auto window = torch::empty({1, image.size(0), plan.window_h, plan.window_w},
-                             image.options().dtype(torch::kFloat32));
-  const bool samples = image.scalar_type() == torch::kUInt8;
-  return [&model, image, window, samples, h = plan.window_h, w = plan.window_w](int64_t top,
-                                                                                int64_t left) {
+  return model_windows(
+      model, [image](int64_t top, int64_t count) { return image.slice(1, top, top + count); },
+      plan);
+}
+
+WindowForward model_windows(Model& model, const InputRowsFn& rows, const TilePlan& plan) {
+  // One input buffer for every window (made with the first), shared by copies of the function.
+  auto window = std::make_shared<torch::Tensor>();
+  return [&model, rows, window, h = plan.window_h, w = plan.window_w](int64_t top, int64_t left) {
     torch::NoGradGuard no_grad;
-    window[0].copy_(image.slice(1, top, top + h).slice(2, left, left + w));
-    if (samples) window.mul_(1.0 / 255.0);  // unit_float (io/samples.h), in place
-    return model.forward(window)[0];
+    const auto source = rows(top, h).slice(2, left, left + w);
+    if (!window->defined()) {
+      *window = torch::empty({1, source.size(0), h, w}, source.options().dtype(torch::kFloat32));
+    }
+    (*window)[0].copy_(source);
+    if (source.scalar_type() == torch::kUInt8) window->mul_(1.0 / 255.0);  // unit_float, in place
+    return model.forward(*window)[0];
   };
 }
 

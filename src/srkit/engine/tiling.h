@@ -73,6 +73,11 @@ torch::Tensor blend_windows(const TilePlan& plan, int64_t height, int64_t width,
 // into one reused input buffer (same size, so oneDNN reuses its kernels).
 WindowForward model_windows(Model& model, const torch::Tensor& image, const TilePlan& plan);
 
+// Rows [top, top + count) of a model's input, [C, count, W] (as model_windows takes an image):
+// for an input that is not held whole (engine/input_rows.h).
+using InputRowsFn = std::function<torch::Tensor(int64_t top, int64_t count)>;
+WindowForward model_windows(Model& model, const InputRowsFn& rows, const TilePlan& plan);
+
 // Runs the model tile by tile. `image` is [C,H,W] on the model's device, C = the model's input
 // channels; returns [C_out, H*scale, W*scale], not clamped. `progress` is called after each tile.
 torch::Tensor run_tiled(Model& model, const torch::Tensor& image, const TilePlan& plan,

@@ -10,6 +10,7 @@
 #include "srkit/core/clock.h"
 #include "srkit/core/error.h"
 #include "srkit/core/runtime.h"
+#include "srkit/engine/input_rows.h"
 #include "srkit/io/samples.h"
 #include "srkit/ops/resize.h"
 
@@ -54,11 +55,20 @@ TilePlan plan_in_bands(int64_t height, int64_t width, const ModelCard& card, int
 // its three channels as a fourth, so the alpha is made in the same bands. With `bit_depth` 8 or
 // 16, tiles that meet edge to edge are quantized to file samples as they come (the rows are then
 // samples, else values). The band of rows is kept within `band_bytes`.
-void run_with_retry(Model& model, const torch::Tensor& rgb, const torch::Tensor& alpha,
+void run_with_retry(Model& model, InputRows& input, bool alpha_through_model, int readers,
                     const TileOptions& tiling, int bit_depth, int64_t band_bytes,
                     const RowSink& sink, const ProgressFn& progress, UpscaleReport& report) {
   const auto samples = bit_depth == 8 || bit_depth == 16 ? sample_type(bit_depth) : torch::kFloat32;
-  const int64_t channels = model.card().out_channels + (alpha.defined() ? 1 : 0);
+  const int64_t channels = model.card().out_channels + (alpha_through_model ? 1 : 0);
+  const int64_t height = input.height(), width = input.width();
+  // Views of the input's rows, not copies: the windows are copied out of them. Gray runs as RGB.
+  const InputRowsFn colour = [&input](int64_t top, int64_t count) {
+    const auto rows = input.rows(top, top + count);
+    return rows.size(0) == 1 ? rows.expand({3, -1, -1}) : rows.slice(0, 0, 3);
+  };
+  const InputRowsFn alpha = [&input](int64_t top, int64_t count) {
+    return input.rows(top, top + count).slice(0, 3, 4).expand({3, -1, -1});
+  };
   int64_t sent = 0;  // output rows [0, sent) are handed on
   const RowSink once = [&](const torch::Tensor& rows, int64_t first) {
     const int64_t skip = std::clamp<int64_t>(sent - first, 0, rows.size(1));
@@ -67,23 +77,25 @@ void run_with_retry(Model& model, const torch::Tensor& rgb, const torch::Tensor&
   };
   TileOptions options = tiling;
   for (;;) {
-    const auto plan = plan_in_bands(rgb.size(1), rgb.size(2), model.card(), channels, options,
-                                    samples, band_bytes, rgb.device());
+    const auto plan = plan_in_bands(height, width, model.card(), channels, options, samples,
+                                    band_bytes, input.device());
     report.tile = plan.tile;
     report.tiles = plan.count();
     report.tile_pad = plan.pad;
     report.exact = plan.exact();
     const auto type = band_type(plan, samples);
-    const auto timed = [&report](const WindowForward& forward) -> WindowForward {
-      return [forward, &report](int64_t top, int64_t left) {
+    // The model's seconds: copying the windows in and running them, not reading a file's rows.
+    const auto timed = [&report, &input](const WindowForward& forward) -> WindowForward {
+      return [forward, &report, &input](int64_t top, int64_t left) {
         const auto start = SteadyClock::now();
+        const double reading = input.seconds_reading();
         auto out = forward(top, left);
-        report.model_seconds += seconds_since(start);
+        report.model_seconds += seconds_since(start) - (input.seconds_reading() - reading);
         return out;
       };
     };
-    WindowForward windows = timed(model_windows(model, rgb, plan));
-    if (alpha.defined()) {
+    WindowForward windows = timed(model_windows(model, colour, plan));
+    if (alpha_through_model) {
       windows = [colour = windows, alpha = timed(model_windows(model, alpha, plan))](int64_t top,
                                                                                      int64_t left) {
         return torch::cat({colour(top, left), alpha(top, left).mean(0, /*keepdim=*/true)});
@@ -95,8 +107,10 @@ void run_with_retry(Model& model, const torch::Tensor& rgb, const torch::Tensor&
       };
     }
     try {
-      blend_windows_in_bands(plan, rgb.size(1), rgb.size(2), model.card().scale, channels,
-                             rgb.options().dtype(type), windows, once, progress);
+      input.begin(readers);  // from the top, again after a retry
+      blend_windows_in_bands(plan, height, width, model.card().scale, channels,
+                             torch::TensorOptions(input.device()).dtype(type), windows, once,
+                             progress);
       return;
     } catch (const c10::Error& e) {
       if (!is_out_of_memory(e) || plan.tile <= 16) throw;
@@ -161,11 +175,20 @@ int64_t scaled_size(int64_t side, double scale) {
 }
 
 void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOptions& options,
+                      const RowSink& sink, const ProgressFn& progress, UpscaleReport* report) {
+  if (image.dim() != 3) {
+    throw usage_error("upscale expects a [C,H,W] image with 1, 3 or 4 channels");
+  }
+  InputRows input(image);
+  upscale_in_bands(model, input, options, sink, progress, report);
+}
+
+void upscale_in_bands(Model& model, InputRows& input, const UpscaleOptions& options,
                       const RowSink& sink, const ProgressFn& progress, UpscaleReport* report_out) {
   const auto start = SteadyClock::now();
   UpscaleReport report;
   const auto& card = model.card();
-  const int64_t channels = image.dim() == 3 ? image.size(0) : 0;
+  const int64_t channels = input.channels();
   if (channels != 1 && channels != 3 && channels != 4) {
     throw usage_error("upscale expects a [C,H,W] image with 1, 3 or 4 channels");
   }
@@ -176,21 +199,27 @@ void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOpt
   report.scale = options.scale > 0 ? options.scale : static_cast<double>(card.scale);
   report.resized = report.scale != static_cast<double>(card.scale);
   // A constant alpha (an opaque image saved with an alpha channel) stays exactly constant.
-  const bool constant_alpha = channels == 4 && (image[3].max() == image[3].min()).item<bool>();
+  const auto constant_alpha =
+      channels == 4 ? input.constant_channel(3) : std::optional<torch::Tensor>();
   const bool alpha_through_model =
       channels == 4 && !constant_alpha && options.alpha == AlphaMethod::kModel;
   report.passes = alpha_through_model ? 2 : 1;
 
-  const int64_t height = image.size(1), width = image.size(2);
+  const int64_t height = input.height(), width = input.width();
   const int64_t native_h = height * card.scale, native_w = width * card.scale;
-  // 8-bit samples stay samples: each window and band of alpha rows is scaled as it is read.
-  const auto x = image.scalar_type() == torch::kUInt8 ? image : image.to(torch::kFloat32);
 
-  // The budget, shared out: the input as held (and its float copy), what the caller holds; the
-  // pass gets the rest unless the caller sized it.
-  report.memory = share_memory(
-      options.max_memory > 0 ? options.max_memory : default_memory_budget(image.device()), card,
-      image.nbytes() + (x.is_same(image) ? 0 : x.nbytes()), options.held_bytes);
+  // The budget, shared out: the input as held, what the caller holds; the pass gets the rest
+  // unless the caller sized it. A file read by rows holds the windows of one tile-row and the rows
+  // its bands' alpha reads: far less than the band of output rows they make (scale^2 as many
+  // pixels); counted as a quarter of the band's share.
+  const int64_t total =
+      options.max_memory > 0 ? options.max_memory : default_memory_budget(input.device());
+  int64_t input_bytes = input.peak_bytes();
+  if (input.streamed()) {
+    input_bytes = std::min(input.row_bytes() * height,
+                           share_memory(total, card, 0, options.held_bytes).band / 4);
+  }
+  report.memory = share_memory(total, card, input_bytes, options.held_bytes);
   auto tiling = options.tiling;
   if (tiling.max_memory <= 0) tiling.max_memory = report.memory.pass;
 
@@ -215,17 +244,17 @@ void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOpt
   }
 
   // Alpha: through the model (with the colour, window by window: run_with_retry), constant, or
-  // bicubic, made for each band of rows from the input rows it reads.
+  // bicubic, made for each band of rows from the input rows it reads (a second reader of them).
   std::optional<BicubicRows> alpha_resize;
   if (channels == 4 && !constant_alpha && !alpha_through_model) {
     alpha_resize.emplace(height, width, native_h, native_w);
   }
   const auto alpha_rows = [&](int64_t first, int64_t count, const torch::TensorOptions& like) {
     if (constant_alpha) {
-      return torch::full({1, count, native_w}, unit_float(x[3][0][0]).item<float>(), like);
+      return torch::full({1, count, native_w}, unit_float(*constant_alpha).item<float>(), like);
     }
     const auto [from, to] = alpha_resize->input_rows(first, first + count);
-    return alpha_resize->rows(unit_float(x.slice(0, 3, 4).slice(1, from, to)), from, first,
+    return alpha_resize->rows(unit_float(input.rows(from, to, 1).slice(0, 3, 4)), from, first,
                               first + count);
   };
 
@@ -241,11 +270,11 @@ void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOpt
     else
       finish(rows, first);
   };
-  // Views, not copies: the windows are copied out of them.
-  const auto colour = channels == 1 ? x.expand({3, -1, -1}) : x.slice(0, 0, 3);
-  const auto alpha = alpha_through_model ? x.slice(0, 3, 4).expand({3, -1, -1}) : torch::Tensor();
-  run_with_retry(model, colour, alpha, tiling, tile_bits, report.memory.band, native, progress,
-                 report);
+  run_with_retry(model, input, alpha_through_model, alpha_resize ? 2 : 1, tiling, tile_bits,
+                 report.memory.band, native, progress, report);
+  report.input_streamed = input.streamed();
+  report.input_bytes_held = input.peak_bytes();
+  report.input_seconds = input.seconds_reading();
   report.seconds = seconds_since(start);
   if (report_out) *report_out = report;
 }

@@ -22,6 +22,8 @@
 
 namespace srkit {
 
+class InputRows;  // engine/input_rows.h
+
 // How the alpha channel of an RGBA image is upscaled.
 enum class AlphaMethod {
   kBicubic,  // MATLAB-compatible bicubic: smooth, cheap, exact on opaque regions and borders
@@ -49,16 +51,20 @@ struct UpscaleOptions {
 struct UpscaleReport {
   int64_t native_scale = 0;
   double scale = 0;
-  bool resized = false;  // the model's output was resized to reach `scale`
-  int64_t tile = 0;      // tile side actually used (after any out-of-memory retries)
-  int64_t tiles = 0;     // tiles per model pass
-  int64_t tile_pad = 0;  // context around each tile, input pixels
-  bool exact = true;     // false: the context was capped below the receptive radius
-  int64_t passes = 0;    // model runs per tile: 1, or 2 when alpha went through the model
-  MemoryShares memory;   // how max_memory was shared out
+  bool resized = false;          // the model's output was resized to reach `scale`
+  int64_t tile = 0;              // tile side actually used (after any out-of-memory retries)
+  int64_t tiles = 0;             // tiles per model pass
+  int64_t tile_pad = 0;          // context around each tile, input pixels
+  bool exact = true;             // false: the context was capped below the receptive radius
+  int64_t passes = 0;            // model runs per tile: 1, or 2 when alpha went through the model
+  MemoryShares memory;           // how max_memory was shared out
+  bool input_streamed = false;   // the input was a file read a band of rows at a time
+  int64_t input_bytes_held = 0;  // the most bytes of input rows held at once (the whole image
+                                 // and its float copy when held)
   // Seconds in the model's windows (each copied in and run; on a CUDA device the launches only),
-  // and in the whole upscale: the windows, blending, alpha, resizing and what the sink took.
-  double model_seconds = 0, seconds = 0;
+  // reading a file's rows (input_seconds: a streamed input), and in the whole upscale: the
+  // windows, reading, blending, alpha, resizing and what the sink took.
+  double model_seconds = 0, input_seconds = 0, seconds = 0;
 };
 
 // `image` is [C,H,W] float in [0,1] with C = 1 (gray), 3 (RGB) or 4 (RGBA), on the device the
@@ -77,6 +83,15 @@ torch::Tensor upscale(Model& model, const torch::Tensor& image, const UpscaleOpt
 // The rows equal upscale()'s bit for bit: upscale() is these bands stacked. After an out-of-memory
 // retry with smaller tiles the rows already handed on are not sent again.
 void upscale_in_bands(Model& model, const torch::Tensor& image, const UpscaleOptions& options,
+                      const RowSink& sink, const ProgressFn& progress = {},
+                      UpscaleReport* report = nullptr);
+
+// The same, reading the input a band of rows at a time, from an image held whole or a file
+// (engine/input_rows.h: io/row_reader.h streams PNG and TIFF), so that neither the output nor the
+// input is ever whole in memory. Bit for bit the rows of the image read whole. An out-of-memory
+// retry reads the file again from its top; an RGBA file is read through once first, to find a
+// constant alpha.
+void upscale_in_bands(Model& model, InputRows& input, const UpscaleOptions& options,
                       const RowSink& sink, const ProgressFn& progress = {},
                       UpscaleReport* report = nullptr);
 

@@ -13,6 +13,7 @@
 #include "srkit/core/error.h"
 #include "srkit/io/exif_orientation.h"
 #include "srkit/io/image_writer.h"
+#include "srkit/io/row_reader.h"
 #include "srkit/io/silenced_stderr.h"
 
 namespace srkit {
@@ -20,6 +21,11 @@ namespace {
 
 bool is_jpeg(const std::vector<unsigned char>& bytes) {
   return bytes.size() > 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
+}
+
+bool is_tiff(const std::vector<unsigned char>& bytes) {
+  return bytes.size() > 4 &&
+         ((bytes[0] == 'I' && bytes[1] == 'I') || (bytes[0] == 'M' && bytes[1] == 'M'));
 }
 
 // libjpeg decodes a truncated file without failing (it fills the rest with grey), so a JPEG is
@@ -97,7 +103,22 @@ bool is_image_path(const std::filesystem::path& path) {
                      [&ext](const char* e) { return ext == e; });
 }
 
+ImageShape image_shape(const Image& image) {
+  if (image.rows) return image.rows->shape();
+  return {image.pixels.size(1), image.pixels.size(2), image.pixels.size(0), image.bit_depth};
+}
+
 Image read_image(const std::filesystem::path& path, PixelStorage storage) {
+  if (storage == PixelStorage::kStreamed) {
+    if (auto rows = open_row_reader(path)) {
+      Image image;
+      image.bit_depth = rows->shape().bit_depth;
+      image.origin = path;
+      image.rows = std::move(rows);
+      return image;
+    }
+    storage = PixelStorage::kCompact;
+  }
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
   cv::Mat mat;
   int orientation = 1;
@@ -112,6 +133,16 @@ Image read_image(const std::filesystem::path& path, PixelStorage storage) {
       mat = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
     } catch (const cv::Exception&) {
       mat.release();
+    }
+    if (mat.empty() && is_tiff(bytes)) {
+      // OpenCV 4.6 fails on a tiled 8-bit TIFF in memory (TIFFReadRGBATile) that it decodes from
+      // the file.
+      try {
+        const SilencedStderr quiet;
+        mat = cv::imread(path.string(), cv::IMREAD_UNCHANGED);
+      } catch (const cv::Exception&) {
+        mat.release();
+      }
     }
     if (is_jpeg(bytes)) orientation = exif_orientation(bytes);
   }
@@ -136,7 +167,7 @@ Image read_image(const std::filesystem::path& path, PixelStorage storage) {
   // One channel at a time into its plane of the [C,H,W] result: the decoded samples, one plane of
   // them and the result are all that is held (a whole-image float copy would be 4x the samples).
   Image image;
-  const bool samples = storage == PixelStorage::kCompact && depth == CV_8U;
+  const bool samples = storage != PixelStorage::kFloat && depth == CV_8U;
   image.pixels =
       torch::empty({channels, mat.rows, mat.cols}, samples ? torch::kUInt8 : torch::kFloat32);
   cv::Mat plane;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,19 +14,35 @@
 
 namespace srkit {
 
+class RowReader;  // io/row_reader.h
+
+struct ImageShape {
+  int64_t height = 0, width = 0, channels = 0;  // channels: 1 gray, 3 RGB, 4 RGBA
+  int bit_depth =
+      8;  // asked for: 8, 16 or 32 (float); the format may keep less (written_bit_depth)
+};
+
 struct Image {
   // [C,H,W] float32 in [0,1]; C = 1 (gray), 3 (RGB) or 4 (RGBA). Read with
   // PixelStorage::kCompact, an 8-bit image holds its uint8 samples instead (value = sample / 255).
   torch::Tensor pixels;
   int bit_depth = 8;  // of the source: 8, 16, or 32 (float TIFF)
   std::filesystem::path origin;
+  // PixelStorage::kStreamed, for a file that can be decoded a band of rows at a time: the file,
+  // opened, and `pixels` undefined.
+  std::shared_ptr<RowReader> rows;
 };
+
+// The size of an image, held or streamed, and its source's bit depth.
+ImageShape image_shape(const Image& image);
 
 // How read_image holds the pixels.
 enum class PixelStorage {
-  kFloat,    // float32 in [0,1]
-  kCompact,  // an 8-bit image as its uint8 samples, a quarter of the memory, for code that scales
-             // them a window at a time (unit_float, io/samples.h); other depths as kFloat
+  kFloat,     // float32 in [0,1]
+  kCompact,   // an 8-bit image as its uint8 samples, a quarter of the memory, for code that scales
+              // them a window at a time (unit_float, io/samples.h); other depths as kFloat
+  kStreamed,  // a PNG or TIFF that open_row_reader can stream (io/row_reader.h) is opened, not
+              // decoded: Image::rows; other files as kCompact
 };
 
 // Decodes a file and applies its EXIF orientation. Throws an input Error naming the file when it is

@@ -28,12 +28,6 @@
 
 namespace srkit {
 
-struct ImageShape {
-  int64_t height = 0, width = 0, channels = 0;  // channels: 1 gray, 3 RGB, 4 RGBA
-  int bit_depth =
-      8;  // asked for: 8, 16 or 32 (float); the format may keep less (written_bit_depth)
-};
-
 // The extension of `path`, lower case, with the dot: what chooses the format.
 std::string image_extension(const std::filesystem::path& path);
 

@@ -1,0 +1,266 @@
+#include "srkit/io/row_reader.h"
+
+#include <png.h>
+#include <tiffio.h>
+
+#include <algorithm>
+#include <csetjmp>
+#include <cstdarg>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+#include <opencv2/core.hpp>
+
+#include "srkit/core/error.h"
+
+namespace srkit {
+namespace {
+
+constexpr const char* kCorruptFix = "the file is corrupt or cut short; open it in an image viewer";
+
+// Interleaved samples [n, W, C] of the file (uint8, or uint16 in this machine's byte order) as
+// read_image makes them: uint8 samples [C, n, W], or float32 values scaled exactly as read_image
+// scales a 16-bit plane (OpenCV's convertTo).
+torch::Tensor rows_from_samples(const unsigned char* data, int64_t n, const ImageShape& shape) {
+  const auto channels = static_cast<int>(shape.channels);
+  if (shape.bit_depth == 8) {
+    const auto hwc = torch::from_blob(const_cast<unsigned char*>(data),
+                                      {n, shape.width, shape.channels}, torch::kUInt8);
+    // A copy: the caller's buffer is read into again (and for one channel, the permuted view
+    // would still be that buffer).
+    return torch::empty({shape.channels, n, shape.width}, torch::kUInt8)
+        .copy_(hwc.permute({2, 0, 1}));
+  }
+  auto out = torch::empty({shape.channels, n, shape.width}, torch::kFloat32);
+  const cv::Mat interleaved(static_cast<int>(n), static_cast<int>(shape.width), CV_16UC(channels),
+                            const_cast<unsigned char*>(data));
+  cv::Mat plane;
+  for (int c = 0; c < channels; ++c) {
+    cv::extractChannel(interleaved, plane, c);
+    cv::Mat target(static_cast<int>(n), static_cast<int>(shape.width), CV_32F,
+                   out[c].data_ptr<float>());
+    plane.convertTo(target, CV_32F, 1.0 / 65535.0);
+  }
+  return out;
+}
+
+// PNG through libpng, rows as they are stored (8- or 16-bit gray, RGB, RGBA, and gray + alpha as
+// RGBA, which is how OpenCV reads it). libpng reports errors by longjmp: every libpng call runs
+// inside `guarded`, whose frame holds nothing with a destructor.
+class PngRows : public RowReader {
+ public:
+  static std::unique_ptr<RowReader> open(const std::filesystem::path& path) {
+    std::unique_ptr<PngRows> reader(new PngRows(path));
+    if (!reader->start()) return nullptr;
+    return reader;
+  }
+  ~PngRows() override { release(); }
+
+  torch::Tensor read(int64_t count) override {
+    const int64_t n = std::clamp<int64_t>(count, 0, shape_.height - next_);
+    const auto row_bytes = static_cast<size_t>(png_get_rowbytes(png_, info_));
+    if (buffer_.size() < row_bytes * n) buffer_.resize(row_bytes * n);
+    rows_.resize(n);
+    for (int64_t i = 0; i < n; ++i) rows_[i] = buffer_.data() + row_bytes * i;
+    if (!guarded(
+            [&] { png_read_rows(png_, rows_.data(), nullptr, static_cast<png_uint_32>(n)); })) {
+      throw input_error(path_.string(), "cannot be decoded (libpng: " + message_ + ")",
+                        kCorruptFix);
+    }
+    next_ += n;
+    return rows_from_samples(buffer_.data(), n, shape_);
+  }
+
+  void restart() override {
+    release();
+    next_ = 0;
+    if (!start()) throw input_error(path_.string(), "cannot be opened again", kCorruptFix);
+  }
+
+ private:
+  explicit PngRows(const std::filesystem::path& path) : RowReader(path, {}) {}
+
+  // Opens the file and reads its header; false when it is not a PNG that streams.
+  bool start() {
+    file_ = std::fopen(path_.c_str(), "rb");
+    if (!file_) return false;
+    png_byte signature[8];
+    if (std::fread(signature, 1, 8, file_) != 8 || png_sig_cmp(signature, 0, 8) != 0) {
+      return false;
+    }
+    png_ = png_create_read_struct(PNG_LIBPNG_VER_STRING, this, on_error, on_warning);
+    if (png_) info_ = png_create_info_struct(png_);
+    if (!png_ || !info_) return false;
+    png_uint_32 width = 0, height = 0;
+    int depth = 0, colour = 0, interlace = 0;
+    if (!guarded([&] {
+          png_init_io(png_, file_);
+          png_set_sig_bytes(png_, 8);
+          png_set_user_limits(png_, 0x7fffffff, 0x7fffffff);  // memory is bounded by the band
+          png_read_info(png_, info_);
+          png_get_IHDR(png_, info_, &width, &height, &depth, &colour, &interlace, nullptr, nullptr);
+        })) {
+      return false;
+    }
+    const bool streams =
+        (depth == 8 || depth == 16) && interlace == PNG_INTERLACE_NONE &&
+        !png_get_valid(png_, info_, PNG_INFO_tRNS) &&
+        (colour == PNG_COLOR_TYPE_GRAY || colour == PNG_COLOR_TYPE_RGB ||
+         colour == PNG_COLOR_TYPE_RGB_ALPHA || colour == PNG_COLOR_TYPE_GRAY_ALPHA);
+    if (!streams || width == 0 || height == 0) return false;
+    if (!guarded([&] {
+          if (depth == 16) png_set_swap(png_);  // PNG stores 16-bit samples big-endian
+          if (colour == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png_);
+          png_read_update_info(png_, info_);
+        })) {
+      return false;
+    }
+    shape_ = {static_cast<int64_t>(height), static_cast<int64_t>(width),
+              colour == PNG_COLOR_TYPE_GRAY  ? 1
+              : colour == PNG_COLOR_TYPE_RGB ? 3
+                                             : 4,
+              depth};
+    return png_get_channels(png_, info_) == shape_.channels;
+  }
+
+  void release() {
+    if (png_) png_destroy_read_struct(&png_, info_ ? &info_ : nullptr, nullptr);
+    if (file_) std::fclose(file_);
+    png_ = nullptr;
+    info_ = nullptr;
+    file_ = nullptr;
+  }
+
+  static void on_error(png_structp png, png_const_charp message) {
+    static_cast<PngRows*>(png_get_error_ptr(png))->message_ = message;
+    longjmp(png_jmpbuf(png), 1);
+  }
+  static void on_warning(png_structp, png_const_charp) {}
+
+  template <typename Calls>
+  bool guarded(const Calls& calls) {
+    if (setjmp(png_jmpbuf(png_))) return false;
+    calls();
+    return true;
+  }
+
+  FILE* file_ = nullptr;
+  png_structp png_ = nullptr;
+  png_infop info_ = nullptr;
+  std::vector<png_byte> buffer_;
+  std::vector<png_bytep> rows_;
+  std::string message_;
+};
+
+// TIFF in strips through libtiff, one scanline at a time: 8- or 16-bit unsigned gray (min is
+// black), RGB, or RGB with one alpha OpenCV does not premultiply (a 16-bit one, or an 8-bit one
+// marked associated or unspecified), interleaved, top-left orientation, the first page.
+class TiffRows : public RowReader {
+ public:
+  static std::unique_ptr<RowReader> open(const std::filesystem::path& path) {
+    std::unique_ptr<TiffRows> reader(new TiffRows(path));
+    if (!reader->start()) return nullptr;
+    return reader;
+  }
+  ~TiffRows() override { release(); }
+
+  torch::Tensor read(int64_t count) override {
+    const int64_t n = std::clamp<int64_t>(count, 0, shape_.height - next_);
+    const auto row_bytes = static_cast<size_t>(TIFFScanlineSize64(tiff_));
+    if (buffer_.size() < row_bytes * n) buffer_.resize(row_bytes * n);
+    for (int64_t i = 0; i < n; ++i) {
+      if (TIFFReadScanline(tiff_, buffer_.data() + row_bytes * i, static_cast<uint32_t>(next_ + i),
+                           0) < 0) {
+        throw input_error(path_.string(), "cannot be decoded (libtiff: " + message_ + ")",
+                          kCorruptFix);
+      }
+    }
+    next_ += n;
+    return rows_from_samples(buffer_.data(), n, shape_);
+  }
+
+  void restart() override {
+    release();
+    next_ = 0;
+    if (!start()) throw input_error(path_.string(), "cannot be opened again", kCorruptFix);
+  }
+
+ private:
+  explicit TiffRows(const std::filesystem::path& path) : RowReader(path, {}) {}
+
+  bool start() {
+    TIFFOpenOptions* options = TIFFOpenOptionsAlloc();
+    TIFFOpenOptionsSetErrorHandlerExtR(options, on_error, this);
+    TIFFOpenOptionsSetWarningHandlerExtR(options, on_warning, this);
+    tiff_ = TIFFOpenExt(path_.c_str(), "r", options);
+    TIFFOpenOptionsFree(options);
+    if (!tiff_ || TIFFIsTiled(tiff_)) return false;
+    uint32_t width = 0, height = 0;
+    uint16_t bits = 0, samples = 0, photometric = 0, planar = 0, format = 0, orientation = 0;
+    uint16_t extra_count = 0;
+    uint16_t* extra = nullptr;
+    if (!TIFFGetField(tiff_, TIFFTAG_IMAGEWIDTH, &width) ||
+        !TIFFGetField(tiff_, TIFFTAG_IMAGELENGTH, &height) ||
+        !TIFFGetField(tiff_, TIFFTAG_PHOTOMETRIC, &photometric)) {
+      return false;
+    }
+    TIFFGetFieldDefaulted(tiff_, TIFFTAG_BITSPERSAMPLE, &bits);
+    TIFFGetFieldDefaulted(tiff_, TIFFTAG_SAMPLESPERPIXEL, &samples);
+    TIFFGetFieldDefaulted(tiff_, TIFFTAG_PLANARCONFIG, &planar);
+    TIFFGetFieldDefaulted(tiff_, TIFFTAG_SAMPLEFORMAT, &format);
+    TIFFGetFieldDefaulted(tiff_, TIFFTAG_ORIENTATION, &orientation);
+    TIFFGetFieldDefaulted(tiff_, TIFFTAG_EXTRASAMPLES, &extra_count, &extra);
+    const bool gray = photometric == PHOTOMETRIC_MINISBLACK && samples == 1;
+    const bool rgb = photometric == PHOTOMETRIC_RGB && samples == 3;
+    const bool rgba = photometric == PHOTOMETRIC_RGB && samples == 4 && extra_count == 1 &&
+                      (bits == 16 || extra[0] != EXTRASAMPLE_UNASSALPHA);
+    if (!(gray || rgb || rgba) || (bits != 8 && bits != 16) || format != SAMPLEFORMAT_UINT ||
+        planar != PLANARCONFIG_CONTIG || orientation != ORIENTATION_TOPLEFT || width == 0 ||
+        height == 0) {
+      return false;
+    }
+    shape_ = {static_cast<int64_t>(height), static_cast<int64_t>(width), samples, bits};
+    return true;
+  }
+
+  void release() {
+    if (tiff_) TIFFClose(tiff_);
+    tiff_ = nullptr;
+  }
+
+  static int on_error(TIFF*, void* self, const char*, const char* format, va_list args) {
+    char text[512];
+    std::vsnprintf(text, sizeof text, format, args);
+    static_cast<TiffRows*>(self)->message_ = text;
+    return 1;  // handled: not printed
+  }
+  static int on_warning(TIFF*, void*, const char*, const char*, va_list) { return 1; }
+
+  TIFF* tiff_ = nullptr;
+  std::vector<unsigned char> buffer_;
+  std::string message_;
+};
+
+}  // namespace
+
+std::unique_ptr<RowReader> open_row_reader(const std::filesystem::path& path) {
+  // By what the file holds, as read_image decodes it, not by its extension.
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) return nullptr;
+  unsigned char magic[4] = {};
+  if (FILE* file = std::fopen(path.c_str(), "rb")) {
+    const size_t got = std::fread(magic, 1, sizeof magic, file);
+    std::fclose(file);
+    if (got != sizeof magic) return nullptr;
+  }
+  if (magic[0] == 0x89 && magic[1] == 'P' && magic[2] == 'N' && magic[3] == 'G') {
+    return PngRows::open(path);
+  }
+  const bool tiff = (magic[0] == 'I' && magic[1] == 'I' && (magic[2] == 42 || magic[2] == 43)) ||
+                    (magic[0] == 'M' && magic[1] == 'M' && (magic[3] == 42 || magic[3] == 43));
+  return tiff ? TiffRows::open(path) : nullptr;
+}
+
+}  // namespace srkit
