@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "common.h"
+#include "flag_checks.h"
 #include "srkit/conformal/calibration_benchmark.h"
 #include "srkit/core/runtime.h"
 #include "srkit/engine/throughput.h"
@@ -160,10 +161,17 @@ void register_bench(CLI::App& app, Runner& run) {
   auto* command = app.add_subcommand(
       "bench", "measure a model's speed against this machine's peak, or calibration speed");
   command->add_option("-m,--model", args->model, "model name")->capture_default_str();
-  command->add_option("-s,--scale", args->scale, "native scale")->capture_default_str();
-  command->add_option("--size", args->size, "input side in pixels")->capture_default_str();
-  command->add_option("--warmup", args->warmup, "untimed runs first")->capture_default_str();
+  command->add_option("-s,--scale", args->scale, "native scale")
+      ->check(positive())
+      ->capture_default_str();
+  command->add_option("--size", args->size, "input side in pixels")
+      ->check(at_least(1))
+      ->capture_default_str();
+  command->add_option("--warmup", args->warmup, "untimed runs first")
+      ->check(at_least(0))
+      ->capture_default_str();
   command->add_option("--repeats", args->repeats, "timed runs (the median is reported)")
+      ->check(at_least(1))
       ->capture_default_str();
   command
       ->add_option("--layout", args->layout,
@@ -177,8 +185,10 @@ void register_bench(CLI::App& app, Runner& run) {
   command->add_flag("--calibration", args->calibration,
                     "measure conformal calibration instead (maps/s, oracle speed-up)");
   command->add_option("--images", args->images, "calibration: number of maps")
+      ->check(at_least(1))
       ->capture_default_str();
   command->add_option("--map-size", args->map_size, "calibration: map side in pixels")
+      ->check(at_least(1))
       ->capture_default_str();
   add_common_flags(*command, args->common);
   command->callback([args, &run] { run = [args] { return run_bench(*args); }; });

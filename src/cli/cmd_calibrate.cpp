@@ -8,6 +8,7 @@
 
 #include "common.h"
 #include "conformal_units.h"
+#include "flag_checks.h"
 #include "srkit/conformal/calibration_file.h"
 #include "srkit/engine/batch.h"
 #include "upscaler_flags.h"
@@ -126,30 +127,38 @@ void register_calibrate(CLI::App& app, Runner& run) {
   command
       ->add_option("--samples", s.ensemble.samples,
                    "outputs per image for the score: flips/rotations, then shifted/noisy ones")
+      ->check(at_least(1))
       ->capture_default_str();
   command->add_option("--shift", s.ensemble.shift, "random input shift of samples, LR pixels")
+      ->check(at_least(0))
       ->capture_default_str();
   command->add_option("--noise", s.ensemble.noise, "Gaussian input noise of samples (0..1 scale)")
+      ->check(at_least(0))
       ->capture_default_str();
   command->add_option("--seed", s.ensemble.seed, "seed of the shifts and noise")
       ->capture_default_str();
   command->add_option("--score-space", args->score_space, "variance measured in: lab or rgb")
       ->capture_default_str();
   command->add_option("--score-kernel", s.score.kernel, "box side K of the patch variance (odd)")
+      ->check(odd_positive())
       ->capture_default_str();
   command
       ->add_option("--score-clip", s.score.clip_quantile,
                    "clip each score map at this quantile (1 = off)")
+      ->check(unit_interval_above_zero())
       ->capture_default_str();
   command->add_option("--score-blur", s.score.blur_sigma, "Gaussian sigma smoothing the score")
+      ->check(at_least(0))
       ->capture_default_str();
   command->add_option("--fidelity", args->fidelity, "error measure: lab, lab-neighbourhood or rgb")
       ->capture_default_str();
   command->add_option("--fidelity-kernel", s.fidelity.kernel, "box side for lab-neighbourhood")
+      ->check(odd_positive())
       ->capture_default_str();
   command
       ->add_option("--fidelity-blur", s.fidelity.blur_sigma,
                    "Gaussian sigma smoothing the error map (0 = off)")
+      ->check(at_least(0))
       ->capture_default_str();
   command->add_option("-o,--output", args->output, "calibration file to write (.json)")->required();
   command->add_flag("--overwrite", args->overwrite, "replace an existing calibration file");

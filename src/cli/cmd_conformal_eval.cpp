@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "conformal_units.h"
+#include "flag_checks.h"
 #include "srkit/conformal/calibration_file.h"
 #include "srkit/io/line_plot.h"
 #include "srkit/metrics/bootstrap.h"
@@ -42,7 +43,9 @@ std::vector<double> alpha_grid(const EvalArgs& args, const conformal::Calibratio
     grid.insert(given.begin(), given.end());
   } else {
     grid.insert(calibration.alphas.begin(), calibration.alphas.end());
-    for (int k = 1; k <= 20; ++k) grid.insert(0.025 * k);
+    // k * 25 / 1000, not 0.025 * k: the doubles of "0.3" and of a calibration's 0.3, not
+    // 0.30000000000000004 beside them.
+    for (int k = 1; k <= 20; ++k) grid.insert(k * 25 / 1000.0);
   }
   return {grid.begin(), grid.end()};
 }
@@ -234,10 +237,13 @@ void register_conformal_eval(CLI::App& app, Runner& run) {
   command->get_option("--crop")->description("HR crop side of the units (default: as calibrated)");
   command->add_option("--alpha", args->alphas,
                       "levels to evaluate (default: the calibration's and 0.025..0.5)");
-  command->add_option("--leaked", args->leaked,
-                      "calibration units that came from the model's training data (Prop. 3.2)");
+  command
+      ->add_option("--leaked", args->leaked,
+                   "calibration units that came from the model's training data (Prop. 3.2)")
+      ->check(at_least(0));
   command->add_option("--plots", args->plots, "folder for risk/trusted/PSNR vs alpha PNG plots");
   command->add_option("--bootstrap", args->bootstrap, "bootstrap resamples for the intervals")
+      ->check(at_least(1))
       ->capture_default_str();
   add_upscaler_flags(*command, args->upscaler, /*choose_model=*/false);
   add_common_flags(*command, args->common);

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "common.h"
+#include "flag_checks.h"
 #include "srkit/data/realesrgan_degradation.h"
 #include "srkit/engine/batch.h"
 #include "srkit/ops/color.h"
@@ -127,6 +128,7 @@ void register_degrade(CLI::App& app, Runner& run) {
   command->add_option("inputs", args->inputs, "HR image files or folders")->required();
   command->add_option("-o,--output", args->output, "output file (one input) or folder")->required();
   command->add_option("-s,--scale", args->scale, "integer downscaling factor")
+      ->check(at_least(1))
       ->capture_default_str();
   command->add_flag("--no-modcrop", args->no_modcrop,
                     "do not crop HR to a multiple of the scale first (LR size is then ceil(HR/N))");
@@ -140,8 +142,10 @@ void register_degrade(CLI::App& app, Runner& run) {
       ->add_option("--seed", args->seed,
                    "realesrgan: seed of the first input (the next inputs use seed+1, ...)")
       ->capture_default_str();
-  command->add_option("--grid", args->grid,
-                      "realesrgan: write N samples of each input side by side (inspection)");
+  command
+      ->add_option("--grid", args->grid,
+                   "realesrgan: write N samples of each input side by side (inspection)")
+      ->check(at_least(0));
   command->add_flag("--overwrite", args->overwrite, "replace existing outputs");
   add_common_flags(*command, args->common);
   command->callback([args, &run] { run = [args] { return run_degrade(*args); }; });

@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "eval_flags.h"
+#include "flag_checks.h"
 #include "srkit/engine/batch.h"
 #include "srkit/io/image_io.h"
 #include "srkit/metrics/metric.h"
@@ -197,20 +198,26 @@ void register_eval(CLI::App& app, Runner& run) {
   command->add_option("--fit-niqe", args->fit_niqe,
                       "fit a NIQE pristine model on the input photos (clean, natural, sharp) and "
                       "write it to this JSON file");
-  command->add_option("-s,--scale", args->scale,
-                      "SR scale: crops that many border pixels (images), is ERGAS's ratio (--task "
-                      "pan), and tolerates HR modcrop");
-  command->add_option("--crop", args->crop,
-                      "border pixels to crop (default: --scale, else 0; --task depth: 6)");
+  command
+      ->add_option("-s,--scale", args->scale,
+                   "SR scale: crops that many border pixels (images), is ERGAS's ratio (--task "
+                   "pan), and tolerates HR modcrop")
+      ->check(positive());
+  command
+      ->add_option("--crop", args->crop,
+                   "border pixels to crop (default: --scale, else 0; --task depth: 6)")
+      ->check(at_least(0));
   command->add_flag("--rgb", args->rgb, "compare all channels instead of BT.601 Y");
   command->add_option("--task", args->task,
                       "depth, pan or mri: the guided task's metrics instead (depth RMSE; pan "
                       "PSNR/SAM/ERGAS/Q2n/SCC; MR PSNR/SSIM; docs/guided.md)");
   command->add_option("--slice", args->slice,
                       "--task with NIfTI files: AXIS:INDEX (default middle z)");
-  command->add_option("--peak", args->peak,
-                      "--task pan/mri: the value that maps to 1 (default: 1 for images, else the "
-                      "reference's maximum)");
+  command
+      ->add_option("--peak", args->peak,
+                   "--task pan/mri: the value that maps to 1 (default: 1 for images, else the "
+                   "reference's maximum)")
+      ->check(positive());
   command->add_option("--csv", args->csv, "also write per-image results to this CSV file");
   add_common_flags(*command, args->common);
   command->callback([args, &run] { run = [args] { return run_eval(*args); }; });

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "flag_checks.h"
 #include "guide_flags.h"
 #include "srkit/core/runtime.h"
 #include "srkit/data/guided_protocol.h"
@@ -16,8 +17,7 @@
 
 namespace srkit::cli {
 
-ChosenUpscaler choose_upscaler(const GuideArgs& args, GuidedTask task,
-                               const ProgressFn& progress) {
+ChosenUpscaler choose_upscaler(const GuideArgs& args, GuidedTask task, const ProgressFn& progress) {
   if (!args.model.empty()) {
     std::shared_ptr<Model> model = open_model_file(args.model);
     if (model->card().task != "guided") {
@@ -85,11 +85,10 @@ int run_on_files(const GuideArgs& args, GuidedTask task) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   write_guided_result(output, result, target, guide, args.overwrite);
-  say(args.common, fmt::format("{} + {} -> {} (x{}, {}, {}x{}{})", args.target, args.guide,
-                               args.output, scale, upscaler.name, result.size(2), result.size(1),
-                               unknown > 0 ? fmt::format("; {} unknown target pixels filled",
-                                                         unknown)
-                                           : ""));
+  say(args.common,
+      fmt::format("{} + {} -> {} (x{}, {}, {}x{}{})", args.target, args.guide, args.output, scale,
+                  upscaler.name, result.size(2), result.size(1),
+                  unknown > 0 ? fmt::format("; {} unknown target pixels filled", unknown) : ""));
   if (args.common.json) {
     print_json({{"task", args.task},
                 {"method", upscaler.name},
@@ -125,43 +124,61 @@ void register_guide(CLI::App& app, Runner& run) {
   command->add_option("--guide", args->guide,
                       "high-resolution guide (photo, panchromatic band, other MR contrast)");
   command->add_option("-o,--output", args->output, "result: .tif (GeoTIFF), .npy or an image");
-  command->add_option("--method", args->method,
-                      "bicubic, joint-bilateral, guided-filter, fast-global-smoother, brovey, "
-                      "gihs, gram-schmidt")
+  command
+      ->add_option("--method", args->method,
+                   "bicubic, joint-bilateral, guided-filter, fast-global-smoother, brovey, "
+                   "gihs, gram-schmidt")
       ->capture_default_str();
   command->add_option("-m,--model", args->model,
                       "a trained guided model (.srkit from srkit train with a magnet config) "
                       "instead of --method");
   auto& settings = args->settings;
-  command->add_option("--spatial", settings.spatial,
-                      "joint-bilateral sigma_space / guided-filter radius, in multiples of the scale")
+  command
+      ->add_option("--spatial", settings.spatial,
+                   "joint-bilateral sigma_space / guided-filter radius, in multiples of the scale")
+      ->check(positive())
       ->capture_default_str();
   command->add_option("--range", settings.range, "joint-bilateral sigma_color (guide in [0,1])")
+      ->check(positive())
       ->capture_default_str();
-  command->add_option("--epsilon", settings.epsilon, "guided-filter regularisation (guide in [0,1])")
+  command
+      ->add_option("--epsilon", settings.epsilon, "guided-filter regularisation (guide in [0,1])")
+      ->check(positive())
       ->capture_default_str();
-  command->add_option("--lambda", settings.lambda,
-                      "fast-global-smoother lambda, in multiples of scale^2")
+  command
+      ->add_option("--lambda", settings.lambda,
+                   "fast-global-smoother lambda, in multiples of scale^2")
+      ->check(positive())
       ->capture_default_str();
-  command->add_option("--sigma-color", settings.sigma_color,
-                      "fast-global-smoother sigma_color (8-bit guide levels)")
+  command
+      ->add_option("--sigma-color", settings.sigma_color,
+                   "fast-global-smoother sigma_color (8-bit guide levels)")
+      ->check(positive())
       ->capture_default_str();
-  command->add_option("--tile", args->tiling.tile,
-                      "--model: tile side in target pixels (default: whole image when it fits "
-                      "--max-memory)");
+  command
+      ->add_option("--tile", args->tiling.tile,
+                   "--model: tile side in target pixels (default: whole image when it fits "
+                   "--max-memory)")
+      ->check(at_least(0));
   command->add_option("--tile-pad", args->tiling.pad, "--model: context around each tile")
+      ->check(at_least(0))
       ->capture_default_str();
-  command->add_option("--tile-overlap", args->tiling.overlap,
-                      "--model: blended overlap between tiles")
+  command
+      ->add_option("--tile-overlap", args->tiling.overlap, "--model: blended overlap between tiles")
+      ->check(at_least(0))
       ->capture_default_str();
-  command->add_option("--max-memory", args->max_memory,
-                      "--model: memory for one pass, e.g. 2G (default: 1/4 of free RAM, at most 4G)");
+  command
+      ->add_option("--max-memory", args->max_memory,
+                   "--model: memory for one pass, e.g. 2G (default: 1/4 of free RAM, at most 4G)")
+      ->check(byte_size());
   command->add_option("--slice", args->slice, "NIfTI inputs: AXIS:INDEX (default middle z)");
   command->add_flag("--overwrite", args->overwrite, "replace an existing output");
   command->add_flag("--benchmark", args->benchmark,
                     "run the method over data/guided with the task's protocol and metrics");
-  command->add_option("-s,--scale", args->scales,
-                      "benchmark scales (default: the task's: depth 4 8 16, pan 4, mri 2 4)");
+  command
+      ->add_option("-s,--scale", args->scales,
+                   "benchmark scales (default: the task's: depth 4 8 16, pan 4, mri 2 4)")
+      ->check(positive());
   command->add_option("--split", args->split, "benchmark split: train, validation or test")
       ->capture_default_str();
   command->add_option("--mri-downsampling", args->mri_downsampling, "kspace or bicubic")

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "common.h"
+#include "flag_checks.h"
 #include "srkit/conformal/calibration_file.h"
 #include "srkit/core/runtime.h"
 #include "srkit/engine/batch.h"
@@ -258,6 +259,7 @@ void register_upscale(CLI::App& app, Runner& run) {
       ->add_option("--alpha", args->alpha,
                    "guaranteed level: expected worst error inside the mask (0..3, in the "
                    "calibrated error measure)")
+      ->check(positive())
       ->capture_default_str();
   command->add_option("--mask", args->mask,
                       "mask file (one input) or folder: white = trusted pixels");

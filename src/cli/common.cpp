@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "flag_checks.h"
 #include "srkit/core/runtime.h"
 #include "srkit/io/atomic_file.h"
 
@@ -29,7 +30,8 @@ bool stderr_is_terminal() { return isatty(STDERR_FILENO) != 0; }
 }  // namespace
 
 void add_common_flags(CLI::App& command, CommonFlags& flags) {
-  command.add_option("--threads", flags.threads, "CPU threads (default: all cores)");
+  command.add_option("--threads", flags.threads, "CPU threads (default, or 0: all cores)")
+      ->check(at_least(0));
   command.add_option("--device", flags.device, "cpu, cuda, cuda:N or auto")->capture_default_str();
   command.add_flag("--json", flags.json, "machine-readable results on stdout");
   command.add_flag("-q,--quiet", flags.quiet, "no progress or notes on stderr (errors still)");

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "flag_checks.h"
 #include "srkit/io/image_io.h"
 
 namespace srkit::cli {
@@ -16,8 +17,10 @@ void add_unit_flags(CLI::App& command, UnitFlags& flags) {
   command.add_option("--lr", flags.lr,
                      "folder of their low-resolution inputs, same names (default: bicubic "
                      "downscaling of --data)");
-  command.add_option("--crop", flags.crop,
-                     "use square HR crops of this side as the units instead of whole images");
+  command
+      .add_option("--crop", flags.crop,
+                  "use square HR crops of this side as the units instead of whole images")
+      ->check(at_least(0));
 }
 
 conformal::UnitOptions unit_options(const UnitFlags& flags, double scale) {
@@ -50,6 +53,7 @@ std::vector<double> parse_alphas(const std::string& text) {
   }
   if (alphas.empty()) throw usage_error("--alpha needs at least one value");
   std::sort(alphas.begin(), alphas.end());
+  alphas.erase(std::unique(alphas.begin(), alphas.end()), alphas.end());
   return alphas;
 }
 

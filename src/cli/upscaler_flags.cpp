@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common.h"
+#include "flag_checks.h"
 
 namespace srkit::cli {
 void add_upscaler_flags(CLI::App& command, UpscalerFlags& flags, bool choose_model) {
@@ -11,8 +12,10 @@ void add_upscaler_flags(CLI::App& command, UpscalerFlags& flags, bool choose_mod
         ->capture_default_str();
     command.add_option("--model-cmd", flags.model_cmd,
                        "an external upscaler instead: 'PROGRAM {in} {out}' (needs --scale)");
-    command.add_option("-s,--scale", flags.scale,
-                       "output/input size (default: the model's scale, 4 when it has several)");
+    command
+        .add_option("-s,--scale", flags.scale,
+                    "output/input size (default: the model's scale, 4 when it has several)")
+        ->check(positive());
     command
         .add_option("--model-range", flags.model_range,
                     "value range a model given by path expects: 1 or 255")
@@ -22,24 +25,31 @@ void add_upscaler_flags(CLI::App& command, UpscalerFlags& flags, bool choose_mod
   }
   command
       .add_option("--model-timeout", flags.model_timeout, "seconds one run of --model-cmd may take")
+      ->check(positive())
       ->capture_default_str();
   command
       .add_option("--precision", flags.precision,
                   "fp32, or bf16 (ncnn models; used where the CPU has AVX512-BF16 or AMX, or "
                   "on CUDA)")
       ->check(CLI::IsMember({"fp32", "bf16"}));
-  command.add_option("--tile", flags.tile,
-                     "most input pixels a tile keeps per side, evened out over the image "
-                     "(default: from --max-memory)");
-  command.add_option("--tile-pad", flags.tile_pad,
-                     "context around each tile (default: the model's receptive radius, exact)");
+  command
+      .add_option("--tile", flags.tile,
+                  "most input pixels a tile keeps per side, evened out over the image "
+                  "(default, or 0: from --max-memory)")
+      ->check(at_least(0));
+  command
+      .add_option("--tile-pad", flags.tile_pad,
+                  "context around each tile (default: the model's receptive radius, exact)")
+      ->check(at_least(0));
   command
       .add_option("--tile-overlap", flags.tile_overlap,
                   "blended overlap between tiles (default: none when the tiles are exact, else 8)")
-      ->check(CLI::NonNegativeNumber);
-  command.add_option("--max-memory", flags.max_memory,
-                     "memory an image's upscale may use, e.g. 2G: model, image, tiles, output "
-                     "rows (default: 1/4 of free RAM, at most 4G)");
+      ->check(at_least(0));
+  command
+      .add_option("--max-memory", flags.max_memory,
+                  "memory an image's upscale may use, e.g. 2G: model, image, tiles, output "
+                  "rows (default: 1/4 of free RAM, at most 4G)")
+      ->check(byte_size());
 }
 
 Upscaler make_upscaler(const UpscalerFlags& flags, const torch::Device& device, bool quiet) {
@@ -63,12 +73,13 @@ Upscaler make_upscaler(const UpscalerFlags& flags, const torch::Device& device, 
   choice.options.alpha = flags.alpha == "model" ? AlphaMethod::kModel : AlphaMethod::kBicubic;
   choice.bfloat16 = flags.precision == "bf16";
   auto upscaler = open_upscaler(choice, device);
-  if (!upscaler.note.empty() && !quiet) print_error("note: --precision bf16: " + upscaler.note);
-  if (upscaler.resized() && !quiet) {
-    print_error(
-        fmt::format("note: {} has no x{} weights; running x{} and resizing its output to "
-                    "x{} with MATLAB-compatible bicubic",
-                    upscaler.name, upscaler.scale, upscaler.native_scale, upscaler.scale));
+  CommonFlags notes;  // notes on stderr as the commands say them: not errors, silenced by -q
+  notes.quiet = quiet;
+  if (!upscaler.note.empty()) say(notes, "note: --precision bf16: " + upscaler.note);
+  if (upscaler.resized()) {
+    say(notes, fmt::format("note: {} has no x{} weights; running x{} and resizing its output to "
+                           "x{} with MATLAB-compatible bicubic",
+                           upscaler.name, upscaler.scale, upscaler.native_scale, upscaler.scale));
   }
   return upscaler;
 }

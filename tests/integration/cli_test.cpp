@@ -121,6 +121,67 @@ TEST(Cli, AMissingOutputFolderIsCreated) {
   EXPECT_TRUE(contains(refused.err, blocked.string())) << refused.err;
 }
 
+// A flag value out of range is a usage error (exit 2) naming the flag, before any work: every
+// verb, every kind of check (a count, a size, a level, an odd window, a number at all).
+TEST(Cli, OutOfRangeFlagValuesAreUsageErrorsNamingTheFlag) {
+  TempDir dir;
+  const auto photo = small_photo(dir).string();
+  const auto out = (dir / "out.png").string();
+  const auto upscale = "upscale " + photo + " -o " + out;
+  const auto calibrate =
+      "calibrate --data " + dir.path().string() + " -o " + (dir / "c.json").string();
+  const auto guide = "guide --task depth --target " + photo + " --guide " + photo + " -o " + out;
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {upscale + " --scale 0", "--scale"},
+      {upscale + " --scale -4", "--scale"},
+      {upscale + " --tile -5", "--tile"},
+      {upscale + " --tile-pad -1", "--tile-pad"},
+      {upscale + " --tile-overlap -3", "--tile-overlap"},
+      {upscale + " --threads -1", "--threads"},
+      {upscale + " --max-memory 0", "--max-memory"},
+      {upscale + " --max-memory 12Q", "--max-memory"},
+      {upscale + " --model-timeout 0", "--model-timeout"},
+      {upscale + " --alpha 0", "--alpha"},
+      {upscale + " --scale four", "--scale"},
+      {"bench --size 0", "--size"},
+      {"bench --repeats 0", "--repeats"},
+      {"bench --warmup -1", "--warmup"},
+      {calibrate + " --samples 0", "--samples"},
+      {calibrate + " --score-kernel 4", "--score-kernel"},
+      {calibrate + " --score-clip 0", "--score-clip"},
+      {calibrate + " --fidelity-blur -1", "--fidelity-blur"},
+      {calibrate + " --alpha 0.1,-2", "--alpha"},
+      {"conformal-eval --calibration c.json --data " + dir.path().string() + " --bootstrap 0",
+       "--bootstrap"},
+      {"degrade " + photo + " -o " + out + " --scale 0", "--scale"},
+      {"degrade " + photo + " -o " + out + " --grid -2", "--grid"},
+      {"eval " + photo + " " + photo + " --crop -1", "--crop"},
+      {"eval " + photo + " " + photo + " --peak 0", "--peak"},
+      {guide + " --spatial 0", "--spatial"},
+      {guide + " --tile -1", "--tile"},
+      {"train --config " + std::string(SRKIT_SOURCE_DIR) + "/configs/compact_x4.yaml --nproc 0",
+       "--nproc"},
+  };
+  for (const auto& [command, flag] : cases) {
+    SCOPED_TRACE(command);
+    const auto result = run_srkit(command);
+    EXPECT_EQ(result.exit_code, 2) << result.err;
+    EXPECT_TRUE(contains(result.err, flag)) << result.err;
+    EXPECT_FALSE(std::filesystem::exists(out));
+  }
+}
+
+// A folder whose name looks like an image is named as what it is.
+TEST(Cli, AFolderGivenAsAnImageIsNamed) {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "photo.png");
+  const auto result =
+      run_srkit("upscale " + (dir / "photo.png").string() + " -o " + (dir / "o.png").string());
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_TRUE(contains(result.err, (dir / "photo.png").string() + " is a folder, not an image"))
+      << result.err;
+}
+
 TEST(Cli, MissingInputIsReportedWithItsName) {
   TempDir out;
   const auto result = run_srkit("upscale /nonexistent/photo.png -o " + (out / "x.png").string());

@@ -161,6 +161,16 @@ TEST_F(Workflow, CalibrateThenMaskEveryUpscale) {
                      test_photos.string() + " --alpha 0,0.1 -q");
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_TRUE(contains(result.err, "give positive numbers")) << result.err;
+  // The default levels: the calibration's and 0.025, 0.05, ..., 0.5 as written, each once (a
+  // grid summed in floating point gave 0.30000000000000004 beside a calibrated 0.3).
+  result = run_srkit("conformal-eval --calibration " + calibration.string() + " --data " +
+                     test_photos.string() + " --crop 0 --bootstrap 10 --json -q");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto levels = nlohmann::json::parse(result.out)["alphas"];
+  ASSERT_EQ(levels.size(), 20U) << levels.dump();
+  for (size_t k = 0; k < levels.size(); ++k) {
+    EXPECT_EQ(levels[k]["alpha"].get<double>(), (k + 1) * 25 / 1000.0) << levels[k].dump();
+  }
 }
 
 // LR files given beside the HR ones (--lr) calibrate exactly as LR made by srkit: `srkit degrade`

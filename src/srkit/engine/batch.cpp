@@ -59,6 +59,14 @@ std::vector<std::filesystem::path> expand_inputs(
         const bool wanted = accept ? accept(entry.path()) : is_image_path(entry.path());
         if (entry.is_regular_file() && wanted) found.push_back(entry.path());
       }
+      if (found.empty()) {
+        throw usage_error(
+            input +
+            (is_image_path(path) ? " is a folder, not an image file"
+                                 : " is a folder with no "
+                                   "files to read") +
+            (accept ? "" : " (srkit reads .png, .jpg, .tif, .webp, .bmp and .pnm files)"));
+      }
       std::sort(found.begin(), found.end());
       files.insert(files.end(), found.begin(), found.end());
     } else {

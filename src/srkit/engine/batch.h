@@ -97,7 +97,8 @@ BatchReport run_batch(const std::vector<std::filesystem::path>& files, const Bat
                       const FileWork& work, const BatchEvents& events = {});
 
 // Expands the inputs (files, or folders of images, not recursive) into a sorted list of files. A
-// folder contributes its files that `accept` (by default those with image extensions).
+// folder contributes its files that `accept` (by default those with image extensions); a folder
+// with none is a usage Error naming it.
 std::vector<std::filesystem::path> expand_inputs(
     const std::vector<std::string>& inputs,
     const std::function<bool(const std::filesystem::path&)>& accept = {});
