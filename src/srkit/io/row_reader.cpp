@@ -18,6 +18,10 @@
 namespace srkit {
 namespace {
 
+// The widest row streamed, OpenCV's own limit (CV_IO_MAX_IMAGE_WIDTH): a header claiming more is
+// left to read_image, which refuses it, rather than allocating a row of gigabytes.
+constexpr uint32_t kMaxWidth = 1 << 20;
+
 constexpr const char* kCorruptFix = "the file is corrupt or cut short; open it in an image viewer";
 
 // Interleaved samples [n, W, C] of the file (uint8, or uint16 in this machine's byte order) as
@@ -109,7 +113,7 @@ class PngRows : public RowReader {
         !png_get_valid(png_, info_, PNG_INFO_tRNS) &&
         (colour == PNG_COLOR_TYPE_GRAY || colour == PNG_COLOR_TYPE_RGB ||
          colour == PNG_COLOR_TYPE_RGB_ALPHA || colour == PNG_COLOR_TYPE_GRAY_ALPHA);
-    if (!streams || width == 0 || height == 0) return false;
+    if (!streams || width == 0 || height == 0 || width > kMaxWidth) return false;
     if (!guarded([&] {
           if (depth == 16) png_set_swap(png_);  // PNG stores 16-bit samples big-endian
           if (colour == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png_);
@@ -218,7 +222,7 @@ class TiffRows : public RowReader {
                       (bits == 16 || extra[0] != EXTRASAMPLE_UNASSALPHA);
     if (!(gray || rgb || rgba) || (bits != 8 && bits != 16) || format != SAMPLEFORMAT_UINT ||
         planar != PLANARCONFIG_CONTIG || orientation != ORIENTATION_TOPLEFT || width == 0 ||
-        height == 0) {
+        height == 0 || width > kMaxWidth) {
       return false;
     }
     shape_ = {static_cast<int64_t>(height), static_cast<int64_t>(width), samples, bits};
