@@ -51,6 +51,7 @@ void write_png(const std::filesystem::path& path, const torch::Tensor& samples, 
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
   png_infop info = png_create_info_struct(png);
   png_init_io(png, file);
+  png_set_user_limits(png, 0x7fffffff, 0x7fffffff);  // libpng's default stops at 10^6 columns
   png_set_IHDR(png, info, static_cast<png_uint_32>(width),
                static_cast<png_uint_32>(samples.size(0)), 8, colour, interlace,
                PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
@@ -167,6 +168,13 @@ TEST(RowReader, LeavesOtherLayoutsToReadImage) {
     EXPECT_EQ(image.rows, nullptr);
     EXPECT_TRUE(image.pixels.defined());
   }
+  // A row wider than OpenCV's limit (2^20) is not streamed (it could ask for gigabytes):
+  // read_image refuses the file, naming it.
+  const int64_t wide = (1 << 20) + 1;
+  write_png(dir.path() / "wide.png", torch::zeros({1, wide}, torch::kUInt8), wide,
+            PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, false);
+  EXPECT_EQ(open_row_reader(dir.path() / "wide.png"), nullptr);
+  EXPECT_THROW(read_image(dir.path() / "wide.png", PixelStorage::kStreamed), Error);
   // OpenCV decodes a tiled 8-bit TIFF from its file but not from memory: read_image falls back.
   const auto tiled = read_image(dir.path() / "tiled.tif").pixels;
   ASSERT_EQ(tiled.sizes(), torch::IntArrayRef({3, 32, 32}));
