@@ -50,16 +50,35 @@ torch::Tensor rows_from_samples(const unsigned char* data, int64_t n, const Imag
   return out;
 }
 
+// A codec's reader of one file: start() opens it and reads its header (false when it does not
+// stream), release() closes it; restart() is the two.
+class FileRows : public RowReader {
+ public:
+  template <typename Rows>
+  static std::unique_ptr<RowReader> open(const std::filesystem::path& path) {
+    auto reader = std::make_unique<Rows>(path);
+    if (!static_cast<FileRows&>(*reader).start()) return nullptr;
+    return reader;
+  }
+
+  void restart() final {
+    release();
+    next_ = 0;
+    if (!start()) throw input_error(path_.string(), "cannot be opened again", kCorruptFix);
+  }
+
+ protected:
+  explicit FileRows(const std::filesystem::path& path) : RowReader(path, {}) {}
+  virtual bool start() = 0;
+  virtual void release() = 0;
+};
+
 // PNG through libpng, rows as they are stored (8- or 16-bit gray, RGB, RGBA, and gray + alpha as
 // RGBA, which is how OpenCV reads it). libpng reports errors by longjmp: every libpng call runs
 // inside `guarded`, whose frame holds nothing with a destructor.
-class PngRows : public RowReader {
+class PngRows : public FileRows {
  public:
-  static std::unique_ptr<RowReader> open(const std::filesystem::path& path) {
-    std::unique_ptr<PngRows> reader(new PngRows(path));
-    if (!reader->start()) return nullptr;
-    return reader;
-  }
+  explicit PngRows(const std::filesystem::path& path) : FileRows(path) {}
   ~PngRows() override { release(); }
 
   torch::Tensor read(int64_t count) override {
@@ -77,17 +96,8 @@ class PngRows : public RowReader {
     return rows_from_samples(buffer_.data(), n, shape_);
   }
 
-  void restart() override {
-    release();
-    next_ = 0;
-    if (!start()) throw input_error(path_.string(), "cannot be opened again", kCorruptFix);
-  }
-
  private:
-  explicit PngRows(const std::filesystem::path& path) : RowReader(path, {}) {}
-
-  // Opens the file and reads its header; false when it is not a PNG that streams.
-  bool start() {
+  bool start() override {
     file_ = std::fopen(path_.c_str(), "rb");
     if (!file_) return false;
     png_byte signature[8];
@@ -129,7 +139,7 @@ class PngRows : public RowReader {
     return png_get_channels(png_, info_) == shape_.channels;
   }
 
-  void release() {
+  void release() override {
     if (png_) png_destroy_read_struct(&png_, info_ ? &info_ : nullptr, nullptr);
     if (file_) std::fclose(file_);
     png_ = nullptr;
@@ -161,13 +171,9 @@ class PngRows : public RowReader {
 // TIFF in strips through libtiff, one scanline at a time: 8- or 16-bit unsigned gray (min is
 // black), RGB, or RGB with one alpha OpenCV does not premultiply (a 16-bit one, or an 8-bit one
 // marked associated or unspecified), interleaved, top-left orientation, the first page.
-class TiffRows : public RowReader {
+class TiffRows : public FileRows {
  public:
-  static std::unique_ptr<RowReader> open(const std::filesystem::path& path) {
-    std::unique_ptr<TiffRows> reader(new TiffRows(path));
-    if (!reader->start()) return nullptr;
-    return reader;
-  }
+  explicit TiffRows(const std::filesystem::path& path) : FileRows(path) {}
   ~TiffRows() override { release(); }
 
   torch::Tensor read(int64_t count) override {
@@ -185,16 +191,8 @@ class TiffRows : public RowReader {
     return rows_from_samples(buffer_.data(), n, shape_);
   }
 
-  void restart() override {
-    release();
-    next_ = 0;
-    if (!start()) throw input_error(path_.string(), "cannot be opened again", kCorruptFix);
-  }
-
  private:
-  explicit TiffRows(const std::filesystem::path& path) : RowReader(path, {}) {}
-
-  bool start() {
+  bool start() override {
     TIFFOpenOptions* options = TIFFOpenOptionsAlloc();
     TIFFOpenOptionsSetErrorHandlerExtR(options, on_error, this);
     TIFFOpenOptionsSetWarningHandlerExtR(options, on_warning, this);
@@ -229,7 +227,7 @@ class TiffRows : public RowReader {
     return true;
   }
 
-  void release() {
+  void release() override {
     if (tiff_) TIFFClose(tiff_);
     tiff_ = nullptr;
   }
@@ -260,11 +258,11 @@ std::unique_ptr<RowReader> open_row_reader(const std::filesystem::path& path) {
     if (got != sizeof magic) return nullptr;
   }
   if (magic[0] == 0x89 && magic[1] == 'P' && magic[2] == 'N' && magic[3] == 'G') {
-    return PngRows::open(path);
+    return FileRows::open<PngRows>(path);
   }
   const bool tiff = (magic[0] == 'I' && magic[1] == 'I' && (magic[2] == 42 || magic[2] == 43)) ||
                     (magic[0] == 'M' && magic[1] == 'M' && (magic[3] == 42 || magic[3] == 43));
-  return tiff ? TiffRows::open(path) : nullptr;
+  return tiff ? FileRows::open<TiffRows>(path) : nullptr;
 }
 
 }  // namespace srkit
