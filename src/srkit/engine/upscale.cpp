@@ -48,13 +48,14 @@ TilePlan plan_in_bands(int64_t height, int64_t width, const ModelCard& card, int
   return smaller.tile < plan.tile ? plan_tiles(height, width, card, smaller, device) : plan;
 }
 
-// Runs a 3-channel [3,H,W] image through the model with tiling, a band of output rows at a time;
-// halves the tile and starts over when the device runs out of memory. Rows handed on before a
-// retry are not handed on again: the retry's rows continue where they stopped. With `alpha`
-// ([3,H,W]: the alpha repeated) each window runs the model on the alpha too and adds the mean of
-// its three channels as a fourth, so the alpha is made in the same bands. With `bit_depth` 8 or
-// 16, tiles that meet edge to edge are quantized to file samples as they come (the rows are then
-// samples, else values). The band of rows is kept within `band_bytes`.
+// Runs the input's colour (gray as R=G=B) through the model with tiling, a band of output rows at
+// a time; halves the tile and starts over (the input from its top) when the device runs out of
+// memory. Rows handed on before a retry are not handed on again: the retry's rows continue where
+// they stopped. With `alpha_through_model` each window runs the model on the alpha too (repeated
+// into three channels) and adds the mean of its three outputs as a fourth, so the alpha is made
+// in the same bands. `readers`: of the input's rows, the windows and any others the sink has.
+// With `bit_depth` 8 or 16, tiles that meet edge to edge are quantized to file samples as they
+// come (the rows are then samples, else values). The band of rows is kept within `band_bytes`.
 void run_with_retry(Model& model, InputRows& input, bool alpha_through_model, int readers,
                     const TileOptions& tiling, int bit_depth, int64_t band_bytes,
                     const RowSink& sink, const ProgressFn& progress, UpscaleReport& report) {
