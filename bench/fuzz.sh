@@ -34,11 +34,13 @@ build() {  # target, then the srkit sources it reads
   fi
 }
 
-# Seeds: small real photos in every layout the readers take, made by srkit itself.
+# Seeds: small real photos in the formats the readers take, made by srkit itself, and the files
+# of bench/fuzz/seeds.
 seeds() {
   local dir=$out/image_readers/seeds
   [ -d "$dir" ] && return
   mkdir -p "$dir"
+  cp bench/fuzz/seeds/* "$dir/"  # layouts srkit does not write: a tiled TIFF
   for photo in data/samples/chelsea.png data/samples/camera.png; do
     for ext in png tif jpg webp bmp; do
       "$srkit" degrade "$photo" -o "$dir/$(basename "$photo" .png)_8.$ext" --scale 16 -q

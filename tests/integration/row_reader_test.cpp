@@ -78,30 +78,61 @@ void write_png(const std::filesystem::path& path, const torch::Tensor& samples, 
   std::fclose(file);
 }
 
-// An 8-bit RGBA TIFF with an unassociated alpha (OpenCV premultiplies it), or a tiled RGB one.
-void write_tiff(const std::filesystem::path& path, bool tiled) {
+// A TIFF written by libtiff: `samples` [H, W, C] (uint8, or int32 holding 16-bit values), in
+// tiles of 16x16 or in strips; an 8-bit RGBA one with an unassociated alpha (OpenCV
+// premultiplies it).
+void write_tiff(const std::filesystem::path& path, const torch::Tensor& samples, int bits,
+                bool tiled, bool unassociated_alpha = false) {
   TIFF* tiff = TIFFOpen(path.c_str(), "w");
   ASSERT_NE(tiff, nullptr);
-  const uint16_t channels = tiled ? 3 : 4;
-  TIFFSetField(tiff, TIFFTAG_IMAGEWIDTH, 32);
-  TIFFSetField(tiff, TIFFTAG_IMAGELENGTH, 32);
-  TIFFSetField(tiff, TIFFTAG_BITSPERSAMPLE, 8);
+  const auto height = static_cast<uint32_t>(samples.size(0));
+  const auto width = static_cast<uint32_t>(samples.size(1));
+  const auto channels = static_cast<uint16_t>(samples.size(2));
+  TIFFSetField(tiff, TIFFTAG_IMAGEWIDTH, width);
+  TIFFSetField(tiff, TIFFTAG_IMAGELENGTH, height);
+  TIFFSetField(tiff, TIFFTAG_BITSPERSAMPLE, bits);
   TIFFSetField(tiff, TIFFTAG_SAMPLESPERPIXEL, channels);
-  TIFFSetField(tiff, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+  TIFFSetField(tiff, TIFFTAG_PHOTOMETRIC, channels >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
   TIFFSetField(tiff, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
-  std::vector<uint8_t> samples(32 * 32 * channels, 100);
+  TIFFSetField(tiff, TIFFTAG_COMPRESSION, COMPRESSION_LZW);
+  if (channels == 4) {
+    const uint16_t extra[1] = {static_cast<uint16_t>(unassociated_alpha ? EXTRASAMPLE_UNASSALPHA
+                                                                        : EXTRASAMPLE_ASSOCALPHA)};
+    TIFFSetField(tiff, TIFFTAG_EXTRASAMPLES, 1, extra);
+  }
+  // The samples as the file stores them, row by row.
+  const auto stored =
+      (bits == 8 ? samples.to(torch::kUInt8) : samples.to(torch::kInt16)).contiguous();
+  const auto* bytes = static_cast<const uint8_t*>(stored.data_ptr());
+  const size_t pixel = channels * bits / 8, row = width * pixel;
   if (tiled) {
     TIFFSetField(tiff, TIFFTAG_TILEWIDTH, 16);
     TIFFSetField(tiff, TIFFTAG_TILELENGTH, 16);
-    for (uint32_t y = 0; y < 32; y += 16) {
-      for (uint32_t x = 0; x < 32; x += 16) TIFFWriteTile(tiff, samples.data(), x, y, 0, 0);
+    std::vector<uint8_t> tile(16 * 16 * pixel, 0);
+    for (uint32_t y = 0; y < height; y += 16) {
+      for (uint32_t x = 0; x < width; x += 16) {
+        std::fill(tile.begin(), tile.end(), 0);
+        for (uint32_t r = 0; r < 16 && y + r < height; ++r) {
+          const size_t count = std::min<uint32_t>(16, width - x) * pixel;
+          std::copy_n(bytes + (y + r) * row + x * pixel, count, tile.data() + r * 16 * pixel);
+        }
+        ASSERT_GE(TIFFWriteTile(tiff, tile.data(), x, y, 0, 0), 0);
+      }
     }
   } else {
-    const uint16_t extra[1] = {EXTRASAMPLE_UNASSALPHA};
-    TIFFSetField(tiff, TIFFTAG_EXTRASAMPLES, 1, extra);
-    for (uint32_t y = 0; y < 32; ++y) TIFFWriteScanline(tiff, samples.data() + y * 32 * 4, y, 0);
+    std::vector<uint8_t> line(row);
+    for (uint32_t y = 0; y < height; ++y) {
+      std::copy_n(bytes + y * row, row, line.data());
+      ASSERT_GE(TIFFWriteScanline(tiff, line.data(), y, 0), 0);
+    }
   }
   TIFFClose(tiff);
+}
+
+// photo(channels) as [H, W, C] samples of this depth.
+torch::Tensor photo_samples(int64_t channels, int bits) {
+  const double full = bits == 8 ? 255.0 : 65535.0;
+  return (photo(channels) * full).round().permute({1, 2, 0}).to(torch::kInt32).contiguous();
 }
 
 TEST(RowReader, StreamsEveryLayoutExactlyAsReadImageDecodesIt) {
@@ -131,6 +162,16 @@ TEST(RowReader, StreamsEveryLayoutExactlyAsReadImageDecodesIt) {
       }
     }
   }
+  // Tiled TIFFs (one row of tiles held), with edge tiles cut by the 67 x 53 image.
+  for (const auto& [channels, bits] : {std::pair{3, 8}, std::pair{1, 16}, std::pair{4, 16}}) {
+    const auto name = "tiled" + std::to_string(channels) + "_" + std::to_string(bits) + ".tif";
+    SCOPED_TRACE(name);
+    write_tiff(dir.path() / name, photo_samples(channels, bits), bits, /*tiled=*/true);
+    auto reader = open_row_reader(dir.path() / name);
+    ASSERT_NE(reader, nullptr) << "does not stream";
+    EXPECT_TRUE(torch::equal(read_in_bands(*reader),
+                             read_image(dir.path() / name, PixelStorage::kCompact).pixels));
+  }
   // Gray with alpha, which OpenCV reads as RGBA.
   const auto gray = (photo(1)[0] * 255).round().to(torch::kUInt8);
   const auto gray_alpha = torch::stack({gray, gray.flip(1)}, 2).reshape({gray.size(0), -1});
@@ -151,15 +192,15 @@ TEST(RowReader, LeavesOtherLayoutsToReadImage) {
             PNG_INTERLACE_NONE, false);
   write_png(dir.path() / "transparent_gray.png", gray, gray.size(1), PNG_COLOR_TYPE_GRAY,
             PNG_INTERLACE_NONE, true);
-  write_tiff(dir.path() / "unassociated.tif", /*tiled=*/false);
-  write_tiff(dir.path() / "tiled.tif", /*tiled=*/true);
+  write_tiff(dir.path() / "unassociated.tif", photo_samples(4, 8), 8, /*tiled=*/false,
+             /*unassociated_alpha=*/true);
   write_image(dir.path() / "float.tif", photo(3), 32);
   write_image(dir.path() / "photo.jpg", photo(3), 8);
   write_image(dir.path() / "photo.bmp", photo(3), 8);
   std::filesystem::copy_file(dir.path() / "photo.jpg", dir.path() / "jpeg_named.png");
   for (const char* name :
-       {"interlaced.png", "palette.png", "transparent_gray.png", "unassociated.tif", "tiled.tif",
-        "float.tif", "photo.jpg", "photo.bmp", "jpeg_named.png", "missing.png"}) {
+       {"interlaced.png", "palette.png", "transparent_gray.png", "unassociated.tif", "float.tif",
+        "photo.jpg", "photo.bmp", "jpeg_named.png", "missing.png"}) {
     SCOPED_TRACE(name);
     EXPECT_EQ(open_row_reader(dir.path() / name), nullptr);
     if (std::string(name) == "missing.png") continue;
@@ -176,9 +217,11 @@ TEST(RowReader, LeavesOtherLayoutsToReadImage) {
   EXPECT_EQ(open_row_reader(dir.path() / "wide.png"), nullptr);
   EXPECT_THROW(read_image(dir.path() / "wide.png", PixelStorage::kStreamed), Error);
   // OpenCV decodes a tiled 8-bit TIFF from its file but not from memory: read_image falls back.
+  write_tiff(dir.path() / "tiled.tif", photo_samples(3, 8), 8, /*tiled=*/true);
   const auto tiled = read_image(dir.path() / "tiled.tif").pixels;
-  ASSERT_EQ(tiled.sizes(), torch::IntArrayRef({3, 32, 32}));
-  EXPECT_TRUE(torch::equal(tiled, unit_float(torch::full({3, 32, 32}, 100, torch::kUInt8))));
+  ASSERT_EQ(tiled.sizes(), torch::IntArrayRef({3, 67, 53}));
+  EXPECT_TRUE(
+      torch::equal(tiled, unit_float(photo_samples(3, 8).permute({2, 0, 1}).to(torch::kUInt8))));
 }
 
 TEST(RowReader, AFileCutShortIsAnInputErrorNamingIt) {

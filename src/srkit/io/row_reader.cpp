@@ -168,9 +168,10 @@ class PngRows : public FileRows {
   std::string message_;
 };
 
-// TIFF in strips through libtiff, one scanline at a time: 8- or 16-bit unsigned gray (min is
-// black), RGB, or RGB with one alpha OpenCV does not premultiply (a 16-bit one, or an 8-bit one
-// marked associated or unspecified), interleaved, top-left orientation, the first page.
+// TIFF through libtiff, in strips (one scanline at a time) or tiles (one row of tiles held): 8- or
+// 16-bit unsigned gray (min is black), RGB, or RGB with one alpha OpenCV does not premultiply (a
+// 16-bit one, or an 8-bit one marked associated or unspecified), interleaved, top-left
+// orientation, the first page.
 class TiffRows : public FileRows {
  public:
   explicit TiffRows(const std::filesystem::path& path) : FileRows(path) {}
@@ -178,14 +179,22 @@ class TiffRows : public FileRows {
 
   torch::Tensor read(int64_t count) override {
     const int64_t n = std::clamp<int64_t>(count, 0, shape_.height - next_);
-    const auto row_bytes = static_cast<size_t>(TIFFScanlineSize64(tiff_));
-    if (buffer_.size() < row_bytes * n) buffer_.resize(row_bytes * n);
+    const int64_t row_bytes = shape_.width * shape_.channels * shape_.bit_depth / 8;
+    if (buffer_.size() < static_cast<size_t>(row_bytes * n)) buffer_.resize(row_bytes * n);
     for (int64_t i = 0; i < n; ++i) {
-      if (TIFFReadScanline(tiff_, buffer_.data() + row_bytes * i, static_cast<uint32_t>(next_ + i),
-                           0) < 0) {
-        throw input_error(path_.string(), "cannot be decoded (libtiff: " + message_ + ")",
-                          kCorruptFix);
+      const int64_t row = next_ + i;
+      if (tile_h_ == 0) {
+        if (TIFFReadScanline(tiff_, buffer_.data() + row_bytes * i, static_cast<uint32_t>(row), 0) <
+            0) {
+          fail();
+        }
+        continue;
       }
+      if (tile_top_ < 0 || row < tile_top_ || row >= tile_top_ + tile_h_) {
+        read_tile_row(row / tile_h_ * tile_h_);
+      }
+      std::copy_n(tile_rows_.data() + (row - tile_top_) * row_bytes, row_bytes,
+                  buffer_.data() + row_bytes * i);
     }
     next_ += n;
     return rows_from_samples(buffer_.data(), n, shape_);
@@ -198,7 +207,21 @@ class TiffRows : public FileRows {
     TIFFOpenOptionsSetWarningHandlerExtR(options, on_warning, this);
     tiff_ = TIFFOpenExt(path_.c_str(), "r", options);
     TIFFOpenOptionsFree(options);
-    if (!tiff_ || TIFFIsTiled(tiff_)) return false;
+    if (!tiff_) return false;
+    tile_w_ = tile_h_ = 0;
+    tile_top_ = -1;
+    if (TIFFIsTiled(tiff_)) {
+      uint32_t tile_w = 0, tile_h = 0;
+      TIFFGetField(tiff_, TIFFTAG_TILEWIDTH, &tile_w);
+      TIFFGetField(tiff_, TIFFTAG_TILELENGTH, &tile_h);
+      // One row of tiles is held: a header claiming tiles of more than 64 MB is read_image's.
+      const int64_t tile_bytes = TIFFTileSize64(tiff_);
+      if (tile_w == 0 || tile_h == 0 || tile_bytes <= 0 || tile_bytes > (int64_t{64} << 20)) {
+        return false;
+      }
+      tile_w_ = tile_w;
+      tile_h_ = tile_h;
+    }
     uint32_t width = 0, height = 0;
     uint16_t bits = 0, samples = 0, photometric = 0, planar = 0, format = 0, orientation = 0;
     uint16_t extra_count = 0;
@@ -224,12 +247,39 @@ class TiffRows : public FileRows {
       return false;
     }
     shape_ = {static_cast<int64_t>(height), static_cast<int64_t>(width), samples, bits};
-    return true;
+    // A scanline is exactly the row read() makes room for.
+    return tile_h_ > 0 ||
+           static_cast<int64_t>(TIFFScanlineSize64(tiff_)) == shape_.width * samples * bits / 8;
   }
 
   void release() override {
     if (tiff_) TIFFClose(tiff_);
     tiff_ = nullptr;
+  }
+
+  // Decodes the row of tiles whose first image row is `top` into tile_rows_, as image rows.
+  void read_tile_row(int64_t top) {
+    const int64_t pixel_bytes = shape_.channels * shape_.bit_depth / 8;
+    const int64_t row_bytes = shape_.width * pixel_bytes;
+    tile_.resize(static_cast<size_t>(TIFFTileSize64(tiff_)));
+    tile_rows_.resize(static_cast<size_t>(tile_h_ * row_bytes));
+    const int64_t rows = std::min(tile_h_, shape_.height - top);
+    for (int64_t x = 0; x < shape_.width; x += tile_w_) {
+      if (TIFFReadTile(tiff_, tile_.data(), static_cast<uint32_t>(x), static_cast<uint32_t>(top), 0,
+                       0) < 0) {
+        fail();
+      }
+      const int64_t bytes = std::min(tile_w_, shape_.width - x) * pixel_bytes;
+      for (int64_t r = 0; r < rows; ++r) {
+        std::copy_n(tile_.data() + r * tile_w_ * pixel_bytes, bytes,
+                    tile_rows_.data() + r * row_bytes + x * pixel_bytes);
+      }
+    }
+    tile_top_ = top;
+  }
+
+  [[noreturn]] void fail() const {
+    throw input_error(path_.string(), "cannot be decoded (libtiff: " + message_ + ")", kCorruptFix);
   }
 
   static int on_error(TIFF*, void* self, const char*, const char* format, va_list args) {
@@ -242,6 +292,9 @@ class TiffRows : public FileRows {
 
   TIFF* tiff_ = nullptr;
   std::vector<unsigned char> buffer_;
+  int64_t tile_w_ = 0, tile_h_ = 0;  // 0: in strips
+  int64_t tile_top_ = -1;            // the image row tile_rows_ starts at; -1: none read yet
+  std::vector<unsigned char> tile_, tile_rows_;
   std::string message_;
 };
 

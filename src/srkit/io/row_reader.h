@@ -1,7 +1,7 @@
 // Reading an image file a band of rows at a time, top to bottom, so that an input larger than
-// memory is never decoded whole: PNG through libpng, TIFF in strips through libtiff. The rows are
-// the values read_image (image_io.h) makes of the same file, bit for bit: an 8-bit file's uint8
-// samples (as PixelStorage::kCompact holds them), a 16-bit file's float32 values in [0,1].
+// memory is never decoded whole: PNG through libpng, TIFF in strips or tiles through libtiff. The
+// rows are the values read_image (image_io.h) makes of the same file, bit for bit: an 8-bit file's
+// uint8 samples (as PixelStorage::kCompact holds them), a 16-bit file's float32 values in [0,1].
 //
 //   if (auto reader = srkit::open_row_reader("scan.tif")) {
 //     while (reader->next_row() < reader->shape().height) {
@@ -10,7 +10,7 @@
 //   }
 //
 // Only layouts whose rows are the file's samples stream; the others (interlaced or palette PNGs,
-// transparency chunks, tiled or planar TIFFs, YCbCr, float, orientation tags, JPEG with its EXIF
+// transparency chunks, planar TIFFs, YCbCr, float, orientation tags, JPEG with its EXIF
 // orientation, every other format) are for read_image, which decodes them whole.
 #pragma once
 
