@@ -171,6 +171,27 @@ TEST(Cli, OutOfRangeFlagValuesAreUsageErrorsNamingTheFlag) {
   }
 }
 
+// A PNG cut short in its pixels opens (its header is whole) and fails mid-upscale, when its rows
+// are read: the file is named, nothing is left under the output's name, the batch goes on.
+TEST(Cli, AnInputCutShortMidStreamFailsAloneAndLeavesNoOutput) {
+  TempDir dir;
+  const auto in = dir / "in", out = dir / "out";
+  std::filesystem::create_directories(in);
+  small_photo(dir, "in/good.png");
+  torch::manual_seed(3);
+  write_image(in / "cut.png", torch::rand({3, 120, 64}), 8);  // noise: the cut is in the pixels
+  std::filesystem::resize_file(in / "cut.png", std::filesystem::file_size(in / "cut.png") * 6 / 10);
+  const auto result = run_srkit("upscale " + in.string() + " -o " + out.string() + " -q");
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_TRUE(contains(result.err, (in / "cut.png").string())) << result.err;
+  EXPECT_TRUE(std::filesystem::exists(out / "good.png"));
+  EXPECT_FALSE(std::filesystem::exists(out / "cut.png"));
+  std::size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(out))
+    files += entry.is_regular_file();
+  EXPECT_EQ(files, 1U) << "a temporary file was left";
+}
+
 // A folder whose name looks like an image is named as what it is.
 TEST(Cli, AFolderGivenAsAnImageIsNamed) {
   TempDir dir;
