@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -219,6 +220,83 @@ TEST(TestTimeAugmentation, RefusesRepeatedSamples) {
   EXPECT_THROW(ensemble_augmentations(options), Error);
   options.noise = 0.01;
   EXPECT_EQ(ensemble_augmentations(options).size(), 9U);
+}
+
+// A local upscaler: nearest x2, then a 3x3 mean with the edges extended. Its receptive radius is
+// one input pixel.
+torch::Tensor local_upscaler(const torch::Tensor& lr) {
+  namespace F = torch::nn::functional;
+  const auto up = lr.repeat_interleave(2, 1).repeat_interleave(2, 2).unsqueeze(0);
+  const auto padded = F::pad(up, F::PadFuncOptions({1, 1, 1, 1}).mode(torch::kReplicate));
+  return F::avg_pool2d(padded, F::AvgPool2dFuncOptions(3).stride(1)).squeeze(0);
+}
+
+// predict_with_score_in_bands' bands stacked into one image, checking their order on the way.
+ScoredPrediction stacked_bands(const torch::Tensor& lr, const ConfidenceSettings& settings,
+                               const ScoringWindows& windows) {
+  int64_t last_from = 0, next_row = 0;
+  std::vector<torch::Tensor> predictions, scores;
+  const InputRowsFn rows = [&](int64_t from, int64_t to) {
+    EXPECT_GE(from, last_from) << "the rows read never move up";
+    last_from = from;
+    return lr.slice(1, from, to);
+  };
+  const ScoredRowsFn sink = [&](const torch::Tensor& prediction, const torch::Tensor& score,
+                                int64_t first_row) {
+    EXPECT_EQ(first_row, next_row) << "bands come top to bottom, every row once";
+    EXPECT_EQ(prediction.size(1), score.size(0));
+    next_row += score.size(0);
+    predictions.push_back(prediction.clone());
+    scores.push_back(score.clone());
+  };
+  predict_with_score_in_bands(local_upscaler, lr.size(1), lr.size(2), rows, 2.0, settings, windows,
+                              sink);
+  return {torch::cat(predictions, 1), torch::cat(scores, 0)};
+}
+
+TEST(ScoringInWindows, EqualsTheWholeImagesScore) {
+  const auto lr = random_image(3, 41, 57, 11);
+  ConfidenceSettings settings;
+  settings.ensemble.shift = 0.4;  // bicubic shifts reach beyond a window's edge
+  settings.score.kernel = 5;
+  settings.score.blur_sigma = 1.5;
+  const auto whole = predict_with_score(local_upscaler, lr, 2.0, settings);
+
+  const auto one = stacked_bands(lr, settings, {0, 1});
+  EXPECT_TRUE(torch::equal(one.prediction, whole.prediction)) << "one window is the image";
+  EXPECT_TRUE(torch::equal(one.score, whole.score));
+
+  const auto windowed = stacked_bands(lr, settings, {13, 1});  // 4 x 5 windows, uneven edges
+  ASSERT_EQ(windowed.prediction.sizes(), whole.prediction.sizes());
+  ASSERT_EQ(windowed.score.sizes(), whole.score.sizes());
+  // The shifts are resampled on each window's grid: the same up to float rounding.
+  EXPECT_LT((windowed.prediction - whole.prediction).abs().max().item<double>(), 1e-5);
+  EXPECT_LT((windowed.score - whole.score).abs().max().item<double>(),
+            1e-4 * whole.score.max().item<double>());
+
+  // Without the upscaler's own context the windows' edges show: the check above can fail.
+  const auto cut_short = stacked_bands(lr, settings, {13, -score_context(settings, 2.0)});
+  EXPECT_GT((cut_short.score - whole.score).abs().max().item<double>(),
+            1e-2 * whole.score.max().item<double>());
+}
+
+TEST(ScoringInWindows, RefusesScoresOfTheWholeImage) {
+  const auto lr = random_image(3, 8, 8, 1);
+  const InputRowsFn rows = [&](int64_t from, int64_t to) { return lr.slice(1, from, to); };
+  const ScoredRowsFn sink = [](const torch::Tensor&, const torch::Tensor&, int64_t) {};
+  ConfidenceSettings noisy;
+  noisy.ensemble.noise = 0.01;
+  ConfidenceSettings clipped;
+  clipped.score.clip_quantile = 0.99;
+  for (const auto& settings : {noisy, clipped}) {
+    EXPECT_FALSE(scores_locally(settings));
+    EXPECT_THROW(
+        predict_with_score_in_bands(local_upscaler, 8, 8, rows, 2.0, settings, {4, 1}, sink),
+        Error);
+  }
+  EXPECT_THROW(predict_with_score_in_bands(local_upscaler, 8, 8, rows, 2.5, ConfidenceSettings{},
+                                           {4, 1}, sink),
+               Error);
 }
 
 TEST(CalibrationFile, RoundTripsExactlyAndRefusesAnotherModel) {

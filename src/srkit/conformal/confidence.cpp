@@ -1,8 +1,14 @@
 #include "srkit/conformal/confidence.h"
 
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
+#include "srkit/io/samples.h"
 #include "srkit/ops/color.h"
 
 namespace srkit::conformal {
@@ -66,6 +72,90 @@ ScoredPrediction predict_with_score(const UpscaleFn& upscaler, const torch::Tens
   report(progress, total, total);
   out.score = variance.score();
   return out;
+}
+
+bool scores_locally(const ConfidenceSettings& settings) {
+  return settings.ensemble.noise == 0 && settings.score.clip_quantile >= 1;
+}
+
+int64_t score_context(const ConfidenceSettings& settings, double scale) {
+  // A shift moves the input by up to `shift` pixels, read through bicubic taps (2 more); the patch
+  // and the smoothing reach kernel / 2 and 4 sigma (gaussian_blur's cut) output pixels.
+  const double output_reach =
+      static_cast<double>(settings.score.kernel / 2) + std::ceil(4.0 * settings.score.blur_sigma);
+  return static_cast<int64_t>(std::ceil(settings.ensemble.shift)) + 2 +
+         static_cast<int64_t>(std::ceil(output_reach / scale));
+}
+
+namespace {
+
+// Evenly spread cuts of [0, side) into pieces of at most `piece`.
+std::vector<int64_t> even_cuts(int64_t side, int64_t piece) {
+  const int64_t count = piece <= 0 ? 1 : (side + piece - 1) / piece;
+  std::vector<int64_t> cuts;
+  for (int64_t i = 0; i <= count; ++i) cuts.push_back(i * side / count);
+  return cuts;
+}
+
+}  // namespace
+
+void predict_with_score_in_bands(const UpscaleFn& upscaler, int64_t height, int64_t width,
+                                 const InputRowsFn& rows, double scale,
+                                 const ConfidenceSettings& settings, const ScoringWindows& windows,
+                                 const ScoredRowsFn& sink, const ProgressFn& progress) {
+  if (!scores_locally(settings)) {
+    throw usage_error(
+        "a score with input noise or clipping at a quantile is a property of the whole image: "
+        "it cannot be computed a window at a time");
+  }
+  if (scale != std::round(scale) || scale < 1) {
+    throw usage_error("scoring in windows needs an integer scale, not " + std::to_string(scale));
+  }
+  const auto s = static_cast<int64_t>(scale);
+  const int64_t margin = windows.context + score_context(settings, scale);
+  const auto row_cuts = even_cuts(height, windows.window);
+  const auto column_cuts = even_cuts(width, windows.window);
+  const int64_t samples = settings.ensemble.samples;
+  const int64_t total =
+      static_cast<int64_t>((row_cuts.size() - 1) * (column_cuts.size() - 1)) * samples;
+  int64_t done = 0;
+  for (size_t r = 0; r + 1 < row_cuts.size(); ++r) {
+    const int64_t top = row_cuts[r], bottom = row_cuts[r + 1];
+    const int64_t from = std::max<int64_t>(0, top - margin);
+    const int64_t to = std::min(height, bottom + margin);
+    auto band = rows(from, to);
+    band = unit_float(band);
+    torch::Tensor prediction, score;  // the band's output rows, filled window by window
+    for (size_t c = 0; c + 1 < column_cuts.size(); ++c) {
+      const int64_t left = column_cuts[c], right = column_cuts[c + 1];
+      const int64_t first = std::max<int64_t>(0, left - margin);
+      const int64_t last = std::min(width, right + margin);
+      const ProgressFn window_progress = [&](int64_t k, int64_t) {
+        return report(progress, done + k, total);
+      };
+      const auto scored = predict_with_score(upscaler, band.slice(2, first, last), scale, settings,
+                                             window_progress);
+      done += samples;
+      const auto keep = [&](const torch::Tensor& t) {
+        return t.slice(-2, (top - from) * s, (bottom - from) * s)
+            .slice(-1, (left - first) * s, (right - first) * s);
+      };
+      if (row_cuts.size() == 2 && column_cuts.size() == 2) {  // one window: the image's result
+        prediction = scored.prediction;
+        score = scored.score;
+        break;
+      }
+      if (!prediction.defined()) {
+        prediction = torch::empty({scored.prediction.size(0), (bottom - top) * s, width * s},
+                                  scored.prediction.options());
+        score = torch::empty({(bottom - top) * s, width * s}, scored.score.options());
+      }
+      prediction.slice(2, left * s, right * s).copy_(keep(scored.prediction));
+      score.slice(1, left * s, right * s).copy_(keep(scored.score));
+    }
+    sink(prediction, score, top * s);
+  }
+  report(progress, total, total);
 }
 
 torch::Tensor trusted_mask(const torch::Tensor& score, float threshold) {

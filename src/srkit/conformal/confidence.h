@@ -7,6 +7,9 @@
 //   auto mask = srkit::conformal::trusted_mask(scored.score, threshold);
 #pragma once
 
+#include <cstdint>
+#include <functional>
+
 #include <torch/types.h>
 #include <nlohmann/json.hpp>
 
@@ -37,6 +40,45 @@ struct ScoredPrediction {
 ScoredPrediction predict_with_score(const UpscaleFn& upscaler, const torch::Tensor& lr,
                                     double scale, const ConfidenceSettings& settings,
                                     const ProgressFn& progress = {});
+
+// The same a window of the input at a time, for images whose M outputs do not fit in memory: the
+// input is cut into windows of `window` x `window` pixels, each upscaled M times with `context`
+// pixels of the image around it, and the kept part of its prediction and score is handed on a
+// band of output rows at a time, top to bottom. The scores are local (patch variance, smoothing,
+// shifts), so with `context` at least the upscaler's receptive radius each pixel's prediction and
+// score are those of the whole image up to rounding (and exactly those when one window covers
+// the image). Only settings whose score is local can be windowed (scores_locally).
+struct ScoringWindows {
+  int64_t window = 0;   // side of a window's kept part, input pixels; 0 = one window, the image
+  int64_t context = 0;  // input pixels around each window the upscaler needs (receptive radius)
+};
+
+// Rows [from, to) of the input, [C, to - from, W]: values in [0,1], or 8/16-bit samples; `from`
+// never moves up from one call to the next.
+using InputRowsFn = std::function<torch::Tensor(int64_t from, int64_t to)>;
+// Output rows from `first_row` on: the prediction [C, n, W'] and its score [n, W'].
+using ScoredRowsFn = std::function<void(const torch::Tensor& prediction, const torch::Tensor& score,
+                                        int64_t first_row)>;
+
+// `height` x `width`: the input's size; `scale` an integer (window edges must fall on output
+// pixels). Progress counts samples over all windows. A usage Error when the settings are not
+// local or the scale is not an integer.
+void predict_with_score_in_bands(const UpscaleFn& upscaler, int64_t height, int64_t width,
+                                 const InputRowsFn& rows, double scale,
+                                 const ConfidenceSettings& settings, const ScoringWindows& windows,
+                                 const ScoredRowsFn& sink, const ProgressFn& progress = {});
+
+// Whether every pixel's score depends only on a neighbourhood: no input noise (drawn for the whole
+// image from one seed) and no clipping at a quantile of the whole map.
+bool scores_locally(const ConfidenceSettings& settings);
+
+// Input pixels of context the score itself needs around a window at `scale`: the shifts, their
+// bicubic taps, the patch and the smoothing, on top of the upscaler's own.
+int64_t score_context(const ConfidenceSettings& settings, double scale);
+
+// Bytes predict_with_score holds per output pixel while scoring (the prediction, a sample, the
+// moments and their temporaries), measured; for planning windows.
+constexpr int64_t kScoringBytesPerOutputPixel = 192;
 
 // The trusted pixels, score < threshold: [H,W] bool.
 torch::Tensor trusted_mask(const torch::Tensor& score, float threshold);
