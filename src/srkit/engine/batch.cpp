@@ -1,12 +1,14 @@
 #include "srkit/engine/batch.h"
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <system_error>
 
 #include <torch/torch.h>
 
 #include "srkit/core/clock.h"
+#include "srkit/io/atomic_file.h"
 
 namespace srkit {
 namespace {
@@ -24,6 +26,15 @@ struct PlannedOutputs {
   std::filesystem::path main;
   std::map<std::string, std::filesystem::path> extras;
 };
+
+// Whether every output of an input is there already (BatchOptions::skip_existing).
+bool all_exist(const PlannedOutputs& outputs) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(outputs.main, error)) return false;
+  return std::all_of(outputs.extras.begin(), outputs.extras.end(), [&](const auto& extra) {
+    return std::filesystem::is_regular_file(extra.second, error);
+  });
+}
 
 // The record of a file the work failed on; usage and setup errors and cancellation are not
 // per-file failures and go up.
@@ -117,10 +128,20 @@ void check_destination(const std::filesystem::path& input, const std::filesystem
 BatchReport run_batch(const std::vector<std::filesystem::path>& files, const BatchOptions& options,
                       const FileWork& work, const BatchEvents& events) {
   if (files.empty()) throw usage_error("no image files found in the inputs");
+  if (options.skip_existing && options.overwrite) {
+    throw usage_error("{{skip_existing}} and {{overwrite}} exclude each other: choose one");
+  }
   const bool output_is_file = prepare_output(files, options.output);
   std::map<std::string, bool> extra_is_file;
   for (const auto& [name, target] : options.extras) {
     extra_is_file[name] = prepare_output(files, target);
+  }
+  const auto folder_of = [](const std::filesystem::path& target, bool is_file) {
+    return is_file ? target.parent_path() : target;
+  };
+  remove_stale_temporaries(folder_of(options.output, output_is_file));
+  for (const auto& [name, target] : options.extras) {
+    remove_stale_temporaries(folder_of(target, extra_is_file[name]));
   }
 
   BatchReport report;
@@ -130,15 +151,24 @@ BatchReport run_batch(const std::vector<std::filesystem::path>& files, const Bat
         options.extension.empty() ? input.extension().string() : options.extension;
     PlannedOutputs outputs;
     outputs.main = destination_for(input, options.output, output_is_file, extension);
+    for (const auto& [name, target] : options.extras) {
+      outputs.extras[name] = destination_for(input, target, extra_is_file[name], ".png");
+    }
     nlohmann::json record = {{"input", input.string()}, {"output", outputs.main.string()}};
+    if (options.skip_existing && all_exist(outputs)) {
+      record.update({{"ok", true}, {"skipped", true}});
+      ++report.skipped;
+      if (events.file_done) events.file_done(record, nullptr);
+      report.files.push_back(record);
+      continue;
+    }
     const auto start = SteadyClock::now();
     const Error* failure = nullptr;
     std::optional<Error> caught;
     try {
       check_destination(input, outputs.main, options.overwrite);
-      for (const auto& [name, target] : options.extras) {
-        outputs.extras[name] = destination_for(input, target, extra_is_file[name], ".png");
-        check_destination(input, outputs.extras[name], options.overwrite);
+      for (const auto& [name, path] : outputs.extras) {
+        check_destination(input, path, options.overwrite);
       }
       const auto image = read_image(input, options.storage);
       record["seconds_reading"] = seconds_since(start);
@@ -165,12 +195,32 @@ BatchReport run_batch(const std::vector<std::filesystem::path>& files, const Bat
         shape.bit_depth = bit_depth;
         check_held_memory(outputs.main, shape, options.max_memory);
         ImageWriter writer(outputs.main, shape, {options.overwrite});
+        RowSinks sinks;
+        sinks.main = [&](const torch::Tensor& rows, int64_t) { writer.write_rows(rows); };
+        int64_t held = writer_memory_bytes(outputs.main, shape);
+        // The extras' writers: a failure before the commits leaves none of the files.
+        std::map<std::string, std::unique_ptr<ImageWriter>> extra_writers;
+        for (const auto& [name, channels] : result.row_extras) {
+          const auto planned = outputs.extras.find(name);
+          if (planned == outputs.extras.end()) continue;
+          const ImageShape extra_shape{shape.height, shape.width, channels, 8};
+          auto& extra = extra_writers[name];
+          extra = std::make_unique<ImageWriter>(planned->second, extra_shape,
+                                                WriteOptions{options.overwrite});
+          sinks.extras[name] = [&extra](const torch::Tensor& rows, int64_t) {
+            extra->write_rows(rows);
+          };
+          held += writer_memory_bytes(planned->second, extra_shape);
+        }
         nlohmann::json facts;
         try {
-          facts = result.rows([&](const torch::Tensor& rows, int64_t) { writer.write_rows(rows); },
-                              writer.bit_depth(), writer_memory_bytes(outputs.main, shape));
+          facts = result.rows(sinks, writer.bit_depth(), held);
         } catch (const c10::Error& e) {
           throw input_error(input.string(), e.what_without_backtrace());
+        }
+        for (auto& [name, extra] : extra_writers) {  // the main output last, as below
+          extra->commit();
+          record[name] = outputs.extras[name].string();
         }
         writer.commit();
         result.facts.update(facts);

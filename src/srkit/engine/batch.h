@@ -33,13 +33,20 @@
 
 namespace srkit {
 
-// Makes the main output a band of rows at a time into `sink` (top to bottom, every row once) and
-// returns facts for the file's record. `bit_depth` is what the file stores (8, 16, or 32 = float):
-// the rows may be values in [0,1] or, smaller, those samples already (file_samples, image_io.h).
-// `held_bytes`: what the writer holds meanwhile (every sample of a format encoded whole), for the
-// work's memory budget.
+// Where a RowProducer hands its rows: the main output's, and by name those of the extra outputs
+// that FileResult::row_extras lists (8-bit PNGs: values in [0,1]).
+struct RowSinks {
+  RowSink main;
+  std::map<std::string, RowSink> extras;
+};
+
+// Makes the main output (and any extras of FileResult::row_extras) a band of rows at a time into
+// `sinks` (top to bottom, every row once) and returns facts for the file's record. `bit_depth` is
+// what the main file stores (8, 16, or 32 = float): its rows may be values in [0,1] or, smaller,
+// those samples already (file_samples, image_io.h). `held_bytes`: what the writers hold meanwhile
+// (every sample of a format encoded whole), for the work's memory budget.
 using RowProducer =
-    std::function<nlohmann::json(const RowSink& sink, int bit_depth, int64_t held_bytes)>;
+    std::function<nlohmann::json(const RowSinks& sinks, int bit_depth, int64_t held_bytes)>;
 
 // What the work made of one image.
 struct FileResult {
@@ -51,6 +58,8 @@ struct FileResult {
   ImageShape shape;
   int bit_depth = 0;                            // of the main output; 0 = the input's
   std::map<std::string, torch::Tensor> extras;  // by name ("mask"): 8-bit PNGs, see BatchOptions
+  // Extras `rows` makes as rows too, by name: their channels (of the same size as the main output).
+  std::map<std::string, int64_t> row_extras;
   nlohmann::json facts = nlohmann::json::object();  // merged into the file's record, last
 };
 
@@ -65,6 +74,9 @@ struct BatchOptions {
   std::string extension;         // of outputs in a folder, with the dot; empty = the input's
   std::map<std::string, std::filesystem::path> extras;  // extra output by name: file or folder
   bool overwrite = false;
+  // An input whose outputs (the main one and every extra) all exist already is skipped, not
+  // refused: a rerun finishes a batch that was interrupted. Exclusive with `overwrite`.
+  bool skip_existing = false;
   // Bytes a main output made by FileResult::rows may hold in memory when its format cannot be
   // written as the rows come (JPEG, WebP): more is an output Error before the work; 0 = no limit.
   int64_t max_memory = 0;
@@ -89,10 +101,12 @@ struct BatchEvents {
 struct BatchReport {
   nlohmann::json files = nlohmann::json::array();  // one record per input, in order
   int failed = 0;
+  int skipped = 0;  // BatchOptions::skip_existing: records {"input", "output", "ok", "skipped"}
 };
 
 // Runs `work` over `files`. A usage Error when there are none, when several inputs are given
-// one output file, or when an output folder cannot be created.
+// one output file, or when an output folder cannot be created. First removes the temporary files
+// a killed srkit left in the output folders (remove_stale_temporaries, io/atomic_file.h).
 BatchReport run_batch(const std::vector<std::filesystem::path>& files, const BatchOptions& options,
                       const FileWork& work, const BatchEvents& events = {});
 

@@ -30,4 +30,9 @@ class AtomicOutput {
   bool committed_ = false;
 };
 
+// Removes the temporary files a killed srkit process (SIGKILL, a power cut: no destructor ran)
+// left in `folder`: those named as AtomicOutput names them whose process no longer runs. Returns
+// how many were removed; a folder that cannot be read removes none.
+int remove_stale_temporaries(const std::filesystem::path& folder);
+
 }  // namespace srkit
