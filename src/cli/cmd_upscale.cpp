@@ -1,6 +1,7 @@
 // srkit upscale INPUT... -o OUTPUT: upscale image files or folders with a pretrained model or an
 // external program; with --calibration, also a mask of the pixels to trust (seed 003).
 #include <algorithm>
+#include <cmath>
 #include <optional>
 
 #include <fmt/format.h>
@@ -9,6 +10,7 @@
 #include "common.h"
 #include "flag_checks.h"
 #include "srkit/conformal/calibration_file.h"
+#include "srkit/conformal/confidence.h"
 #include "srkit/core/runtime.h"
 #include "srkit/engine/batch.h"
 #include "srkit/engine/input_rows.h"
@@ -28,6 +30,7 @@ struct UpscaleArgs {
   std::string mask;
   std::string overlay;
   bool overwrite = false;
+  bool skip_existing = false;
   bool model_chosen = false;  // --model or --model-cmd given
   CommonFlags common;
 };
@@ -40,6 +43,9 @@ constexpr const char* kDefaultUpscaleModel = "realesrgan-x4fast";
 struct MaskJob {
   conformal::Calibration calibration;
   float threshold = 0;
+  // Scored a window of the input at a time and written as rows (a model, an integer scale, a
+  // local score), or held whole (a program, or noise or clipping in the score).
+  bool windowed = false;
 };
 
 int run_upscale(const UpscaleArgs& args) {
@@ -67,6 +73,8 @@ int run_upscale(const UpscaleArgs& args) {
                                 upscaler.scale);
     if (!(args.alpha > 0)) throw usage_error("--alpha must be > 0");
     masks->threshold = conformal::threshold(masks->calibration, args.alpha);
+    masks->windowed = upscaler.model && upscaler.scale == std::round(upscaler.scale) &&
+                      conformal::scores_locally(masks->calibration.settings);
     if (args.mask.empty() && args.overlay.empty() && !args.common.json) {
       throw usage_error("--calibration needs --mask, --overlay or --json to show its result");
     }
@@ -80,9 +88,10 @@ int run_upscale(const UpscaleArgs& args) {
   if (!args.mask.empty()) batch.extras["mask"] = args.mask;
   if (!args.overlay.empty()) batch.extras["overlay"] = args.overlay;
   batch.overwrite = args.overwrite;
+  batch.skip_existing = args.skip_existing;
   // The model path reads a PNG or TIFF a band of rows at a time, and holds other 8-bit inputs as
   // their samples, scaled a window at a time (a quarter of the float image).
-  if (upscaler.model && !masks) batch.storage = PixelStorage::kStreamed;
+  if (upscaler.model && (!masks || masks->windowed)) batch.storage = PixelStorage::kStreamed;
   batch.max_memory =
       upscaler.options.max_memory > 0 ? upscaler.options.max_memory : default_memory_budget(device);
 
@@ -117,21 +126,80 @@ int run_upscale(const UpscaleArgs& args) {
                     mb(memory.total), mb(memory.runtime), mb(memory.weights),
                     mb(memory.input + memory.held)));
   };
+  // A calibrated upscale a window at a time: the output, its mask and overlay written as rows.
+  const auto scored_rows = [&](const Image& image, const ImageShape& in, const RowSinks& sinks,
+                               int64_t held_bytes, const ProgressFn& progress) {
+    const auto& settings = masks->calibration.settings;
+    const int64_t budget = std::max<int64_t>(batch.max_memory - held_bytes, 0) / 2;
+    const auto& card = upscaler.model->card();
+    const int64_t context = static_cast<int64_t>(std::ceil(card.receptive_radius)) +
+                            (upscaler.resized() ? 2 : 0);  // the bicubic taps of a resize
+    const auto windows = conformal::plan_scoring_windows(in.height, in.width, in.channels,
+                                                         upscaler.scale, settings, context, budget);
+    // The model's passes get what the windows leave.
+    auto options = upscaler.options;
+    options.max_memory = batch.max_memory;
+    options.held_bytes = held_bytes + budget;
+    const UpscaleFn run = [&](const torch::Tensor& lr) {
+      return upscale(*upscaler.model, lr.to(device), options);
+    };
+    auto input = image.rows ? InputRows(image.rows, torch::kCPU) : InputRows(image.pixels);
+    input.begin(1);
+    int64_t trusted = 0;
+    const auto mask_sink = sinks.extras.find("mask");
+    const auto overlay_sink = sinks.extras.find("overlay");
+    conformal::predict_with_score_in_bands(
+        run, in.height, in.width, [&](int64_t from, int64_t to) { return input.rows(from, to); },
+        upscaler.scale, settings, windows,
+        [&](const torch::Tensor& prediction, const torch::Tensor& score, int64_t first_row) {
+          const auto mask = conformal::trusted_mask(score, masks->threshold);
+          trusted += mask.sum().item<int64_t>();
+          sinks.main(prediction, first_row);
+          if (mask_sink != sinks.extras.end()) {
+            mask_sink->second(mask.to(torch::kFloat).unsqueeze(0), first_row);
+          }
+          if (overlay_sink != sinks.extras.end()) {
+            overlay_sink->second(conformal::untrusted_overlay(prediction, mask), first_row);
+          }
+        },
+        progress);
+    const double pixels = static_cast<double>(scaled_size(in.height, upscaler.scale)) *
+                          static_cast<double>(scaled_size(in.width, upscaler.scale));
+    return nlohmann::json{
+        {"trusted_fraction", static_cast<double>(trusted) / pixels},
+        {"scoring_window", windows.window},
+        {"scoring_context", windows.context + conformal::score_context(settings, upscaler.scale)},
+        {"input_streamed", input.streamed()},
+        {"memory", {{"budget", batch.max_memory}, {"scoring", budget}}}};
+  };
+  const auto note_calibrated_size = [&](int64_t height, int64_t width) {
+    const int64_t unit = masks->calibration.data.value("crop", int64_t{0});
+    if (unit <= 0 || (height == unit && width == unit)) return;
+    clear_progress_line(args.common);
+    say(args.common, fmt::format("note: {} was calibrated on {}x{} crops; the guarantee is "
+                                 "for images of that size, this output is {}x{}",
+                                 args.calibration, unit, unit, width, height));
+  };
   const FileWork work = [&](const Image& image, size_t, const ProgressFn& progress) {
     FileResult out;
     out.facts["scale"] = upscaler.scale;
-    if (masks) {
+    if (masks && masks->windowed) {
+      const auto in = image_shape(image);
+      out.shape = {scaled_size(in.height, upscaler.scale), scaled_size(in.width, upscaler.scale),
+                   in.channels};
+      note_calibrated_size(out.shape.height, out.shape.width);
+      if (!args.mask.empty()) out.row_extras["mask"] = 1;
+      if (!args.overlay.empty()) out.row_extras["overlay"] = 3;
+      out.facts.update(
+          {{"alpha", args.alpha}, {"threshold", conformal::threshold_to_json(masks->threshold)}});
+      out.rows = [&, image, progress, in](const RowSinks& sinks, int, int64_t held_bytes) {
+        return scored_rows(image, in, sinks, held_bytes, progress);
+      };
+    } else if (masks) {
       const auto scored = conformal::predict_with_score(upscaler.run, image.pixels, upscaler.scale,
                                                         masks->calibration.settings, progress);
       out.image = scored.prediction;
-      const int64_t unit = masks->calibration.data.value("crop", int64_t{0});
-      if (unit > 0 && (out.image.size(1) != unit || out.image.size(2) != unit)) {
-        clear_progress_line(args.common);
-        say(args.common,
-            fmt::format("note: {} was calibrated on {}x{} crops; the guarantee is "
-                        "for images of that size, this output is {}x{}",
-                        args.calibration, unit, unit, out.image.size(2), out.image.size(1)));
-      }
+      note_calibrated_size(out.image.size(1), out.image.size(2));
       const auto trusted = conformal::trusted_mask(scored.score, masks->threshold);
       if (!args.mask.empty()) out.extras["mask"] = trusted.to(torch::kFloat).unsqueeze(0);
       if (!args.overlay.empty()) {
@@ -145,14 +213,14 @@ int run_upscale(const UpscaleArgs& args) {
       const auto in = image_shape(image);
       out.shape = {scaled_size(in.height, upscaler.scale), scaled_size(in.width, upscaler.scale),
                    in.channels};
-      out.rows = [&, image, progress](const RowSink& sink, int bit_depth, int64_t held_bytes) {
+      out.rows = [&, image, progress](const RowSinks& sinks, int bit_depth, int64_t held_bytes) {
         UpscaleReport report;
         auto options = upscaler.options;
         options.bit_depth = bit_depth;  // an 8-bit file's band holds bytes, not floats
         options.held_bytes = held_bytes;
         auto input =
             image.rows ? InputRows(image.rows, device) : InputRows(image.pixels.to(device));
-        upscale_in_bands(*upscaler.model, input, options, sink, progress, &report);
+        upscale_in_bands(*upscaler.model, input, options, sinks.main, progress, &report);
         warn_context(report);
         warn_memory(report.memory);
         const auto& memory = report.memory;
@@ -204,6 +272,11 @@ int run_upscale(const UpscaleArgs& args) {
       print_error(describe(*failure));
       return;
     }
+    if (record.value("skipped", false)) {
+      say(args.common, fmt::format("{} -> {}: exists, skipped", record["input"].get<std::string>(),
+                                   record["output"].get<std::string>()));
+      return;
+    }
     std::string trust;
     if (record.contains("trusted_fraction")) {
       trust = fmt::format(", {:.1f} % trusted at alpha {}",
@@ -230,7 +303,8 @@ int run_upscale(const UpscaleArgs& args) {
         {"model", upscaler.model ? to_json(upscaler.model->card()) : upscaler.identity},
         {"scale", upscaler.scale},
         {"images", report.files},
-        {"failed", report.failed}};
+        {"failed", report.failed},
+        {"skipped", report.skipped}};
     if (masks) {
       document["calibration"] = {{"file", args.calibration},
                                  {"images", masks->calibration.images()},
@@ -266,6 +340,10 @@ void register_upscale(CLI::App& app, Runner& run) {
   command->add_option("--overlay", args->overlay,
                       "file or folder: the output with untrusted pixels tinted red");
   command->add_flag("--overwrite", args->overwrite, "replace existing outputs");
+  command
+      ->add_flag("--skip-existing", args->skip_existing,
+                 "skip inputs whose outputs exist (finish an interrupted batch)")
+      ->excludes("--overwrite");
   add_common_flags(*command, args->common);
   command->callback([args, command, &run] {
     args->model_chosen = command->count("--model") + command->count("--model-cmd") > 0;

@@ -173,6 +173,60 @@ TEST_F(Workflow, CalibrateThenMaskEveryUpscale) {
   }
 }
 
+// An image whose M outputs do not fit in --max-memory is scored a window at a time and its output,
+// mask and overlay are written as rows: the same files, up to rounding, as scored whole; and a
+// file that fails half-way leaves none of them.
+TEST_F(Workflow, MasksOfImagesBeyondTheBudgetAreScoredInWindows) {
+  const auto calibration = dir / "calib.json";
+  auto result = run_srkit("calibrate --model default --data " + calibration_photos.string() +
+                          " --crop 96 --alpha 0.2 -o " + calibration.string() + " -q");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto photo = dir / "chelsea.png";  // 451x300 x2: 2 x 451 x 2 x 300 x 192 bytes = 104 MB
+  std::filesystem::copy_file(testing::data_path("samples/chelsea.png"), photo);
+  const auto masked = [&](const std::string& name, const std::string& flags) {
+    const auto out = dir / name;
+    std::filesystem::create_directories(out);
+    auto run = run_srkit("upscale " + photo.string() + " -o " + (out / "up.png").string() +
+                         " --calibration " + calibration.string() + " --mask " +
+                         (out / "mask.png").string() + " --overlay " +
+                         (out / "overlay.png").string() + " --json -q " + flags);
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    return nlohmann::json::parse(run.out)["images"][0];
+  };
+  const auto whole = masked("whole", "");
+  const auto windowed = masked("windowed", "--max-memory 150M");
+  EXPECT_EQ(whole["scoring_window"].get<int64_t>(), 0) << "one window: the image";
+  EXPECT_GT(windowed["scoring_window"].get<int64_t>(), 0) << windowed.dump();
+  EXPECT_TRUE(windowed["input_streamed"].get<bool>());
+  for (const char* file : {"up.png", "mask.png", "overlay.png"}) {
+    const auto a = read_image(dir / "whole" / file).pixels;
+    const auto b = read_image(dir / "windowed" / file).pixels;
+    ASSERT_EQ(a.sizes(), b.sizes()) << file;
+    EXPECT_EQ(a.size(1), 600) << file;
+    // The shifts of the samples and the model's tiles fall elsewhere: a sample may round to its
+    // neighbour, and a pixel whose score is at the threshold may change sides.
+    const double differing =
+        ((a - b).abs() > 1.5 / 255).any(0).to(torch::kFloat64).mean().item<double>();
+    EXPECT_LT(differing, 1e-4) << file;
+  }
+  const auto mask = read_image(dir / "windowed" / "mask.png").pixels;
+  EXPECT_NEAR(mask.mean().item<double>(), windowed["trusted_fraction"].get<double>(), 1e-6);
+  EXPECT_NEAR(windowed["trusted_fraction"].get<double>(), whole["trusted_fraction"].get<double>(),
+              1e-4);
+
+  // Cut short mid-stream: an error naming the file, and none of the three outputs, whole or half.
+  std::filesystem::resize_file(photo, std::filesystem::file_size(photo) * 6 / 10);
+  const auto cut = dir / "cut";
+  std::filesystem::create_directories(cut);
+  result = run_srkit("upscale " + photo.string() + " -o " + (cut / "up.png").string() +
+                     " --calibration " + calibration.string() + " --mask " +
+                     (cut / "mask.png").string() + " --overlay " + (cut / "overlay.png").string() +
+                     " --max-memory 150M -q");
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_TRUE(contains(result.err, photo.string())) << result.err;
+  EXPECT_TRUE(std::filesystem::is_empty(cut)) << "an output or a temporary file was left";
+}
+
 // LR files given beside the HR ones (--lr) calibrate exactly as LR made by srkit: `srkit degrade`
 // writes the same MATLAB bicubic, rounded to 8 bits.
 TEST_F(Workflow, GivenLowResolutionPairsCalibrateLikeMadeOnes) {

@@ -87,6 +87,30 @@ int64_t score_context(const ConfidenceSettings& settings, double scale) {
          static_cast<int64_t>(std::ceil(output_reach / scale));
 }
 
+ScoringWindows plan_scoring_windows(int64_t height, int64_t width, int64_t channels, double scale,
+                                    const ConfidenceSettings& settings, int64_t context,
+                                    int64_t budget) {
+  const auto s = static_cast<int64_t>(std::llround(scale));
+  const auto scoring = [&](int64_t h, int64_t w) {
+    return h * s * w * s * kScoringBytesPerOutputPixel;
+  };
+  ScoringWindows windows{0, context};
+  if (scoring(height, width) <= budget) return windows;
+  // A band of output rows holds the prediction, the score, and the mask and overlay made of them.
+  const int64_t band_bytes_per_pixel = (channels + 1 + 1 + 3) * 4;
+  const int64_t margin = context + score_context(settings, scale);
+  int64_t side = std::max(height, width);
+  while (side > 32) {
+    const int64_t window_h = std::min(height, side + 2 * margin);
+    const int64_t window_w = std::min(width, side + 2 * margin);
+    const int64_t band = std::min(height, side) * s * width * s * band_bytes_per_pixel;
+    if (scoring(window_h, window_w) + band <= budget) break;
+    side = side * 7 / 8;
+  }
+  windows.window = std::max<int64_t>(side, 32);
+  return windows;
+}
+
 namespace {
 
 // Evenly spread cuts of [0, side) into pieces of at most `piece`.

@@ -76,9 +76,18 @@ bool scores_locally(const ConfidenceSettings& settings);
 // bicubic taps, the patch and the smoothing, on top of the upscaler's own.
 int64_t score_context(const ConfidenceSettings& settings, double scale);
 
-// Bytes predict_with_score holds per output pixel while scoring (the prediction, a sample, the
-// moments and their temporaries), measured; for planning windows.
+// Bytes predict_with_score holds per output pixel while scoring, an upper estimate for planning
+// windows: the prediction and a sample (float32, 12 bytes each with their restored copies), the
+// moments (32, float64) and their temporaries (colour planes, squares, box means: about 120).
+// bench/gigapixel_masks.sh checks the peak of whole runs against --max-memory.
 constexpr int64_t kScoringBytesPerOutputPixel = 192;
+
+// The largest windows whose scoring and band of output rows fit in `budget` bytes for an input of
+// `height` x `width` x `channels` at an integer `scale`: one window (0) when the whole image fits;
+// never under 32 pixels. `context` as in ScoringWindows.
+ScoringWindows plan_scoring_windows(int64_t height, int64_t width, int64_t channels, double scale,
+                                    const ConfidenceSettings& settings, int64_t context,
+                                    int64_t budget);
 
 // The trusted pixels, score < threshold: [H,W] bool.
 torch::Tensor trusted_mask(const torch::Tensor& score, float threshold);
