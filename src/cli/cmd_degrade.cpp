@@ -20,6 +20,7 @@ struct DegradeArgs {
   int64_t scale = 4;
   bool no_modcrop = false;
   bool overwrite = false;
+  bool skip_existing = false;
   std::string format = "png";
   std::string pipeline = "bicubic";
   uint64_t seed = 0;
@@ -73,6 +74,7 @@ int run_degrade(const DegradeArgs& args) {
   batch.output = args.output;
   batch.extension = "." + args.format;
   batch.overwrite = args.overwrite;
+  batch.skip_existing = args.skip_existing;
   const FileWork work = [&](const Image& image, size_t index, const ProgressFn&) {
     auto hr = image.pixels;
     if (!args.no_modcrop) {
@@ -107,13 +109,21 @@ int run_degrade(const DegradeArgs& args) {
       print_error(describe(*failure));
       return;
     }
+    if (record.value("skipped", false)) {
+      say(args.common, fmt::format("{} -> {}: exists, skipped", record["input"].get<std::string>(),
+                                   record["output"].get<std::string>()));
+      return;
+    }
     say(args.common, fmt::format("{} -> {} ({}x{})", record["input"].get<std::string>(),
                                  record["output"].get<std::string>(),
                                  record["width"].get<int64_t>(), record["height"].get<int64_t>()));
   };
   const auto report = run_batch(expand_inputs(args.inputs), batch, work, events);
   if (args.common.json) {
-    print_json({{"scale", args.scale}, {"images", report.files}, {"failed", report.failed}});
+    print_json({{"scale", args.scale},
+                {"images", report.files},
+                {"failed", report.failed},
+                {"skipped", report.skipped}});
   }
   return report.failed > 0 ? kExitSomeFailed : kExitOk;
 }
@@ -147,6 +157,10 @@ void register_degrade(CLI::App& app, Runner& run) {
                    "realesrgan: write N samples of each input side by side (inspection)")
       ->check(at_least(0));
   command->add_flag("--overwrite", args->overwrite, "replace existing outputs");
+  command
+      ->add_flag("--skip-existing", args->skip_existing,
+                 "skip inputs whose outputs exist (finish an interrupted batch)")
+      ->excludes("--overwrite");
   add_common_flags(*command, args->common);
   command->callback([args, &run] { run = [args] { return run_degrade(*args); }; });
 }

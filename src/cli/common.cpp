@@ -101,6 +101,7 @@ std::string describe(const Error& error) {
       {"scale", "--scale"},
       {"device", "--device"},
       {"overwrite", "--overwrite"},
+      {"skip_existing", "--skip-existing"},
       {"max_memory", "--max-memory"},
       {"WriteOptions::overwrite", "--overwrite"},
       {"command", "--model-cmd"},

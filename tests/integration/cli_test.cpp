@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <fstream>
+#include <map>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -190,6 +191,63 @@ TEST(Cli, AnInputCutShortMidStreamFailsAloneAndLeavesNoOutput) {
   for (const auto& entry : std::filesystem::directory_iterator(out))
     files += entry.is_regular_file();
   EXPECT_EQ(files, 1U) << "a temporary file was left";
+}
+
+// SIGKILL in the middle of a batch (no destructor runs): the outputs present are complete, the
+// rest absent, and a rerun with --skip-existing finishes the batch, keeps what was written and
+// removes the temporary files the killed run left.
+TEST(Cli, AKilledBatchIsFinishedBySkipExisting) {
+  TempDir dir;
+  const auto in = dir / "in", out = dir / "out";
+  std::filesystem::create_directories(in);
+  small_photo(dir, "in/a.png");  // first in the batch: its output is the signal to kill
+  const auto photo = read_image(testing::data_path("samples/astronaut.png")).pixels;
+  for (const char* name : {"b.png", "c.png", "d.png"}) {
+    write_image(in / name, photo.slice(1, 0, 192).slice(2, 0, 256), 8);
+  }
+  const auto pid_file = dir / "pid";
+  const std::string script = std::string(SRKIT_BINARY) + " upscale " + in.string() + " -o " +
+                             out.string() + " --model esrgan-slim -q & pid=$!; echo $pid >" +
+                             pid_file.string() + "; while [ ! -f " + (out / "a.png").string() +
+                             " ] && kill -0 $pid 2>/dev/null; do sleep 0.02; done; " +
+                             "kill -9 $pid 2>/dev/null; wait $pid";
+  std::system(("bash -c '" + script + "'").c_str());
+  std::ifstream pid_in(pid_file);
+  long killed = 0;
+  pid_in >> killed;
+  ASSERT_GT(killed, 0);
+
+  std::map<std::string, std::string> written;  // what the killed run left under final names
+  for (const auto& entry : std::filesystem::directory_iterator(out)) {
+    const auto name = entry.path().filename().string();
+    if (name[0] == '.') continue;                        // its temporary files
+    const auto image = read_image(entry.path()).pixels;  // complete: it decodes
+    EXPECT_EQ(image.size(2), name == "a.png" ? 256 : 1024) << name;
+    written[name] = testing::slurp(entry.path());
+  }
+  EXPECT_TRUE(written.count("a.png"));
+  // A temporary file of a process that no longer runs, as a kill mid-write leaves one.
+  const auto stale = out / (".d.srkit-tmp-" + std::to_string(killed) + "-0.png");
+  std::ofstream(stale) << "half an image";
+
+  const auto rerun = run_srkit("upscale " + in.string() + " -o " + out.string() +
+                               " --model esrgan-slim --skip-existing --json -q");
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  const auto report = nlohmann::json::parse(rerun.out);
+  EXPECT_EQ(report["skipped"].get<size_t>(), written.size());
+  for (const char* name : {"a.png", "b.png", "c.png", "d.png"}) {
+    EXPECT_TRUE(std::filesystem::exists(out / name)) << name;
+    if (written.count(name)) {
+      EXPECT_EQ(testing::slurp(out / name), written[name]) << name;
+    }
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(out)) {
+    EXPECT_NE(entry.path().filename().string()[0], '.') << entry.path() << " was left";
+  }
+  EXPECT_EQ(run_srkit("upscale " + in.string() + " -o " + out.string() +
+                      " --skip-existing --overwrite -q")
+                .exit_code,
+            2);
 }
 
 // A folder whose name looks like an image is named as what it is.

@@ -11,16 +11,12 @@
 #include <gtest/gtest.h>
 
 namespace srkit::testing {
-namespace {
-
 std::string slurp(const std::filesystem::path& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
 }
-
-}  // namespace
 
 std::filesystem::path data_path(const std::string& relative) {
   const auto path = std::filesystem::path(SRKIT_SOURCE_DIR) / "data" / relative;

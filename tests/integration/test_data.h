@@ -28,6 +28,9 @@ inline bool contains(const std::string& text, const std::string& part) {
 // A GoogleTest parameter name for a model at a scale: "esrgan_slim_x2".
 std::string case_name(const std::string& model, int64_t scale);
 
+// A file's bytes ("" when it cannot be read).
+std::string slurp(const std::filesystem::path& path);
+
 // Runs `srkit <arguments>` (arguments are passed to the shell as written) with optional
 // environment assignments prefixed (e.g. "SRKIT_MODELS=/tmp/x").
 CliResult run_srkit(const std::string& arguments, const std::string& environment = "");
