@@ -120,6 +120,52 @@ TEST(Training, ResumedRunLogsExactlyTheLossesOfAnUninterruptedOne) {
   EXPECT_TRUE(testing::contains(changed.err, "split.yaml"));
 }
 
+// SIGKILL between checkpoints (no handler runs, the log is ahead of the checkpoint): --resume
+// starts from the last checkpoint, drops the log's records after it, and the run ends with the
+// losses and weights of an uninterrupted one.
+TEST(Training, AKilledRunResumesFromItsLastCheckpointAsIfNeverStopped) {
+  Photos photos;
+  const auto config = [&](const std::string& name, const std::string& output) {
+    auto text = tiny_config(photos, (photos.dir / output).string());
+    text.replace(text.find("steps: 12"), 9, "steps: 40");
+    text.replace(text.find("checkpoint_every: 100"), 21, "checkpoint_every: 4");
+    return write_config(photos, name, text);
+  };
+  const auto whole = config("whole.yaml", "a"), killed = config("killed.yaml", "b");
+  ASSERT_EQ(testing::run_srkit("train --threads 2 -q --config " + whole.string()).exit_code, 0);
+  const auto log = photos.dir / "b/log.jsonl";
+  const std::string script = std::string("bash -c '") + SRKIT_BINARY +
+                             " train --threads 2 -q --config " + killed.string() +
+                             " & pid=$!; while [ $(cat " + log.string() +
+                             " 2>/dev/null | grep -c loss) -lt 7 ] && kill -0 $pid 2>/dev/null; "
+                             "do sleep 0.01; done; kill -9 $pid 2>/dev/null; wait $pid'";
+  std::system(script.c_str());
+  const auto at_kill = training_records(log).size();
+  EXPECT_GE(at_kill, 7u);
+  EXPECT_LT(at_kill, 40u) << "the run ended before it was killed";
+
+  const auto resumed =
+      testing::run_srkit("train --threads 2 -q --resume --json --config " + killed.string());
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const auto summary = nlohmann::json::parse(resumed.out);
+  const auto first = summary["first_step"].get<size_t>();
+  EXPECT_EQ(first % 4, 0u) << "a checkpoint's step";
+  EXPECT_LE(first, at_kill);
+  EXPECT_EQ(summary["step"], 40);
+  const auto a = training_records(photos.dir / "a/log.jsonl");
+  const auto b = training_records(log);
+  ASSERT_EQ(a.size(), 40u);
+  ASSERT_EQ(b.size(), 40u) << "records after the checkpoint were logged twice or lost";
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].step, b[i].step);
+    EXPECT_EQ(a[i].loss, b[i].loss) << "step " << a[i].step;
+  }
+  const auto wa = weights_of(photos.dir / "a/tiny.srkit"),
+             wb = weights_of(photos.dir / "b/tiny.srkit");
+  ASSERT_EQ(wa.size(), wb.size());
+  for (size_t i = 0; i < wa.size(); ++i) EXPECT_TRUE(torch::equal(wa[i], wb[i]));
+}
+
 TEST(Training, TwoProcessesMatchOneProcessWithTheCombinedBatchAndResumeItsRuns) {
   Photos photos;
   const auto one =
