@@ -2,6 +2,8 @@
 // (data/guided/, from Debian packages; data.md describes them).
 #include <cmath>
 #include <fstream>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -52,6 +54,32 @@ TEST(GuidedData, NpyParserReadsFortranOrderBigEndianAndUnsigned) {
   EXPECT_THROW(parse_npy(bytes, "short.npy"), Error);
 }
 
+// Headers a stranger's .npy can hold: each is an input Error, not a crash, an exception of the
+// standard library or an allocation of its claimed size.
+TEST(GuidedData, NpyParserRefusesImpossibleHeaders) {
+  const auto npy = [](const std::string& descr, const std::string& shape) {
+    std::string header =
+        "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+    while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+    header += "\n";
+    std::vector<char> bytes = {
+        '\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<char>(header.size()), 0};
+    bytes.insert(bytes.end(), header.begin(), header.end());
+    bytes.resize(bytes.size() + 16, 0);  // four float32 values
+    return bytes;
+  };
+  EXPECT_EQ(parse_npy(npy("<f4", "(2, 2)"), "ok.npy").numel(), 4);
+  for (const auto& [descr, shape] : std::vector<std::pair<std::string, std::string>>{
+           {"<f4", "(4611686018427387904, 4)"},    // 2^62 x 4 x 4 bytes: 0 modulo 2^64
+           {"<f4", "(99999999999999999999999,)"},  // beyond int64: std::stoll threw
+           {"<fxx", "(2, 2)"},                     // std::stoi threw
+           {"<f99999999999", "(2, 2)"},
+           {"<f0", "(2, 2)"},
+           {"<c8", "(2,)"}}) {
+    EXPECT_THROW(parse_npy(npy(descr, shape), "bad.npy"), Error) << descr << " " << shape;
+  }
+}
+
 TEST(GuidedData, CastleDepthFramesAlignWithTheirGrayImages) {
   for (int frame : {1, 40}) {
     char name[32];
@@ -68,7 +96,10 @@ TEST(GuidedData, CastleDepthFramesAlignWithTheirGrayImages) {
   // A truncated file is an error that names it.
   testing::TempDir dir;
   const auto broken = dir / "Depth_9999.bin";
-  std::ofstream(broken, std::ios::binary) << std::string("\xe0\x01\x00\x00\x80\x02\x00\x00" "abc", 11);
+  std::ofstream(broken, std::ios::binary) << std::string(
+      "\xe0\x01\x00\x00\x80\x02\x00\x00"
+      "abc",
+      11);
   try {
     read_depth_map(broken);
     FAIL() << "no error";

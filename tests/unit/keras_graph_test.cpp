@@ -2,6 +2,7 @@
 // checked against a direct computation (HWIO kernels, TF depth_to_space order done by loops).
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -178,6 +179,41 @@ TEST(KerasGraph, FusedUpsamplingConvEqualsTheLiteralGraph) {
       EXPECT_LT((a - b).abs().max().item<double>(), 1e-4) << "x" << scale;
     }
   }
+}
+
+// A manifest is a stranger's word: a shard outside the model's folder, or a weight whose shape
+// overflows the byte count (it once matched the shard's size modulo 2^64 and was read far past
+// it), is refused.
+TEST(TfjsReader, HostileManifestsAreRefused) {
+  TinyModel tiny;
+  const auto json = tiny.dir / "model.json";
+  const auto original = nlohmann::json::parse(std::ifstream(json));
+  const auto refused = [&](const std::function<void(nlohmann::json&)>& change,
+                           const std::string& part) {
+    auto model = original;
+    change(model);
+    std::ofstream(json) << model.dump();
+    try {
+      read_tfjs_weights(read_tfjs_topology(json));
+      ADD_FAILURE() << "no error; expected one mentioning " << part;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  };
+  for (const char* path : {"/etc/passwd", "../group1-shard1of1.bin", ""}) {
+    refused([&](auto& m) { m["weightsManifest"][0]["paths"][0] = path; }, "outside its folder");
+  }
+  // 2^62 x 4 elements of 4 bytes: 2^66 bytes, 0 modulo 2^64.
+  refused(
+      [](auto& m) {
+        m["weightsManifest"][0]["weights"][0]["shape"] = {int64_t{1} << 62, 4};
+      },
+      "impossible shape");
+  refused(
+      [](auto& m) {
+        m["weightsManifest"][0]["weights"][0]["shape"] = {-1, 8};
+      },
+      "impossible shape");
 }
 
 TEST(TfjsReader, ShortShardIsASetupError) {

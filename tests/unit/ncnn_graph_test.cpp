@@ -271,5 +271,21 @@ TEST(NcnnReader, RefusesWhatItCannotRunNamingTheFileAndLayer) {
   expect_setup_error([&] { read_ncnn_model(param, ""); }, "m.param");
 }
 
+// A stranger's file announces more than it holds: refused before anything of that size is
+// allocated (each case asked for gigabytes before).
+TEST(NcnnReader, RefusesSizesItsFilesCannotHold) {
+  testing::TempDir dir;
+  const auto param = dir / "m.param", bin = dir / "m.bin";
+  write(param, "7767517\n2000000000 2\nInput in 0 1 data\n");
+  expect_setup_error([&] { read_ncnn_model(param, ""); }, "more layers or blobs");
+  write(param, "7767517\n1 2\nInput in 0 2000000000 data\n");
+  expect_setup_error([&] { read_ncnn_model(param, ""); }, "expected 'type name");
+  write(param,
+        "7767517\n2 2\nInput in 0 1 data\n"
+        "Convolution conv 1 1 data out 0=1 1=1 5=1 6=2000000000\n");
+  write_bin(bin, 0, {1, 2, 3}, {0.f});
+  expect_setup_error([&] { read_ncnn_model(param, bin); }, "ends inside the weights of layer conv");
+}
+
 }  // namespace
 }  // namespace srkit

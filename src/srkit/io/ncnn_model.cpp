@@ -16,6 +16,8 @@ constexpr uint32_t kTagFp16 = 0x01306B47;
 constexpr uint32_t kTagInt8 = 0x000D4B38;
 constexpr uint32_t kTagFp32Raw = 0x0002C056;
 constexpr int kMagic = 7767517;
+// More layers or blobs than any network has: a larger count is a damaged or hostile .param.
+constexpr int kMaxCount = 1 << 20;
 
 Error bad_file(const std::filesystem::path& path, const std::string& problem) {
   return setup_error(path.string() + ": " + problem);
@@ -73,6 +75,10 @@ NcnnGraphSpec read_param(const std::filesystem::path& path) {
   if (!(in >> layer_count >> blob_count) || layer_count <= 0 || blob_count <= 0) {
     throw bad_file(path, "line 2 must give the layer and blob counts");
   }
+  if (layer_count > kMaxCount || blob_count > kMaxCount) {
+    throw bad_file(path, "line 2 announces more layers or blobs than any model has (" +
+                             std::to_string(kMaxCount) + ")");
+  }
   std::string text;
   std::getline(in, text);  // end of line 2
   int line = 2;
@@ -83,7 +89,8 @@ NcnnGraphSpec read_param(const std::filesystem::path& path) {
     int bottoms = 0;
     int tops = 0;
     if (!(fields >> layer.type)) continue;  // a blank line
-    if (!(fields >> layer.name >> bottoms >> tops) || bottoms < 0 || tops < 0) {
+    if (!(fields >> layer.name >> bottoms >> tops) || bottoms < 0 || tops < 0 ||
+        bottoms > blob_count || tops > blob_count) {
       throw bad_file(
           path, "line " + std::to_string(line) + ": expected 'type name bottom_count top_count'");
     }
@@ -115,6 +122,9 @@ class BinReader {
  public:
   explicit BinReader(const std::filesystem::path& path) : path_(path), in_(path, std::ios::binary) {
     if (!in_) throw bad_file(path, "cannot be read (the weights belong next to the .param)");
+    std::error_code error;
+    left_ = static_cast<int64_t>(std::filesystem::file_size(path, error));
+    if (error) throw bad_file(path, "cannot be read (the weights belong next to the .param)");
   }
 
   // A weight blob: a 4-byte tag, then fp16 (padded to 4 bytes) or fp32 values.
@@ -123,6 +133,7 @@ class BinReader {
     read(&tag, sizeof tag, layer);
     if (tag == kTagFp16) {
       const int64_t bytes = (count * 2 + 3) / 4 * 4;
+      require(bytes, layer);
       std::vector<uint8_t> buffer(static_cast<size_t>(bytes));
       read(buffer.data(), bytes, layer);
       return torch::from_blob(buffer.data(), {count}, torch::kHalf).to(torch::kFloat);
@@ -139,6 +150,7 @@ class BinReader {
   }
 
   torch::Tensor raw(int64_t count, const std::string& layer) {
+    require(count * 4, layer);  // before allocating what a .param announces
     auto out = torch::empty({count}, torch::kFloat);
     read(out.data_ptr<float>(), count * 4, layer);
     return out;
@@ -153,15 +165,23 @@ class BinReader {
   }
 
  private:
-  void read(void* out, int64_t bytes, const std::string& layer) {
-    if (bytes < 0 || !in_.read(static_cast<char*>(out), bytes)) {
+  // An Error when fewer than `bytes` are left in the file.
+  void require(int64_t bytes, const std::string& layer) const {
+    if (bytes < 0 || bytes > left_) {
       throw bad_file(path_, "ends inside the weights of layer " + layer +
                                 " (truncated, or the .bin of another model)");
     }
   }
 
+  void read(void* out, int64_t bytes, const std::string& layer) {
+    require(bytes, layer);
+    if (!in_.read(static_cast<char*>(out), bytes)) require(left_ + 1, layer);
+    left_ -= bytes;
+  }
+
   std::filesystem::path path_;
   std::ifstream in_;
+  int64_t left_ = 0;  // bytes of the file not read yet
 };
 
 int64_t positive(const NcnnLayerSpec& layer, int key, const std::filesystem::path& path) {

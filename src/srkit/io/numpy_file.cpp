@@ -11,11 +11,16 @@
 
 #include <torch/torch.h>
 
+#include "srkit/core/element_count.h"
 #include "srkit/core/error.h"
 #include "srkit/io/atomic_file.h"
 
 namespace srkit {
 namespace {
+
+constexpr size_t kMaxHeaderBytes = 10000;
+// The largest array read from an .npz archive: 16 GiB, a 2-gigapixel float64 map.
+constexpr zip_uint64_t kMaxNpzArrayBytes = zip_uint64_t{16} << 30;
 
 // The .npy header is a Python dict literal: {'descr': '<f4', 'fortran_order': False, 'shape': (3,
 // 4), }
@@ -65,26 +70,42 @@ torch::Tensor parse_npy(const std::vector<char>& bytes, const std::string& name)
     }
     offset = 12;
   }
+  // NumPy itself refuses headers over 10,000 bytes by default (max_header_size); so does srkit,
+  // before its regular expressions walk one.
+  if (header_length > kMaxHeaderBytes) {
+    throw input_error(name, "has a .npy header of " + std::to_string(header_length) +
+                                " bytes, more than NumPy writes (" +
+                                std::to_string(kMaxHeaderBytes) + ")");
+  }
   if (offset + header_length > bytes.size()) throw input_error(name, "is a truncated .npy file");
   const std::string header(bytes.data() + offset, header_length);
   const auto descr = header_field(header, "descr", name);  // e.g. '<f4'
   const bool fortran = header_field(header, "fortran_order", name) == "True";
   const auto shape_text = header_field(header, "shape", name);
-  if (descr.size() < 4) throw input_error(name, "has an unsupported dtype " + descr);
+  // descr is quoted: '<f4' is the byte order, the kind and the item size in bytes.
+  const std::string width = descr.size() >= 4 ? descr.substr(3, descr.size() - 4) : "";
+  if (width.empty() || width.size() > 2 ||
+      !std::all_of(width.begin(), width.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    throw input_error(name, "has an unsupported dtype " + descr);
+  }
   const char order = descr[1], kind = descr[2];
-  const int item = std::stoi(descr.substr(3, descr.size() - 4));
+  const int item = std::stoi(width);
+  if (item < 1) throw input_error(name, "has an unsupported dtype " + descr);
   std::vector<int64_t> shape;
   const std::regex number("[0-9]+");
   for (auto it = std::sregex_iterator(shape_text.begin(), shape_text.end(), number);
        it != std::sregex_iterator(); ++it) {
-    shape.push_back(std::stoll(it->str()));
+    // A side of more than 15 digits is beyond any file: leave it to the check below.
+    shape.push_back(it->length() > 15 ? -1 : std::stoll(it->str()));
   }
-  int64_t count = 1;
-  for (auto d : shape) count *= d;
   const size_t data_offset = offset + header_length;
-  if (bytes.size() - data_offset < static_cast<size_t>(count) * item) {
+  const auto available = static_cast<int64_t>((bytes.size() - data_offset) / item);
+  const auto counted = element_count(shape);
+  if (!counted || *counted > available) {
     throw input_error(name, "is a truncated .npy file (fewer values than its shape)");
   }
+  const int64_t count = *counted;
+  (void)scalar_type(kind, item, name);  // refuse an unknown dtype before copying its bytes
   // Read the raw values in their stored width, swapping bytes for big-endian data.
   std::vector<char> raw(bytes.begin() + data_offset, bytes.begin() + data_offset + count * item);
   if (order == '>' && item > 1) {
@@ -143,7 +164,9 @@ std::vector<std::string> npz_keys(const std::filesystem::path& path) {
   std::vector<std::string> keys;
   const auto entries = zip_get_num_entries(archive.get(), 0);
   for (zip_int64_t i = 0; i < entries; ++i) {
-    std::string entry = zip_get_name(archive.get(), i, 0);
+    const char* name = zip_get_name(archive.get(), i, 0);
+    if (!name) continue;  // a damaged entry: its key cannot be asked for
+    std::string entry = name;
     if (entry.size() > 4 && entry.substr(entry.size() - 4) == ".npy")
       entry.resize(entry.size() - 4);
     keys.push_back(entry);
@@ -160,10 +183,25 @@ torch::Tensor read_npz(const std::filesystem::path& path, const std::string& key
     for (const auto& k : npz_keys(path)) keys += (keys.empty() ? "" : ", ") + k;
     throw input_error(path.string(), "has no array '" + key + "' (it holds: " + keys + ")");
   }
-  std::vector<char> bytes(stat.size);
+  // The declared size is the archive's word: the bytes are read as they come, up to it, so a
+  // small file claiming a huge array allocates nothing; an array past the limit (a deflate bomb
+  // inflates 1000:1) is refused.
+  if (!(stat.valid & ZIP_STAT_SIZE) || stat.size > kMaxNpzArrayBytes) {
+    throw input_error(path.string(),
+                      "declares an array " + key + " of " + std::to_string(stat.size >> 20) +
+                          " MB, more than srkit reads from an .npz (" +
+                          std::to_string(kMaxNpzArrayBytes >> 30) + " GB)",
+                      "save the array as a .npy file");
+  }
+  std::vector<char> bytes;
   zip_file_t* file = zip_fopen(archive.get(), entry_name.c_str(), 0);
-  const bool ok =
-      file && zip_fread(file, bytes.data(), stat.size) == static_cast<zip_int64_t>(stat.size);
+  bool ok = file != nullptr;
+  while (ok && bytes.size() < stat.size) {
+    const size_t start = bytes.size();
+    bytes.resize(std::min<size_t>(stat.size, start + (size_t{1} << 22)));
+    const auto got = zip_fread(file, bytes.data() + start, bytes.size() - start);
+    ok = got == static_cast<zip_int64_t>(bytes.size() - start);
+  }
   if (file) zip_fclose(file);
   if (!ok) throw input_error(path.string(), "is a damaged .npz archive (cannot read " + key + ")");
   return parse_npy(bytes, path.string() + ":" + key);
@@ -194,7 +232,8 @@ void write_npy(const std::filesystem::path& path, const torch::Tensor& array, bo
   file.write(static_cast<const char*>(values.data_ptr()),
              static_cast<std::streamsize>(values.numel() * sizeof(float)));
   file.close();
-  if (!file) throw output_error(path.string(), "cannot be written", "check the folder and disk space");
+  if (!file)
+    throw output_error(path.string(), "cannot be written", "check the folder and disk space");
   out.commit();
 }
 

@@ -1,16 +1,21 @@
 #include "srkit/io/tfjs_model.h"
 
+#include <algorithm>
 #include <fstream>
 #include <numeric>
 
 #include <torch/torch.h>
 
+#include "srkit/core/element_count.h"
 #include "srkit/core/error.h"
 
 namespace srkit {
 namespace {
 
 constexpr const char* kFix = "run scripts/setup.sh to fetch the model again";
+// More elements than any weight of a model srkit runs (2^34, 64 GB as float32): a larger shape is
+// a damaged or hostile manifest.
+constexpr int64_t kMaxWeightElements = int64_t{1} << 34;
 
 Error bad_model(const std::filesystem::path& path, const std::string& problem) {
   return setup_error(path.string() + ": " + problem + " (" + kFix + ")");
@@ -68,7 +73,16 @@ TfjsLayersModel read_tfjs_topology(const std::filesystem::path& model_json) {
     const auto directory = model_json.parent_path();
     for (const auto& group : root.at("weightsManifest")) {
       for (const auto& shard : group.at("paths")) {
-        model.shard_paths.push_back(directory / shard.get<std::string>());
+        // A shard lies in the model's folder: a manifest naming /etc/passwd or ../x is refused.
+        const std::filesystem::path relative(shard.get<std::string>());
+        const bool inside = !relative.empty() && relative.is_relative() &&
+                            std::none_of(relative.begin(), relative.end(),
+                                         [](const auto& part) { return part == ".."; });
+        if (!inside) {
+          throw bad_model(model_json,
+                          "names the weight shard '" + relative.string() + "' outside its folder");
+        }
+        model.shard_paths.push_back(directory / relative);
       }
       for (const auto& weight : group.at("weights")) {
         const auto name = weight.at("name").get<std::string>();
@@ -88,7 +102,11 @@ TfjsLayersModel read_tfjs_topology(const std::filesystem::path& model_json) {
                                             ", which srkit does not read (uint8, uint16, float16)");
           }
         }
-        model.weights.push_back({name, weight.at("shape").get<std::vector<int64_t>>()});
+        auto shape = weight.at("shape").get<std::vector<int64_t>>();
+        if (!element_count(shape, kMaxWeightElements)) {
+          throw bad_model(model_json, "weight " + name + " has an impossible shape");
+        }
+        model.weights.push_back({name, std::move(shape)});
         model.storage.push_back(storage);
       }
     }
@@ -115,9 +133,10 @@ std::map<std::string, torch::Tensor> read_tfjs_weights(const TfjsLayersModel& mo
   const auto storage_of = [&model](size_t i) {
     return i < model.storage.size() ? model.storage[i] : TfjsLayersModel::Storage{};
   };
-  int64_t expected = 0;
+  int64_t expected = 0;  // each weight's count is checked (read_tfjs_topology): no overflow
   for (size_t i = 0; i < model.weights.size(); ++i) {
     expected += element_bytes(storage_of(i).dtype) * count(model.weights[i]);
+    if (expected > static_cast<int64_t>(bytes.size())) break;
   }
   if (expected != static_cast<int64_t>(bytes.size())) {
     throw bad_model(model.model_json, "weight shards hold " + std::to_string(bytes.size()) +
