@@ -152,14 +152,20 @@ int run_upscale(const UpscaleArgs& args) {
         run, in.height, in.width, [&](int64_t from, int64_t to) { return input.rows(from, to); },
         upscaler.scale, settings, windows,
         [&](const torch::Tensor& prediction, const torch::Tensor& score, int64_t first_row) {
-          const auto mask = conformal::trusted_mask(score, masks->threshold);
-          trusted += mask.sum().item<int64_t>();
-          sinks.main(prediction, first_row);
-          if (mask_sink != sinks.extras.end()) {
-            mask_sink->second(mask.to(torch::kFloat).unsqueeze(0), first_row);
-          }
-          if (overlay_sink != sinks.extras.end()) {
-            overlay_sink->second(conformal::untrusted_overlay(prediction, mask), first_row);
+          // A few rows at a time: the mask, the overlay and the writers' samples made of a whole
+          // band would hold several times the band.
+          for (int64_t r = 0; r < score.size(0); r += conformal::kScoredRowsAtOnce) {
+            const int64_t n = std::min(conformal::kScoredRowsAtOnce, score.size(0) - r);
+            const auto rows = prediction.slice(1, r, r + n);
+            const auto mask = conformal::trusted_mask(score.slice(0, r, r + n), masks->threshold);
+            trusted += mask.sum().item<int64_t>();
+            sinks.main(rows, first_row + r);
+            if (mask_sink != sinks.extras.end()) {
+              mask_sink->second(mask.to(torch::kFloat).unsqueeze(0), first_row + r);
+            }
+            if (overlay_sink != sinks.extras.end()) {
+              overlay_sink->second(conformal::untrusted_overlay(rows, mask), first_row + r);
+            }
           }
         },
         progress);

@@ -96,15 +96,17 @@ ScoringWindows plan_scoring_windows(int64_t height, int64_t width, int64_t chann
   };
   ScoringWindows windows{0, context};
   if (scoring(height, width) <= budget) return windows;
-  // A band of output rows holds the prediction, the score, and the mask and overlay made of them.
-  const int64_t band_bytes_per_pixel = (channels + 1 + 1 + 3) * 4;
+  // A band of output rows holds the prediction and the score (float32); its masks and overlays
+  // are made kScoredRowsAtOnce rows at a time.
+  const int64_t band_bytes_per_pixel = (channels + 1) * 4;
+  const int64_t row_outputs = kScoredRowsAtOnce * width * s * kRowOutputBytesPerPixel;
   const int64_t margin = context + score_context(settings, scale);
   int64_t side = std::max(height, width);
   while (side > 32) {
     const int64_t window_h = std::min(height, side + 2 * margin);
     const int64_t window_w = std::min(width, side + 2 * margin);
     const int64_t band = std::min(height, side) * s * width * s * band_bytes_per_pixel;
-    if (scoring(window_h, window_w) + band <= budget) break;
+    if (scoring(window_h, window_w) + band + row_outputs <= budget) break;
     side = side * 7 / 8;
   }
   windows.window = std::max<int64_t>(side, 32);

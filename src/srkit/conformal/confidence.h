@@ -82,6 +82,12 @@ int64_t score_context(const ConfidenceSettings& settings, double scale);
 // bench/gigapixel_masks.sh checks the peak of whole runs against --max-memory.
 constexpr int64_t kScoringBytesPerOutputPixel = 192;
 
+// Rows of a scored band a caller should turn into masks and overlays at a time, and the bytes per
+// output pixel that takes (the mask, the overlay and their temporaries, the writers' samples);
+// plan_scoring_windows counts that many rows of them beside the band.
+constexpr int64_t kScoredRowsAtOnce = 64;
+constexpr int64_t kRowOutputBytesPerPixel = 64;
+
 // The largest windows whose scoring and band of output rows fit in `budget` bytes for an input of
 // `height` x `width` x `channels` at an integer `scale`: one window (0) when the whole image fits;
 // never under 32 pixels. `context` as in ScoringWindows.
