@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Fuzzing the readers that take files from strangers (issue 20): libFuzzer targets built with
 # clang and AddressSanitizer + UndefinedBehaviorSanitizer from the reader sources themselves (not
-# the Release build), run from seed corpora of real files for SECONDS each. A crash, an uncaught
+# the Release build), run from seed corpora of real files for SECONDS in all, shared evenly by the
+# targets (each from the corpus its earlier runs grew in $OUT). A crash, an uncaught
 # exception or a differential mismatch stops a target and leaves its input in
 # $OUT/<target>/crashes; commit it as a regression test. Leaks are not checked (LibTorch keeps
 # its allocations). Reports the seconds (one core), runs and coverage.
-#   bash bench/fuzz.sh [SECONDS]   (default 300 per target; needs clang and libclang-rt-14-dev)
+#   bash bench/fuzz.sh [SECONDS]   (default 600; needs clang and libclang-rt-14-dev)
 # Targets:
 #   image_readers  read_image (OpenCV, JPEG checks, EXIF) and open_row_reader (libpng, libtiff),
 #                  differential: streamed rows == read_image's samples whenever both read a file
+#   arrays         NumPy .npy and .npz (libzip), NIfTI .nii and .nii.gz (nifticlib)
+#   model_files    TF.js model.json with a weight shard, ncnn .param
+#   settings_files calibration JSON (srkit calibrate's), training config YAML
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-seconds=${1:-300}
+seconds=${1:-600}
 out=${OUT:-/tmp/srkit-fuzz}
 mkdir -p "$out"
 srkit=${SRKIT:-build/srkit}
@@ -48,12 +52,117 @@ seeds() {
   done
 }
 
+# Seeds of the array readers: small arrays in every layout they take, written by Python's standard
+# library (no NumPy on these machines) as NumPy and nifticlib lay them out.
+array_seeds() {
+  local dir=$out/arrays/seeds
+  [ -d "$dir" ] && return
+  mkdir -p "$dir"
+  python3 - "$dir" <<'PY'
+import gzip, io, struct, sys, zipfile
+out = sys.argv[1]
+
+def npy(descr, shape, payload, fortran=False, version=1):
+    header = "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" % (
+        descr, "True" if fortran else "False", repr(tuple(shape)))
+    prefix = 10 if version == 1 else 12
+    header += " " * ((64 - (prefix + len(header) + 1) % 64) % 64) + "\n"
+    size = struct.pack("<H", len(header)) if version == 1 else struct.pack("<I", len(header))
+    return b"\x93NUMPY" + bytes([version, 0]) + size + header.encode() + payload
+
+arrays = {
+    "f4_2x3.npy": npy("<f4", (2, 3), struct.pack("<6f", 0, 1.5, -2, 3, 4, 5)),
+    "u2_2x2_fortran.npy": npy("<u2", (2, 2), struct.pack("<4H", 1, 2, 65535, 4), fortran=True),
+    "i8_big_endian.npy": npy(">i8", (3,), struct.pack(">3q", -1, 2, 3)),
+    "f8_v2.npy": npy("<f8", (2, 2), struct.pack("<4d", 1, 2, 3, 4), version=2),
+}
+for name, data in arrays.items():
+    open(f"{out}/{name}", "wb").write(data)
+for name, method in (("stored.npz", zipfile.ZIP_STORED), ("deflated.npz", zipfile.ZIP_DEFLATED)):
+    with zipfile.ZipFile(f"{out}/{name}", "w", method) as z:
+        z.writestr("arr_0.npy", arrays["f4_2x3.npy"])
+        z.writestr("disparity.npy", arrays["u2_2x2_fortran.npy"])
+
+def nifti(dims, datatype, bitpix, payload, slope=0.0):
+    header = bytearray(348)
+    struct.pack_into("<i", header, 0, 348)
+    struct.pack_into("<8h", header, 40, len(dims), *dims, *([1] * (7 - len(dims))))
+    struct.pack_into("<hh", header, 70, datatype, bitpix)
+    struct.pack_into("<8f", header, 76, 1, 1, 1, 1, 1, 1, 1, 1)
+    struct.pack_into("<f", header, 108, 352.0)  # vox_offset
+    struct.pack_into("<ff", header, 112, slope, 0.0)
+    header[344:348] = b"n+1\0"
+    return bytes(header) + b"\0" * 4 + payload
+
+volume = nifti((4, 3, 2), 2, 8, bytes(range(24)))                   # uint8 4x3x2
+open(f"{out}/u8_4x3x2.nii", "wb").write(volume)
+open(f"{out}/i16_scaled.nii.gz", "wb").write(
+    gzip.compress(nifti((2, 2, 2), 4, 16, struct.pack("<8h", *range(-4, 4)), slope=0.5)))
+PY
+}
+
 build image_readers src/srkit/io/image_io.cpp src/srkit/io/row_reader.cpp \
   src/srkit/io/image_writer.cpp src/srkit/io/exif_orientation.cpp src/srkit/io/atomic_file.cpp \
   src/srkit/io/samples.cpp src/srkit/core/error.cpp
 seeds
+flags+=(-I/usr/include/nifti)
+libs+=($(pkg-config --libs libzip) -lnifti2 -lznz -lz -lyaml-cpp)
+build arrays src/srkit/io/numpy_file.cpp src/srkit/io/nifti_file.cpp src/srkit/io/atomic_file.cpp \
+  src/srkit/core/error.cpp
+array_seeds
 
-for target in image_readers; do
+# Seeds of the model readers: the fetched models' model.json and .param files, and the default
+# model's model.json with a manifest of the target's 4 KiB shard, so that the weights are read.
+model_seeds() {
+  local dir=$out/model_files/seeds
+  [ -d "$dir" ] && return
+  mkdir -p "$dir"
+  cp models/default/x2/model.json "$dir/default_x2.json"
+  cp models/waifu2x-upconv7/x2/model.param "$dir/upconv7_x2.param"
+  cp models/realesr-animevideov3/x4/model.param "$dir/animevideov3_x4.param"
+  cp models/realcugan-conservative/x2/model.param "$dir/realcugan_x2.param"
+  python3 - models/default/x2/model.json "$dir/default_x2_shard.json" <<'PY'
+import json, sys
+model = json.load(open(sys.argv[1]))
+model["weightsManifest"] = [{"paths": ["w.bin"], "weights": [
+    {"name": "F_0/kernel", "shape": [2, 2, 64, 2], "dtype": "float32"},
+    {"name": "F_0/bias", "shape": [512], "dtype": "float32",
+     "quantization": {"dtype": "uint16", "scale": 0.5, "min": -1}},
+    {"name": "F_1/bias", "shape": [256], "dtype": "float32",
+     "quantization": {"dtype": "uint8", "scale": 0.1, "min": 0}},
+    {"name": "F_2/bias", "shape": [384], "dtype": "float32", "quantization": {"dtype": "float16"}}]}]
+json.dump(model, open(sys.argv[2], "w"))
+PY
+}
+
+build model_files src/srkit/io/tfjs_model.cpp src/srkit/io/ncnn_model.cpp \
+  src/srkit/nn/ncnn_graph.cpp src/srkit/core/error.cpp
+model_seeds
+
+# Seeds of the settings readers: the repository's training configs and a calibration made here.
+settings_seeds() {
+  local dir=$out/settings_files/seeds
+  [ -d "$dir" ] && return
+  mkdir -p "$dir/photos"
+  cp configs/compact_x4.yaml configs/magnet_depth.yaml "$dir/"
+  cp data/samples/coffee.png "$dir/photos/"
+  "$srkit" calibrate --model default --data "$dir/photos" --crop 96 --alpha 0.1 \
+    -o "$dir/calibration.json" -q
+  rm -r "$dir/photos"
+}
+
+build settings_files src/srkit/conformal/calibration_file.cpp src/srkit/conformal/calibration.cpp \
+  src/srkit/conformal/confidence.cpp src/srkit/conformal/scores.cpp \
+  src/srkit/conformal/fidelity.cpp src/srkit/ops/color.cpp src/srkit/ops/filters.cpp \
+  src/srkit/ops/test_time_augmentation.cpp src/srkit/ops/geometry.cpp src/srkit/io/samples.cpp \
+  src/srkit/io/atomic_file.cpp src/srkit/train/train_config.cpp src/srkit/train/yaml_config.cpp \
+  src/srkit/train/losses.cpp src/srkit/ops/dct.cpp \
+  src/srkit/core/config_section.cpp src/srkit/core/error.cpp
+settings_seeds
+
+targets=(image_readers arrays model_files settings_files)
+failed=0
+for target in "${targets[@]}"; do
   corpus=$out/$target/corpus
   crashes=$out/$target/crashes
   mkdir -p "$corpus" "$crashes"
@@ -61,7 +170,7 @@ for target in image_readers; do
   set +e
   # One thread for LibTorch: libFuzzer measures one process.
   OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
-    "$out/bin/$target" "$corpus" "$out/$target/seeds" -max_total_time="$seconds" -max_len=65536 \
+    "$out/bin/$target" "$corpus" "$out/$target/seeds" -max_total_time=$(( seconds / ${#targets[@]} )) -max_len=$([ "$target" = model_files ] && echo 262144 || echo 65536) \
     -rss_limit_mb=4096 -timeout=30 -artifact_prefix="$crashes/" -print_final_stats=1 \
     > "$out/$target/log.txt" 2>&1
   status=$?
@@ -71,5 +180,6 @@ for target in image_readers; do
   cov=$(grep -o 'cov: [0-9]*' "$out/$target/log.txt" | tail -1 || true)
   found=$(ls "$crashes" | wc -l)
   echo "$target: ${cpu} s (one process), $runs runs, $cov, exit $status, $found inputs in $crashes"
-  [ "$found" -eq 0 ] || tail -40 "$out/$target/log.txt"
+  [ "$found" -eq 0 ] || { tail -40 "$out/$target/log.txt"; failed=1; }
 done
+exit $failed
