@@ -35,10 +35,17 @@ void add_common_flags(CLI::App& command, CommonFlags& flags) {
   command.add_option("--device", flags.device, "cpu, cuda, cuda:N or auto")->capture_default_str();
   command.add_flag("--json", flags.json, "machine-readable results on stdout");
   command.add_flag("-q,--quiet", flags.quiet, "no progress or notes on stderr (errors still)");
+  command
+      .add_option("--max-pixels", flags.max_pixels,
+                  "refuse input images of more pixels (a damaged file or a decompression bomb; "
+                  "0: no limit)")
+      ->check(at_least(0))
+      ->capture_default_str();
 }
 
 torch::Device apply_runtime(const CommonFlags& flags) {
   set_threads(flags.threads);
+  set_max_image_pixels(flags.max_pixels);
   return parse_device(flags.device);
 }
 
@@ -102,6 +109,7 @@ std::string describe(const Error& error) {
       {"device", "--device"},
       {"overwrite", "--overwrite"},
       {"skip_existing", "--skip-existing"},
+      {"max_pixels", "--max-pixels"},
       {"max_memory", "--max-memory"},
       {"WriteOptions::overwrite", "--overwrite"},
       {"command", "--model-cmd"},

@@ -13,6 +13,7 @@
 
 #include "srkit/core/error.h"
 #include "srkit/core/progress.h"
+#include "srkit/io/image_limits.h"
 
 namespace srkit::cli {
 
@@ -27,12 +28,13 @@ struct CommonFlags {
   std::string device = "cpu";
   bool json = false;
   bool quiet = false;
+  int64_t max_pixels = kDefaultMaxImagePixels;  // io/image_limits.h; 0 = no limit
 };
 
-// Adds --threads, --device, --json and --quiet to a subcommand.
+// Adds --threads, --device, --json, --quiet and --max-pixels to a subcommand.
 void add_common_flags(CLI::App& command, CommonFlags& flags);
 
-// Applies --threads and returns the --device.
+// Applies --threads and --max-pixels and returns the --device.
 torch::Device apply_runtime(const CommonFlags& flags);
 
 // A subcommand: registered with CLI11, then run when chosen; returns the exit code.

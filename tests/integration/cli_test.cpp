@@ -1,6 +1,7 @@
 // The srkit program as a user meets it: exit codes, messages that name the file and the fix,
 // batches that go on past a bad file, JSON on stdout.
 #include <sys/wait.h>
+#include <zlib.h>
 
 #include <fstream>
 #include <map>
@@ -248,6 +249,65 @@ TEST(Cli, AKilledBatchIsFinishedBySkipExisting) {
                       " --skip-existing --overwrite -q")
                 .exit_code,
             2);
+}
+
+// A PNG of 14 KB declaring 100000x100000 pixels (a decompression bomb: its rows would inflate from
+// almost nothing) is refused from its header, naming the file and --max-pixels; so is any image
+// above a lower --max-pixels, streamed (upscale) or decoded whole (degrade, a JPEG).
+TEST(Cli, ImagesDeclaringMorePixelsThanTheLimitAreRefused) {
+  TempDir dir;
+  const auto chunk = [](const std::string& type, const std::string& data) {
+    std::string out(4, '\0');
+    for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(data.size() >> (24 - 8 * i));
+    const std::string body = type + data;
+    const auto crc = crc32(0, reinterpret_cast<const Bytef*>(body.data()), body.size());
+    out += body;
+    for (int i = 0; i < 4; ++i) out += static_cast<char>(crc >> (24 - 8 * i));
+    return out;
+  };
+  std::string ihdr = {0,
+                      1,
+                      static_cast<char>(0x86),
+                      static_cast<char>(0xA0),  // width 100000
+                      0,
+                      1,
+                      static_cast<char>(0x86),
+                      static_cast<char>(0xA0),  // height 100000
+                      8,
+                      2,
+                      0,
+                      0,
+                      0};  // 8-bit RGB
+  std::string rows(100 * (1 + 3 * 100000), '\0');
+  uLongf size = compressBound(rows.size());
+  std::string idat(size, '\0');
+  compress2(reinterpret_cast<Bytef*>(idat.data()), &size,
+            reinterpret_cast<const Bytef*>(rows.data()), rows.size(), 9);
+  idat.resize(size);
+  std::ofstream(dir / "bomb.png", std::ios::binary) << std::string("\x89PNG\r\n\x1a\n", 8) +
+                                                           chunk("IHDR", ihdr) +
+                                                           chunk("IDAT", idat) + chunk("IEND", "");
+  auto result = run_srkit("upscale " + (dir / "bomb.png").string() + " -o " +
+                          (dir / "up.png").string() + " -q");
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_TRUE(contains(result.err, "bomb.png: declares a 100000x100000 image")) << result.err;
+  EXPECT_TRUE(contains(result.err, "--max-pixels")) << result.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "up.png"));
+
+  const auto photo = small_photo(dir);  // 64x48
+  write_image(dir / "small.jpg", read_image(photo).pixels, 8);
+  for (const std::string& command :
+       {"upscale " + photo.string() + " -o " + (dir / "a.png").string(),
+        "degrade " + photo.string() + " -o " + (dir / "b.png").string(),
+        "degrade " + (dir / "small.jpg").string() + " -o " + (dir / "c.png").string()}) {
+    result = run_srkit(command + " --max-pixels 3000 -q");
+    EXPECT_EQ(result.exit_code, 1) << command << ": " << result.err;
+    EXPECT_TRUE(contains(result.err, "declares a 64x48 image")) << command << ": " << result.err;
+  }
+  EXPECT_EQ(run_srkit("upscale " + photo.string() + " -o " + (dir / "d.png").string() +
+                      " --max-pixels 3072 -q")
+                .exit_code,
+            0);
 }
 
 // A folder whose name looks like an image is named as what it is.

@@ -1,9 +1,13 @@
 #include "srkit/io/image_io.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/torch.h>
@@ -12,6 +16,7 @@
 
 #include "srkit/core/error.h"
 #include "srkit/io/exif_orientation.h"
+#include "srkit/io/image_limits.h"
 #include "srkit/io/image_writer.h"
 #include "srkit/io/row_reader.h"
 #include "srkit/io/silenced_stderr.h"
@@ -108,6 +113,42 @@ ImageShape image_shape(const Image& image) {
   return {image.pixels.size(1), image.pixels.size(2), image.pixels.size(0), image.bit_depth};
 }
 
+namespace {
+
+std::atomic<int64_t> g_max_image_pixels{kDefaultMaxImagePixels};
+
+// The size a PNG's header declares (IHDR, the first chunk), or {0, 0}.
+std::pair<int64_t, int64_t> png_declared_size(const std::vector<unsigned char>& bytes) {
+  if (bytes.size() < 24 || bytes[0] != 0x89 || bytes[1] != 'P') return {0, 0};
+  const auto word = [&](size_t at) {
+    return (int64_t{bytes[at]} << 24) | (int64_t{bytes[at + 1]} << 16) |
+           (int64_t{bytes[at + 2]} << 8) | int64_t{bytes[at + 3]};
+  };
+  return {word(16), word(20)};
+}
+
+}  // namespace
+
+int64_t max_image_pixels() { return g_max_image_pixels.load(); }
+
+void set_max_image_pixels(int64_t pixels) {
+  if (pixels < 0) throw usage_error("{{max_pixels}} must be >= 0 (0: no limit)");
+  g_max_image_pixels.store(pixels);
+}
+
+void check_image_pixels(const std::filesystem::path& path, int64_t width, int64_t height) {
+  const int64_t limit = max_image_pixels();
+  if (limit <= 0 || width <= 0 || height <= 0 || width <= limit / height) return;
+  const auto megapixels = [](double pixels) { return std::to_string(std::llround(pixels / 1e6)); };
+  throw input_error(
+      path.string(),
+      "declares a " + std::to_string(width) + "x" + std::to_string(height) + " image (" +
+          megapixels(static_cast<double>(width) * static_cast<double>(height)) +
+          " megapixels), more than the limit of " + megapixels(static_cast<double>(limit)) +
+          " megapixels (a damaged file or a decompression bomb?)",
+      "raise {{max_pixels}} if the image is what you expect");
+}
+
 Image read_image(const std::filesystem::path& path, PixelStorage storage) {
   if (storage == PixelStorage::kStreamed) {
     if (auto rows = open_row_reader(path)) {
@@ -124,6 +165,8 @@ Image read_image(const std::filesystem::path& path, PixelStorage storage) {
   int orientation = 1;
   {
     const auto bytes = read_bytes(path);  // freed once decoded: a large image is held once
+    const auto [declared_width, declared_height] = png_declared_size(bytes);
+    check_image_pixels(path, declared_width, declared_height);
     if (is_jpeg(bytes) && !jpeg_is_complete(bytes)) {
       throw input_error(path.string(), "is a truncated JPEG (no end-of-image marker)",
                         "the file was cut short; copy it again");
@@ -152,6 +195,7 @@ Image read_image(const std::filesystem::path& path, PixelStorage storage) {
         "cannot be decoded (not an image, corrupt, or absurd dimensions in its header)",
         "open it in an image viewer to check it");
   }
+  check_image_pixels(path, mat.cols, mat.rows);
   const int depth = mat.depth();
   if (depth != CV_8U && depth != CV_16U && depth != CV_32F) {
     throw input_error(path.string(), "has an unsupported sample type",

@@ -14,6 +14,7 @@
 #include <opencv2/core.hpp>
 
 #include "srkit/core/error.h"
+#include "srkit/io/image_limits.h"
 
 namespace srkit {
 namespace {
@@ -310,12 +311,15 @@ std::unique_ptr<RowReader> open_row_reader(const std::filesystem::path& path) {
     std::fclose(file);
     if (got != sizeof magic) return nullptr;
   }
+  std::unique_ptr<RowReader> reader;
   if (magic[0] == 0x89 && magic[1] == 'P' && magic[2] == 'N' && magic[3] == 'G') {
-    return FileRows::open<PngRows>(path);
+    reader = FileRows::open<PngRows>(path);
   }
   const bool tiff = (magic[0] == 'I' && magic[1] == 'I' && (magic[2] == 42 || magic[2] == 43)) ||
                     (magic[0] == 'M' && magic[1] == 'M' && (magic[3] == 42 || magic[3] == 43));
-  return tiff ? FileRows::open<TiffRows>(path) : nullptr;
+  if (tiff) reader = FileRows::open<TiffRows>(path);
+  if (reader) check_image_pixels(path, reader->shape().width, reader->shape().height);
+  return reader;
 }
 
 }  // namespace srkit
