@@ -32,7 +32,7 @@ build() {  # target, then the srkit sources it reads
   shift
   local binary=$out/bin/$target
   mkdir -p "$out/bin"
-  if [ ! -x "$binary" ] || [ -n "$(find "bench/fuzz/$target.cpp" "$@" -newer "$binary")" ]; then
+  if [ ! -x "$binary" ] || [ -n "$(find "bench/fuzz/$target.cpp" bench/fuzz/*.h "$@" -newer "$binary")" ]; then
     echo "building $target (clang, ASan + UBSan) ..." >&2
     clang++ "${flags[@]}" "bench/fuzz/$target.cpp" "$@" "${libs[@]}" -o "$binary"
   fi

@@ -3,34 +3,16 @@
 // (nifticlib: read_nifti, a slice of each axis). Every input is tried as each of them. A reader
 // may refuse an input only with srkit's own Error: anything else (a crash, a sanitizer report, a
 // std::exception escaping) stops the target. Built and run by bench/fuzz.sh.
-#include <unistd.h>
-
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include <torch/torch.h>
 
+#include "scratch_file.h"
 #include "srkit/core/error.h"
 #include "srkit/io/nifti_file.h"
 #include "srkit/io/numpy_file.h"
-
-namespace {
-
-// The input as a file with `extension` (the readers choose by it). In memory when /dev/shm is.
-std::string scratch(const uint8_t* data, size_t size, const char* extension) {
-  const char* dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-  const auto path = std::string(dir) + "/srkit-fuzz-" + std::to_string(getpid()) + extension;
-  FILE* file = std::fopen(path.c_str(), "wb");
-  if (!file) std::abort();
-  if (size > 0 && std::fwrite(data, 1, size, file) != size) std::abort();
-  std::fclose(file);
-  return path;
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
@@ -38,13 +20,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const srkit::Error&) {
   }
   try {
-    const auto path = scratch(data, size, ".npz");
+    const auto path = scratch_file(data, size, ".npz");
     for (const auto& key : srkit::npz_keys(path)) srkit::read_npz(path, key);
   } catch (const srkit::Error&) {
   }
   for (const char* extension : {".nii", ".nii.gz"}) {
     try {
-      const auto volume = srkit::read_nifti(scratch(data, size, extension));
+      const auto volume = srkit::read_nifti(scratch_file(data, size, extension));
       for (int axis = 0; axis < 3; ++axis) {
         srkit::nifti_slice(volume, axis, volume.voxels.size(2 - axis) / 2);
       }

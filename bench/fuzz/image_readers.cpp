@@ -3,8 +3,6 @@
 // rows through libpng, TIFF strips through libtiff). Differential as well: when both read a file,
 // the streamed rows must be read_image's samples bit for bit (what srkit upscale relies on), else
 // the target aborts. Built and run by bench/fuzz.sh (clang, -fsanitize=fuzzer,address,undefined).
-#include <unistd.h>
-
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -12,37 +10,22 @@
 
 #include <torch/torch.h>
 
+#include "scratch_file.h"
 #include "srkit/core/error.h"
 #include "srkit/io/image_io.h"
 #include "srkit/io/row_reader.h"
 
-namespace {
-
-// The input as a file: both readers take a path. One per process, in memory when /dev/shm is.
-const std::string& scratch_path() {
-  static const std::string path = [] {
-    const char* dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    return std::string(dir) + "/srkit-fuzz-" + std::to_string(getpid()) + ".img";
-  }();
-  return path;
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  FILE* file = std::fopen(scratch_path().c_str(), "wb");
-  if (!file) std::abort();
-  if (size > 0 && std::fwrite(data, 1, size, file) != size) std::abort();
-  std::fclose(file);
+  const auto path = scratch_file(data, size, ".img");
 
   torch::Tensor whole;
   try {
-    whole = srkit::read_image(scratch_path(), srkit::PixelStorage::kCompact).pixels;
+    whole = srkit::read_image(path, srkit::PixelStorage::kCompact).pixels;
   } catch (const srkit::Error&) {
   }
   torch::Tensor streamed;
   try {
-    if (auto reader = srkit::open_row_reader(scratch_path())) {
+    if (auto reader = srkit::open_row_reader(path)) {
       std::vector<torch::Tensor> bands;
       while (reader->next_row() < reader->shape().height) bands.push_back(reader->read(7));
       streamed = torch::cat(bands, 1);
