@@ -103,12 +103,12 @@ PY
 
 build image_readers src/srkit/io/image_io.cpp src/srkit/io/row_reader.cpp \
   src/srkit/io/image_writer.cpp src/srkit/io/exif_orientation.cpp src/srkit/io/atomic_file.cpp \
-  src/srkit/io/samples.cpp src/srkit/core/error.cpp
+  src/srkit/io/samples.cpp src/srkit/io/image_limits.cpp src/srkit/core/error.cpp
 seeds
 flags+=(-I/usr/include/nifti)
 libs+=($(pkg-config --libs libzip) -lnifti2 -lznz -lz -lyaml-cpp)
 build arrays src/srkit/io/numpy_file.cpp src/srkit/io/nifti_file.cpp src/srkit/io/atomic_file.cpp \
-  src/srkit/core/error.cpp
+  src/srkit/io/image_limits.cpp src/srkit/core/error.cpp
 array_seeds
 
 # Seeds of the model readers: the fetched models' model.json and .param files, and the default

@@ -124,6 +124,20 @@ TEST(GuidedData, LandsatBandsAndPanReadThroughGdalAtTheirResolutions) {
   EXPECT_THROW(read_raster(testing::data_path("samples/../MANIFEST.sha256")), Error);
 }
 
+// Found by bench/fuzz.sh (target arrays): a 439-byte header declaring 24580x768x512 voxels of 2
+// bytes made nifticlib allocate 19 GB before reading any. Refused from the header.
+TEST(GuidedData, NiftiHeadersDeclaringMoreThanTheyHoldAreRefused) {
+  testing::TempDir dir;
+  const auto fixture = std::filesystem::path(SRKIT_FIXTURES) / "fuzz" / "nifti_declares_19gb.nii";
+  std::filesystem::copy_file(fixture, dir / "bomb.nii");
+  try {
+    read_nifti(dir / "bomb.nii");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("9665249280 voxels"), std::string::npos) << e.what();
+  }
+}
+
 TEST(GuidedData, NiftiVolumesReadWithTheirGeometry) {
   const auto colin = read_nifti(testing::data_path("guided/colin27/ch2.nii.gz"));
   EXPECT_EQ(colin.voxels.sizes(), torch::IntArrayRef({181, 217, 181}));

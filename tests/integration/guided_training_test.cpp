@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "srkit/core/error.h"
 #include "srkit/data/guided_datasets.h"
 #include "srkit/data/guided_protocol.h"
 #include "srkit/io/image_io.h"
@@ -93,6 +94,24 @@ TEST(GuidedTrainConfig, EveryShippedConfigReads) {
     }
   }
   EXPECT_GE(guided, 9);
+}
+
+// Found by bench/fuzz.sh (target settings_files): configs/compact_x4.yaml with two bytes turned
+// into ones that are not UTF-8 in a value. The error message that quoted the value threw
+// nlohmann's type_error past srkit's errors (std::terminate in the fuzz target); now the reader
+// refuses the text, naming the file.
+TEST(GuidedTrainConfig, TextThatIsNotUtf8IsAUsageError) {
+  const auto fixture =
+      std::filesystem::path(SRKIT_FIXTURES) / "fuzz" / "train_config_not_utf8.yaml";
+  try {
+    read_train_config(fixture);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kUsage);
+    EXPECT_NE(std::string(e.what()).find("train_config_not_utf8.yaml"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("UTF-8"), std::string::npos) << e.what();
+  }
 }
 
 void write_config(const std::filesystem::path& path, const std::filesystem::path& output,

@@ -3,10 +3,13 @@
 #include <nifti2_io.h>
 
 #include <memory>
+#include <string>
+#include <system_error>
 
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
+#include "srkit/io/image_limits.h"
 
 namespace srkit {
 namespace {
@@ -41,6 +44,31 @@ torch::ScalarType voxel_type(int datatype, const std::string& name) {
   }
 }
 
+// An input Error when the header declares more voxels than --max-pixels allows, or an
+// uncompressed file holds fewer bytes than its voxels need (refused before they are allocated).
+void check_declared_size(const nifti_image& image, const std::filesystem::path& path) {
+  const int64_t voxels = image.nvox, bytes_per_voxel = image.nbyper;
+  const int64_t limit = max_image_pixels();
+  if (voxels < 0 || bytes_per_voxel <= 0 || (limit > 0 && voxels > limit)) {
+    throw input_error(path.string(),
+                      "declares " + std::to_string(voxels) + " voxels of " +
+                          std::to_string(bytes_per_voxel) + " bytes, more than the limit of " +
+                          std::to_string(limit) + " (a damaged file?)",
+                      "raise {{max_pixels}} if the volume is what you expect");
+  }
+  // The voxels are in the file itself (.nii) or beside it (.hdr/.img): iname.
+  const std::filesystem::path data = image.iname ? image.iname : path.string();
+  std::error_code error;
+  const auto size = std::filesystem::file_size(data, error);
+  const bool compressed = data.extension() == ".gz";
+  if (!error && !compressed &&
+      static_cast<double>(size) <
+          static_cast<double>(image.iname_offset) + static_cast<double>(voxels * bytes_per_voxel)) {
+    throw input_error(path.string(), "is shorter than the voxels its header declares",
+                      "the file was cut short; copy it again");
+  }
+}
+
 }  // namespace
 
 NiftiVolume read_nifti(const std::filesystem::path& path) {
@@ -48,9 +76,13 @@ NiftiVolume read_nifti(const std::filesystem::path& path) {
     throw input_error(path.string(), "does not exist", "check the path");
   }
   nifti_set_debug_level(0);
-  std::unique_ptr<nifti_image, ImageFree> image(nifti_image_read(path.c_str(), 1));
-  if (!image || !image->data) throw input_error(path.string(), "is not a readable NIfTI file");
   const auto name = path.string();
+  // The header first: nifticlib allocates every voxel it declares before reading any.
+  std::unique_ptr<nifti_image, ImageFree> image(nifti_image_read(path.c_str(), 0));
+  if (!image) throw input_error(name, "is not a readable NIfTI file");
+  check_declared_size(*image, path);
+  image.reset(nifti_image_read(path.c_str(), 1));
+  if (!image || !image->data) throw input_error(name, "is not a readable NIfTI file");
   const int64_t nx = image->nx, ny = std::max<int64_t>(1, image->ny),
                 nz = std::max<int64_t>(1, image->nz);
   const int64_t count = nx * ny * nz;  // the first volume

@@ -8,10 +8,22 @@
 namespace srkit {
 namespace {
 
+// A YAML string as JSON text: JSON holds UTF-8 only (dumping a string that is not would throw
+// wherever the config is shown or saved), so text that is not is refused here, with its line.
+std::string utf8_text(const YAML::Node& node) {
+  const auto text = node.as<std::string>();
+  try {
+    (void)nlohmann::json(text).dump();
+  } catch (const nlohmann::json::exception&) {
+    throw YAML::Exception(node.Mark(), "text that is not UTF-8");
+  }
+  return text;
+}
+
 nlohmann::json yaml_to_json(const YAML::Node& node) {
   if (node.IsMap()) {
     nlohmann::json out = nlohmann::json::object();
-    for (const auto& item : node) out[item.first.as<std::string>()] = yaml_to_json(item.second);
+    for (const auto& item : node) out[utf8_text(item.first)] = yaml_to_json(item.second);
     return out;
   }
   if (node.IsSequence()) {
@@ -26,7 +38,7 @@ nlohmann::json yaml_to_json(const YAML::Node& node) {
   if (node.Tag() != "!" && YAML::convert<int64_t>::decode(node, integer)) return integer;
   if (node.Tag() != "!" && YAML::convert<double>::decode(node, number)) return number;
   if (node.Tag() != "!" && YAML::convert<bool>::decode(node, boolean)) return boolean;
-  return node.Scalar();
+  return utf8_text(node);
 }
 
 }  // namespace
