@@ -15,6 +15,7 @@
 
 #include "srkit/core/error.h"
 #include "srkit/io/exif_orientation.h"
+#include "srkit/io/image_bytes.h"
 #include "srkit/io/image_limits.h"
 #include "srkit/io/image_writer.h"
 #include "srkit/io/row_reader.h"
@@ -124,24 +125,16 @@ std::pair<int64_t, int64_t> png_declared_size(const std::vector<unsigned char>& 
   return {word(16), word(20)};
 }
 
-}  // namespace
-
-Image read_image(const std::filesystem::path& path, PixelStorage storage) {
-  if (storage == PixelStorage::kStreamed) {
-    if (auto rows = open_row_reader(path)) {
-      Image image;
-      image.bit_depth = rows->shape().bit_depth;
-      image.origin = path;
-      image.rows = std::move(rows);
-      return image;
-    }
-    storage = PixelStorage::kCompact;
-  }
+// Decodes the bytes of the file `path` (or of an upload called so, `from_file` false: then it is
+// never opened). The bytes are released once decoded: a large image is held once.
+Image decode(std::vector<unsigned char> file_bytes, const std::filesystem::path& path,
+             PixelStorage storage, bool from_file) {
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
   cv::Mat mat;
   int orientation = 1;
   {
-    const auto bytes = read_bytes(path);  // freed once decoded: a large image is held once
+    const auto bytes = std::move(file_bytes);
+    if (bytes.empty()) throw input_error(path.string(), "is empty (0 bytes)");
     const auto [declared_width, declared_height] = png_declared_size(bytes);
     check_image_pixels(path, declared_width, declared_height);
     if (is_jpeg(bytes) && !jpeg_is_complete(bytes)) {
@@ -154,7 +147,7 @@ Image read_image(const std::filesystem::path& path, PixelStorage storage) {
     } catch (const cv::Exception&) {
       mat.release();
     }
-    if (mat.empty() && is_tiff(bytes)) {
+    if (mat.empty() && from_file && is_tiff(bytes)) {
       // OpenCV 4.6 fails on a tiled 8-bit TIFF in memory (TIFFReadRGBATile) that it decodes from
       // the file.
       try {
@@ -206,6 +199,47 @@ Image read_image(const std::filesystem::path& path, PixelStorage storage) {
   image.bit_depth = depth == CV_8U ? 8 : depth == CV_16U ? 16 : 32;
   image.origin = path;
   return image;
+}
+
+}  // namespace
+
+Image read_image(const std::filesystem::path& path, PixelStorage storage) {
+  if (storage == PixelStorage::kStreamed) {
+    if (auto rows = open_row_reader(path)) {
+      Image image;
+      image.bit_depth = rows->shape().bit_depth;
+      image.origin = path;
+      image.rows = std::move(rows);
+      return image;
+    }
+    storage = PixelStorage::kCompact;
+  }
+  return decode(read_bytes(path), path, storage, true);
+}
+
+Image decode_image(std::vector<unsigned char> bytes, const std::string& name) {
+  return decode(std::move(bytes), name, PixelStorage::kFloat, false);
+}
+
+std::vector<unsigned char> encode_png(const torch::Tensor& pixels, int bit_depth) {
+  TORCH_CHECK(
+      pixels.dim() == 3 && (pixels.size(0) == 1 || pixels.size(0) == 3 || pixels.size(0) == 4),
+      "encode_png: [C,H,W] with C = 1, 3 or 4");
+  const int depth = bit_depth == 16 ? CV_16U : CV_8U;
+  // Interleaved samples in OpenCV's order (BGR, BGRA): [H,W,C].
+  auto samples = file_samples(pixels.to(torch::kCPU), depth == CV_16U ? 16 : 8);
+  if (samples.size(0) >= 3) {
+    std::vector<int64_t> order{2, 1, 0};
+    if (samples.size(0) == 4) order.push_back(3);
+    samples = samples.index_select(0, torch::tensor(order));
+  }
+  samples = samples.permute({1, 2, 0}).contiguous();
+  const cv::Mat mat(static_cast<int>(samples.size(0)), static_cast<int>(samples.size(1)),
+                    CV_MAKETYPE(depth, static_cast<int>(samples.size(2))), samples.data_ptr());
+  std::vector<unsigned char> png;
+  // Level 1: most of the size at a fraction of the time (results are viewed, then downloaded).
+  cv::imencode(".png", mat, png, {cv::IMWRITE_PNG_COMPRESSION, 1});
+  return png;
 }
 
 int write_image(const std::filesystem::path& path, const torch::Tensor& pixels, int bit_depth,
