@@ -3,11 +3,12 @@
 # its own folder and the folders of lower layers. Prints every include that breaks the rule and
 # exits 1 when there is one. Run by the test suite (ctest -R Layers).
 #
-#   cli -> engine, train, conformal -> models, metrics, data -> io -> nn -> ops -> core
+#   cli -> serve -> engine, train, conformal -> models, metrics, data -> io -> nn -> ops -> core
 set -euo pipefail
 root="${1:-$(dirname "$0")/..}"
 declare -A rank=([core]=0 [ops]=1 [nn]=2 [io]=3 [data]=4 [metrics]=4 [models]=4
-                 [engine]=5 [train]=5 [conformal]=5)
+                 [engine]=5 [train]=5 [conformal]=5
+                 [serve]=6)
 broken=0
 while IFS= read -r file; do
   folder=$(basename "$(dirname "$file")")

@@ -16,6 +16,8 @@ packages=(
   libzip-dev libnifti2-dev libgdal-dev  # .npz depth maps, NIfTI volumes, GeoTIFF bands
   libpng-dev libtiff-dev  # outputs written a band of rows at a time
   libopenblas0-pthread  # Debian's LibTorch otherwise multiplies matrices with the reference BLAS
+  libcpp-httplib-dev  # srkit serve
+  chromium-headless-shell  # the test of srkit serve's page in a real browser
 )
 
 say() { printf 'setup: %s\n' "$*" >&2; }

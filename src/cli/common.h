@@ -48,6 +48,7 @@ void register_calibrate(CLI::App& app, Runner& run);
 void register_conformal_eval(CLI::App& app, Runner& run);
 void register_train(CLI::App& app, Runner& run);
 void register_guide(CLI::App& app, Runner& run);
+void register_serve(CLI::App& app, Runner& run);
 
 // Ctrl-C sets a flag that long work polls; a second Ctrl-C exits at once.
 void install_interrupt_handler();

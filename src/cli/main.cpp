@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   register_conformal_eval(app, run);
   register_train(app, run);
   register_guide(app, run);
+  register_serve(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
