@@ -163,6 +163,13 @@ TEST(Cli, OutOfRangeFlagValuesAreUsageErrorsNamingTheFlag) {
       {guide + " --tile -1", "--tile"},
       {"train --config " + std::string(SRKIT_SOURCE_DIR) + "/configs/compact_x4.yaml --nproc 0",
        "--nproc"},
+      {"serve --port 70000", "--port"},
+      {"serve --port -1", "--port"},
+      {"serve --queue 0", "--queue"},
+      {"serve --max-upload 0", "--max-upload"},
+      {"serve --max-input-pixels 0", "--max-input-pixels"},
+      {"serve --models no-such-model", "--models"},
+      {"serve --calibration " + photo, "--calibration"},
   };
   for (const auto& [command, flag] : cases) {
     SCOPED_TRACE(command);
