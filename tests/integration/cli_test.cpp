@@ -108,6 +108,53 @@ TEST(Cli, ADiskFullMidStreamLeavesNothingAndTheBatchGoesOn) {
   }
 }
 
+// The output folder removed by someone else while a batch runs (here by the upscaler itself, a
+// program that deletes it on its second run): that file fails, naming itself, the batch goes on
+// into the folder made again, and no temporary file is left anywhere.
+TEST(Cli, AnOutputFolderThatVanishesMidBatchFailsOnlyItsFile) {
+  TempDir dir;
+  const auto in = dir / "in";
+  std::filesystem::create_directories(in);
+  for (const char* name : {"a.png", "b.png", "c.png"}) small_photo(dir, std::string("in/") + name);
+  const auto out = dir / "out";
+  const auto script = dir / "vanish.sh";
+  std::ofstream(script) << "n=$(cat " << (dir / "count").string() << " 2>/dev/null || echo 0)\n"
+                        << "n=$((n + 1)); echo $n > " << (dir / "count").string() << "\n"
+                        << "[ $n = 2 ] && rm -rf " << out.string() << "\n"
+                        << "cp \"$1\" \"$2\"\n";
+  const auto result = run_srkit("upscale " + in.string() + " -o " + out.string() +
+                                " --model-cmd 'sh " + script.string() + " {in} {out}' --scale 1");
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_TRUE(contains(result.err, (out / "b.png").string() + ": cannot be created")) << result.err;
+  EXPECT_TRUE(contains(result.err, "1 of 3 inputs failed")) << result.err;
+  std::vector<std::string> left;
+  for (const auto& entry : std::filesystem::directory_iterator(out)) {
+    left.push_back(entry.path().filename().string());
+  }
+  EXPECT_EQ(left, std::vector<std::string>{"c.png"}) << "a.png went with the folder";
+  EXPECT_TRUE(torch::equal(read_image(out / "c.png").pixels, read_image(in / "c.png").pixels));
+}
+
+// A target that cannot be written (a read-only folder; for root, who may write anywhere, sysfs,
+// where nobody can create a file) is an output error naming it, and nothing is written.
+TEST(Cli, AnUnwritableTargetIsAnOutputErrorNamingIt) {
+  TempDir dir;
+  const auto photo = small_photo(dir);
+  auto folder = dir / "read-only";
+  std::filesystem::create_directories(folder);
+  std::filesystem::permissions(folder, std::filesystem::perms::owner_read |
+                                           std::filesystem::perms::owner_exec);
+  if (geteuid() == 0) folder = "/sys";
+  const auto target = folder / "srkit-test-up.png";
+  const auto result =
+      run_srkit("upscale " + photo.string() + " -o " + target.string() + " --model bicubic");
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_TRUE(contains(result.err, target.string() + ": cannot be created")) << result.err;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    EXPECT_FALSE(contains(entry.path().filename().string(), "srkit-test-up")) << entry.path();
+  }
+}
+
 TEST(Cli, AMissingOutputFolderIsCreated) {
   // `make demo` writes out/messi5_x4.png in a fresh checkout, where out/ does not exist.
   TempDir dir;
