@@ -3,8 +3,10 @@
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
+#include "srkit/nn/compact_cnn.h"
 #include "srkit/nn/layers.h"
 #include "srkit/nn/network.h"
+#include "srkit/nn/rdn.h"
 
 namespace srkit {
 namespace {
@@ -54,6 +56,40 @@ TEST(NativeNetworks, RebuildFromTheirConfigAndUpscaleByTheirScale) {
     const auto y = net->forward(torch::rand({1, 3, 10, 12}));
     EXPECT_EQ(y.sizes(), (std::vector<int64_t>{1, 3, 10 * net->scale(), 12 * net->scale()}));
   }
+}
+
+// make_network counts a config's parameters before building it (to refuse a hostile model file's
+// config before allocating): the count is the built network's.
+TEST(NativeNetworks, ParameterCountsAreKnownBeforeBuilding) {
+  RdnConfig rdn;
+  EXPECT_EQ(parameter_count(rdn), static_cast<double>(RdnImpl(rdn).parameter_count()));
+  rdn = {3, 3, 2, 16, 24, 255.0};
+  EXPECT_EQ(parameter_count(rdn), static_cast<double>(RdnImpl(rdn).parameter_count()));
+  RrdnConfig rrdn;
+  rrdn.rrdbs = 2;
+  EXPECT_EQ(parameter_count(rrdn), static_cast<double>(RrdnImpl(rrdn).parameter_count()));
+  rrdn = {2, 2, 2, 3, 8, 16, 0.2, 1.0};
+  EXPECT_EQ(parameter_count(rrdn), static_cast<double>(RrdnImpl(rrdn).parameter_count()));
+  for (const CompactConfig compact : {CompactConfig{}, CompactConfig{3, 8, 0}, CompactConfig{2, 12, 3}}) {
+    EXPECT_EQ(parameter_count(compact), static_cast<double>(CompactCnnImpl(compact).parameter_count()));
+  }
+}
+
+TEST(NativeNetworks, ConfigsBeyondTheParameterBudgetAreRefusedBeforeBuilding) {
+  // Every value within its own range, together 2.9 trillion parameters (11 TB of float32).
+  try {
+    make_network({{"architecture", "rdn"}, {"blocks", 256}, {"convs", 64}, {"growth", 1024},
+                  {"features", 1024}});
+    FAIL() << "built";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("million parameters, more than srkit builds"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(make_network({{"architecture", "compact"}, {"features", 1024}, {"convs", 256}}),
+               Error);
+  EXPECT_NO_THROW(make_network({{"architecture", "rrdn"}, {"rrdbs", 23}, {"blocks", 3}}))
+      << "ESRGAN's own size (RRDB x23) is well within";
 }
 
 // The receptive radius a network reports bounds what it sees: changing the input just outside it

@@ -6,6 +6,12 @@
 
 namespace srkit {
 
+double parameter_count(const CompactConfig& config) {
+  const double f = config.features, s = config.scale;
+  const double body = config.convs * (f * f * 9 + f + f);  // each conv with its PReLU
+  return 3 * f * 9 + f + f + body + f * 3 * s * s * 9 + 3 * s * s;
+}
+
 CompactCnnImpl::CompactCnnImpl(const CompactConfig& config) : config_(config) {
   const int64_t f = config.features, s = config.scale;
   const auto conv = [this](int64_t in, int64_t out) {

@@ -19,6 +19,9 @@ struct CompactConfig {
   int64_t convs = 8;  // body layers between the head and the tail
 };
 
+// The parameters a network of this config holds, counted without building it.
+double parameter_count(const CompactConfig& config);
+
 class CompactCnnImpl : public NetworkImpl {
  public:
   explicit CompactCnnImpl(const CompactConfig& config);

@@ -49,6 +49,28 @@ void NetworkImpl::set_channels_last(bool channels_last) {
   srkit::set_channels_last(*this, channels_last);
 }
 
+namespace {
+
+// The most parameters a config may ask for: 1 GiB of float32 weights, 16 times the largest
+// registered model (realesrgan-x4plus, 16.7 M). A model file's config is read before its weights,
+// so a few bytes of a damaged or hostile file could otherwise ask for terabytes.
+constexpr double kMaxNetworkParameters = double(int64_t{1} << 28);
+
+template <class Config>
+const Config& within_budget(const Config& config, const std::string& architecture) {
+  const double parameters = parameter_count(config);
+  if (parameters > kMaxNetworkParameters) {
+    throw usage_error("network config: this " + architecture + " would hold " +
+                      std::to_string(std::llround(parameters / 1e6)) +
+                      " million parameters, more than srkit builds (" +
+                      std::to_string(std::llround(kMaxNetworkParameters / 1e6)) +
+                      " million): a damaged model file, or a config to make smaller");
+  }
+  return config;
+}
+
+}  // namespace
+
 Network make_network(const nlohmann::json& config) {
   ConfigSection read(config, "", "network config");
   const auto architecture = read.get<std::string>("architecture", "");
@@ -61,7 +83,7 @@ Network make_network(const nlohmann::json& config) {
     c.growth = read.integer("growth", c.growth, 1, 1024);
     c.features = read.integer("features", c.features, 1, 1024);
     c.value_range = read.number("value_range", c.value_range, 1, 65535);
-    network = std::make_shared<RdnImpl>(c);
+    network = std::make_shared<RdnImpl>(within_budget(c, architecture));
   } else if (architecture == "rrdn") {
     RrdnConfig c;
     c.scale = read.integer("scale", c.scale, 1, 16);
@@ -72,13 +94,13 @@ Network make_network(const nlohmann::json& config) {
     c.features = read.integer("features", c.features, 1, 1024);
     c.beta = read.number("beta", c.beta, 0, 1);
     c.value_range = read.number("value_range", c.value_range, 1, 65535);
-    network = std::make_shared<RrdnImpl>(c);
+    network = std::make_shared<RrdnImpl>(within_budget(c, architecture));
   } else if (architecture == "compact") {
     CompactConfig c;
     c.scale = read.integer("scale", c.scale, 1, 16);
     c.features = read.integer("features", c.features, 1, 1024);
     c.convs = read.integer("convs", c.convs, 0, 256);
-    network = std::make_shared<CompactCnnImpl>(c);
+    network = std::make_shared<CompactCnnImpl>(within_budget(c, architecture));
   } else {
     throw usage_error("network config: architecture must be rdn, rrdn or compact, got '" +
                       architecture + "'");

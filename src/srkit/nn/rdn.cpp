@@ -13,6 +13,11 @@ torch::nn::Conv2d make_conv(int64_t in, int64_t out, int64_t kernel) {
   return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).padding(kernel / 2));
 }
 
+// Weights and biases of a kernel x kernel convolution.
+double conv_parameters(double in, double out, double kernel) {
+  return in * out * kernel * kernel + out;
+}
+
 double conv_flops(const torch::nn::Conv2d& conv) {
   return 2.0 * static_cast<double>(conv->weight.numel());
 }
@@ -38,6 +43,18 @@ torch::nn::Conv2d RdnImpl::add_conv(const std::string& name, int64_t in, int64_t
   auto conv = register_module(name, make_conv(in, out, kernel));
   convs_.emplace_back(name, conv);
   return conv;
+}
+
+double parameter_count(const RdnConfig& config) {
+  const double g0 = config.features, g = config.growth, s = config.scale;
+  double count = conv_parameters(3, g0, 3) + conv_parameters(g0, g0, 3);
+  for (int64_t c = 1; c <= config.convs; ++c) {
+    count += config.blocks * conv_parameters(g0 + (c - 1) * g, g, 3);
+  }
+  count += config.blocks * conv_parameters(g0 + config.convs * g, g0, 1);
+  return count + conv_parameters(config.blocks * g0, g0, 1) + conv_parameters(g0, g0, 3) +
+         conv_parameters(g0, 64, 5) + conv_parameters(64, 32, 3) +
+         conv_parameters(32, 3 * s * s, 3) + conv_parameters(3 * s * s, 3, 3);
 }
 
 RdnImpl::RdnImpl(const RdnConfig& config) : config_(config) {
@@ -113,6 +130,17 @@ torch::nn::Conv2d RrdnImpl::add_conv(const std::string& name, int64_t in, int64_
   auto conv = register_module(name, make_conv(in, out, 3));
   convs_.emplace_back(name, conv);
   return conv;
+}
+
+double parameter_count(const RrdnConfig& config) {
+  const double g0 = config.features, g = config.growth, s = config.scale;
+  double count = conv_parameters(3, g0, 3);
+  for (int64_t c = 1; c <= config.convs; ++c) {
+    count += config.rrdbs * config.blocks * conv_parameters(g0 + (c - 1) * g, g, 3);
+  }
+  count += config.rrdbs * config.blocks * conv_parameters(g0 + config.convs * g, g0, 3);
+  return count + conv_parameters(g0, g0, 3) + conv_parameters(g0, 3 * s * s, 3) +
+         conv_parameters(3, 3, 3);
 }
 
 RrdnImpl::RrdnImpl(const RrdnConfig& config) : config_(config) {

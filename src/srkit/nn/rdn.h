@@ -31,6 +31,9 @@ struct RdnConfig {
   double value_range = 255.0;  // UpscalerJS trained RDN on 0..255
 };
 
+// The parameters a network of this config holds, counted without building it.
+double parameter_count(const RdnConfig& config);
+
 class RdnImpl : public NetworkImpl {
  public:
   explicit RdnImpl(const RdnConfig& config);
@@ -64,6 +67,8 @@ struct RrdnConfig {
   double beta = 0.2;      // residual scaling
   double value_range = 1.0;
 };
+
+double parameter_count(const RrdnConfig& config);
 
 class RrdnImpl : public NetworkImpl {
  public:
