@@ -11,6 +11,7 @@
 #include "srkit/core/error.h"
 #include "srkit/io/depth_file.h"
 #include "srkit/io/image_io.h"
+#include "srkit/io/image_limits.h"
 #include "srkit/io/nifti_file.h"
 #include "srkit/io/numpy_file.h"
 #include "srkit/io/raster_file.h"
@@ -136,6 +137,73 @@ TEST(GuidedData, NiftiHeadersDeclaringMoreThanTheyHoldAreRefused) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("9665249280 voxels"), std::string::npos) << e.what();
   }
+}
+
+// A NIfTI-1 file of 4x3x2 uint8 voxels (as nifticlib lays it out), cut after `voxels` of them.
+std::string small_nifti(size_t voxels) {
+  std::string header(348, '\0');
+  const auto put = [&](size_t at, const void* value, size_t size) {
+    header.replace(at, size, static_cast<const char*>(value), size);
+  };
+  const int32_t sizeof_hdr = 348;
+  const int16_t dims[8] = {3, 4, 3, 2, 1, 1, 1, 1};
+  const int16_t type[2] = {2, 8};  // DT_UINT8, 8 bits
+  const float pixdim[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+  const float vox_offset = 352;
+  put(0, &sizeof_hdr, 4);
+  put(40, dims, 16);
+  put(70, type, 4);
+  put(76, pixdim, 32);
+  put(108, &vox_offset, 4);
+  put(344, "n+1", 4);
+  std::string data(4, '\0');
+  for (size_t v = 0; v < voxels; ++v) data += static_cast<char>(v);
+  return header + data;
+}
+
+// An uncompressed volume shorter than its header declares is refused, naming the file, before
+// nifticlib reads it (which would fill the rest with whatever the buffer held).
+TEST(GuidedData, TruncatedNiftiVolumesAreRefused) {
+  testing::TempDir dir;
+  std::ofstream(dir / "whole.nii", std::ios::binary) << small_nifti(24);
+  EXPECT_EQ(read_nifti(dir / "whole.nii").voxels.sum().item<double>(), 23 * 24 / 2);
+  std::ofstream(dir / "cut.nii", std::ios::binary) << small_nifti(10);
+  try {
+    read_nifti(dir / "cut.nii");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cut.nii: is shorter than the voxels its header declares"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// A GeoTIFF whose header declares more samples than the pixel limit allows is refused before
+// anything is allocated.
+TEST(GuidedData, RastersDeclaringTooManyPixelsAreRefused) {
+  testing::TempDir dir;
+  Raster raster;
+  raster.bands = torch::rand({3, 40, 50});
+  write_raster(dir / "small.tif", raster);
+  EXPECT_EQ(read_raster(dir / "small.tif").bands.sizes(), torch::IntArrayRef({3, 40, 50}));
+  set_max_image_pixels(1000);
+  try {
+    read_raster(dir / "small.tif");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("declares a 50x40 image"), std::string::npos) << e.what();
+  }
+  set_max_image_pixels(2000);  // each band (2000 pixels) within; 9 bands above 4 x the limit
+  raster.bands = torch::rand({9, 40, 50});
+  write_raster(dir / "bands.tif", raster);
+  try {
+    read_raster(dir / "bands.tif");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("declares 9 bands of 50x40 pixels"), std::string::npos)
+        << e.what();
+  }
+  set_max_image_pixels(kDefaultMaxImagePixels);
 }
 
 TEST(GuidedData, NiftiVolumesReadWithTheirGeometry) {
