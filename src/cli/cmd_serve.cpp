@@ -1,4 +1,5 @@
 // srkit serve: a local web page to upscale a photo and look at the result (docs/serve.md).
+#include <atomic>
 #include <chrono>
 #include <iostream>
 #include <thread>
@@ -70,17 +71,19 @@ int run_serve(const ServeArgs& args) {
       std::cout << nlohmann::json{{"url", url}, {"port", port}}.dump() << std::endl;
     }
     say(args.common, fmt::format("srkit serve: open {} (Ctrl-C stops it)", url));
-    std::thread watcher([&server] {
-      while (!interrupted()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      server.stop();
+    // Ctrl-C (or SIGTERM) stops the server; asked again until it has, in case the signal came
+    // before it was listening.
+    std::atomic<bool> served{false};
+    std::thread watcher([&server, &served] {
+      while (!served) {
+        if (interrupted()) server.stop();
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
     });
     server.serve();
-    if (!interrupted()) {  // listening failed after bind: not a Ctrl-C
-      server.stop();
-      watcher.detach();
-      throw usage_error("the server stopped listening on " + url);
-    }
+    served = true;
     watcher.join();
+    if (!interrupted()) throw usage_error("the server stopped listening on " + url);
     say(args.common, "srkit serve: stopped");
   } catch (const Error& e) {
     throw Error(e.kind(), spelled(e));

@@ -192,8 +192,8 @@ std::string UpscaleJobs::submit(JobRequest request) {
   const double scale = resolved_scale(entry, request.scale);
   const auto& scales = (*listed)["scales"];
   if (std::find(scales.begin(), scales.end(), scale) == scales.end()) {
-    throw usage_error("{{scale}} " + std::to_string(static_cast<int>(scale)) + ": " +
-                      request.model + " offers " + scales.dump());
+    throw usage_error("{{scale}} " + nlohmann::json(scale).dump() + ": " + request.model +
+                      " offers " + scales.dump());
   }
   if (request.alpha < 0 || !std::isfinite(request.alpha)) {
     throw usage_error(
@@ -202,7 +202,7 @@ std::string UpscaleJobs::submit(JobRequest request) {
   }
   if (request.alpha > 0 && !engine_->calibration(request.model, scale)) {
     throw usage_error("{{alpha}}: no calibration of " + request.model + " x" +
-                      std::to_string(static_cast<int>(scale)) +
+                      nlohmann::json(scale).dump() +
                       " was given to this server, so it cannot draw a confidence mask");
   }
   if (request.image.empty()) throw usage_error("{{image}}: no image was uploaded");
