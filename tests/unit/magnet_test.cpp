@@ -264,3 +264,36 @@ TEST(GuidedTiling, TilesBlendToTheWholeImageWhereTheNetworkIsLocal) {
 
 }  // namespace
 }  // namespace srkit
+
+namespace srkit {
+namespace {
+
+// The bound from_json checks before anything is built holds the built network, loosely.
+TEST(MagNetConfigBound, BoundsTheBuiltNetworkAndRefusesHostileSizes) {
+  MagNetConfig no_routing;
+  no_routing.routing = false;
+  no_routing.prompts = false;
+  MagNetConfig wide;
+  wide.dim = 24;
+  wide.experts = 8;
+  wide.expansion = 4;
+  for (const auto& config : {MagNetConfig{}, MagNetConfig::paper(), no_routing, wide}) {
+    const double built = static_cast<double>(MagNet(config)->parameter_count());
+    EXPECT_GE(config.parameter_bound(), built) << config.to_json().dump();
+    EXPECT_LE(config.parameter_bound(), 4 * built) << config.to_json().dump();
+  }
+  auto hostile = MagNetConfig::paper().to_json();
+  hostile["dim"] = 4096;
+  hostile["experts"] = 64;
+  try {
+    MagNetConfig::from_json(hostile);
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("million parameters, more than srkit builds"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace srkit

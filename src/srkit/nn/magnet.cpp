@@ -16,14 +16,22 @@ constexpr int64_t kLevels = 4;
 }  // namespace
 
 nlohmann::json MagNetConfig::to_json() const {
-  return {{"architecture", "magnet"},   {"dim", dim},
-          {"blocks", blocks},           {"refinement", refinement},
-          {"heads", heads},             {"expansion", expansion},
-          {"experts", experts},         {"top_k", top_k},
-          {"prompt_count", prompt_count}, {"prompt_dim", prompt_dim},
-          {"text_dim", text_dim},       {"routing", routing},
-          {"prompts", prompts},         {"log_space_combine", log_space_combine},
-          {"upsampling", upsampling},   {"text_embedding_file", text_embedding_file}};
+  return {{"architecture", "magnet"},
+          {"dim", dim},
+          {"blocks", blocks},
+          {"refinement", refinement},
+          {"heads", heads},
+          {"expansion", expansion},
+          {"experts", experts},
+          {"top_k", top_k},
+          {"prompt_count", prompt_count},
+          {"prompt_dim", prompt_dim},
+          {"text_dim", text_dim},
+          {"routing", routing},
+          {"prompts", prompts},
+          {"log_space_combine", log_space_combine},
+          {"upsampling", upsampling},
+          {"text_embedding_file", text_embedding_file}};
 }
 
 MagNetConfig MagNetConfig::from_json(const nlohmann::json& json) {
@@ -64,7 +72,44 @@ MagNetConfig MagNetConfig::from_json(const nlohmann::json& json) {
   if (c.experts < 1 || c.top_k < 1 || c.top_k > c.experts) {
     throw usage_error("MAG-Net needs 1 <= top_k <= experts");
   }
+  if (!(c.expansion > 0 && c.expansion <= 64) || c.refinement < 0 || c.prompt_count < 1 ||
+      c.prompt_dim < 1 || c.text_dim < 1) {
+    throw usage_error(
+        "MAG-Net needs expansion in (0, 64], refinement >= 0 and positive prompt "
+        "and text sizes");
+  }
+  constexpr double kMaxParameters = double(int64_t{1} << 29);
+  if (c.parameter_bound() > kMaxParameters) {
+    throw usage_error("MAG-Net config: up to " +
+                      std::to_string(std::llround(c.parameter_bound() / 1e6)) +
+                      " million parameters, more than srkit builds (" +
+                      std::to_string(std::llround(kMaxParameters / 1e6)) +
+                      " million): a damaged model file, or a config to make smaller");
+  }
   return c;
+}
+
+double MagNetConfig::parameter_bound() const {
+  // Per width w: a transformer block holds about (4 + 3 expansion) w^2 (attention and the gated
+  // feed-forward), a router experts x 2 expansion w^2; the convolutions between levels, the
+  // embeddings and the prompts are covered by the factor 2 and the prompt term.
+  const double block = 4 + 3 * expansion;
+  const double d = static_cast<double>(dim);
+  double count = 0;
+  for (size_t l = 0; l < blocks.size() && l < 4; ++l) {
+    const double w = d * static_cast<double>(int64_t{1} << l);
+    const double w_decoder = l == 0 ? 2 * d : w;
+    if (l < 3) {
+      count += static_cast<double>(experts) * 2 * expansion * w * w;  // router
+      count += static_cast<double>(blocks[l]) * block * (w * w + w_decoder * w_decoder);
+    } else {
+      count += static_cast<double>(blocks[l]) * block * w * w;  // latent
+    }
+  }
+  count += static_cast<double>(refinement) * block * 4 * d * d;
+  count += static_cast<double>(prompt_count) * static_cast<double>(prompt_dim) * 64 +
+           static_cast<double>(text_dim) * (8 * d + 512);
+  return 2 * count;
 }
 
 MagNetConfig MagNetConfig::paper() {
@@ -101,8 +146,8 @@ MagNetImpl::MagNetImpl(const MagNetConfig& config, const torch::Tensor& text_fea
   if (!text.defined()) {
     std::vector<torch::Tensor> rows;
     for (int t = 0; t < kGuidedTaskCount; ++t) {
-      rows.push_back(hashed_text_features(
-          guided_task_info(static_cast<GuidedTask>(t)).description, config_.text_dim));
+      rows.push_back(hashed_text_features(guided_task_info(static_cast<GuidedTask>(t)).description,
+                                          config_.text_dim));
     }
     text = torch::stack(rows);
   } else if (text.dim() != 2 || text.size(0) != kGuidedTaskCount ||
@@ -111,8 +156,8 @@ MagNetImpl::MagNetImpl(const MagNetConfig& config, const torch::Tensor& text_fea
                       "]: one row per task (depth, pan, mri)");
   }
   fixed_text_ = register_buffer("fixed_text", text.to(torch::kFloat).clone());
-  task_embedding_ = register_module("task_embedding",
-                                    torch::nn::Embedding(kGuidedTaskCount, config_.text_dim));
+  task_embedding_ =
+      register_module("task_embedding", torch::nn::Embedding(kGuidedTaskCount, config_.text_dim));
   {
     torch::NoGradGuard no_grad;
     task_embedding_->weight.mul_(0.02);  // a small learned offset to the fixed features
@@ -173,8 +218,8 @@ MagNetImpl::MagNetImpl(const MagNetConfig& config, const torch::Tensor& text_fea
         transformer_stage(width, config_.heads[l], config_.expansion, config_.blocks[l])));
   }
   refinement_ = register_module(
-      "refinement", transformer_stage(2 * c, config_.heads[0], config_.expansion,
-                                      config_.refinement));
+      "refinement",
+      transformer_stage(2 * c, config_.heads[0], config_.expansion, config_.refinement));
 }
 
 torch::Tensor MagNetImpl::text_feature(GuidedTask task) const {

@@ -7,7 +7,8 @@
 // guide features and the prompt; a per-task 1x1 head plus the upsampled target.
 //
 //   srkit::MagNet net(srkit::MagNetConfig{});          // the small CPU configuration
-//   auto out = net->forward(srkit::GuidedTask::kDepth, depth_lr, rgb);   // out.image, .balance_loss
+//   auto out = net->forward(srkit::GuidedTask::kDepth, depth_lr, rgb);   // out.image,
+//   .balance_loss
 #pragma once
 
 #include <cstdint>
@@ -30,9 +31,9 @@
 namespace srkit {
 
 struct MagNetConfig {
-  int64_t dim = 16;                               // C (the paper: 42)
-  std::vector<int64_t> blocks{1, 1, 1, 1};        // per level (the paper: 3, 4, 4, 5)
-  int64_t refinement = 1;                         // blocks after the decoder (the paper: 4)
+  int64_t dim = 16;                         // C (the paper: 42)
+  std::vector<int64_t> blocks{1, 1, 1, 1};  // per level (the paper: 3, 4, 4, 5)
+  int64_t refinement = 1;                   // blocks after the decoder (the paper: 4)
   std::vector<int64_t> heads{1, 2, 4, 8};
   double expansion = 2.66;
   int64_t experts = 4;
@@ -40,8 +41,8 @@ struct MagNetConfig {
   int64_t prompt_count = 16;
   int64_t prompt_dim = 128;
   int64_t text_dim = 512;
-  bool routing = true;   // false: a plain feed-forward (one expert, no gate) at each level
-  bool prompts = true;   // false: no prompt generator, the routers see no prompt
+  bool routing = true;  // false: a plain feed-forward (one expert, no gate) at each level
+  bool prompts = true;  // false: no prompt generator, the routers see no prompt
   bool log_space_combine = false;
   // How the target reaches the guide's grid, for the embeddings and as the residual base:
   // "bilinear" (the paper) or "bicubic" (MATLAB's, the classical baseline the model must beat).
@@ -52,12 +53,15 @@ struct MagNetConfig {
   // Strict: an unknown key or a bad value is a usage Error naming the key.
   static MagNetConfig from_json(const nlohmann::json& json);
   static MagNetConfig paper();  // the thesis's size (for a GPU)
+  // An upper estimate of the parameters, counted without building the network: from_json refuses
+  // a config beyond 2^29 of them (a model file's config is read before its weights).
+  double parameter_bound() const;
 };
 
 struct MagNetOutput {
-  torch::Tensor image;                // [N, C1, H, W]
-  torch::Tensor balance_loss;         // sum over the routed levels (0 without routing)
-  std::vector<torch::Tensor> gates;   // per routed level: [N*H_l*W_l, M]
+  torch::Tensor image;               // [N, C1, H, W]
+  torch::Tensor balance_loss;        // sum over the routed levels (0 without routing)
+  std::vector<torch::Tensor> gates;  // per routed level: [N*H_l*W_l, M]
 };
 
 // Fuses the target and guide embeddings (methods.md: q = conv(x), k = conv(prior),
