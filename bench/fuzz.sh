@@ -13,6 +13,8 @@
 #   arrays         NumPy .npy and .npz (libzip), NIfTI .nii and .nii.gz (nifticlib)
 #   model_files    TF.js model.json with a weight shard, ncnn .param
 #   settings_files calibration JSON (srkit calibrate's), training config YAML
+#   rasters        GeoTIFF and the other rasters GDAL reads (read_raster)
+#   model_archives srkit's .srkit model files (LibTorch archive + network config)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -27,14 +29,19 @@ flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undef
        $(pkg-config --cflags opencv4 libexif))
 libs=(-ltorch -ltorch_cpu -lc10 $(pkg-config --libs opencv4 libexif) -lpng -ltiff)
 
-build() {  # target, then the srkit sources it reads
+build() {  # target, then the srkit sources it reads (and any extra linker flags)
   local target=$1
   shift
-  local binary=$out/bin/$target
+  local binary=$out/bin/$target sources=() extra=() arg
+  for arg in "$@"; do
+    if [[ "$arg" == *.cpp ]]; then sources+=("$arg"); else extra+=("$arg"); fi
+  done
   mkdir -p "$out/bin"
-  if [ ! -x "$binary" ] || [ -n "$(find "bench/fuzz/$target.cpp" bench/fuzz/*.h "$@" -newer "$binary")" ]; then
+  if [ ! -x "$binary" ] ||
+     [ -n "$(find "bench/fuzz/$target.cpp" bench/fuzz/*.h "${sources[@]}" -newer "$binary")" ]; then
     echo "building $target (clang, ASan + UBSan) ..." >&2
-    clang++ "${flags[@]}" "bench/fuzz/$target.cpp" "$@" "${libs[@]}" -o "$binary"
+    clang++ "${flags[@]}" "bench/fuzz/$target.cpp" "${sources[@]}" "${libs[@]}" "${extra[@]}" \
+      -o "$binary"
   fi
 }
 
@@ -160,7 +167,70 @@ build settings_files src/srkit/conformal/calibration_file.cpp src/srkit/conforma
   src/srkit/core/config_section.cpp src/srkit/core/error.cpp
 settings_seeds
 
-targets=(image_readers arrays model_files settings_files)
+# Seeds of the raster reader: small GeoTIFFs written by hand (baseline TIFF + GeoKeys: pixel
+# scale, tie point, a projected EPSG code) in the layouts pansharpening takes, and the TIFFs of the
+# image readers' seeds.
+raster_seeds() {
+  local dir=$out/rasters/seeds
+  [ -d "$dir" ] && return
+  mkdir -p "$dir"
+  cp "$out"/image_readers/seeds/*.tif "$dir/"
+  python3 - "$dir" <<'PY'
+import struct, sys
+out = sys.argv[1]
+
+def geotiff(width, height, bands, bits, sample_format, pixels):
+    entries = []  # (tag, type, count, value bytes)
+    def tag(t, typ, values):
+        fmt = {3: "H", 4: "I", 12: "d"}[typ]
+        entries.append((t, typ, len(values), struct.pack("<%d%s" % (len(values), fmt), *values)))
+    data_offset = 8
+    ifd_offset = data_offset + len(pixels)
+    tag(256, 4, [width]); tag(257, 4, [height])
+    tag(258, 3, [bits] * bands); tag(259, 3, [1]); tag(262, 3, [1 if bands == 1 else 2])
+    tag(273, 4, [data_offset]); tag(277, 3, [bands]); tag(278, 4, [height])
+    tag(279, 4, [len(pixels)]); tag(284, 3, [1]); tag(339, 3, [sample_format] * bands)
+    if bands > 3: tag(338, 3, [0] * (bands - 3))  # extra samples: unspecified
+    tag(33550, 12, [30.0, 30.0, 0.0])                      # ModelPixelScale
+    tag(33922, 12, [0, 0, 0, 500000.0, 4100000.0, 0])      # ModelTiepoint
+    tag(34735, 3, [1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 32631])  # GeoKeys
+    entries.sort()
+    extra_offset = ifd_offset + 2 + 12 * len(entries) + 4
+    ifd, extra = b"", b""
+    for t, typ, count, value in entries:
+        if len(value) <= 4:
+            ifd += struct.pack("<HHI", t, typ, count) + value.ljust(4, b"\0")
+        else:
+            ifd += struct.pack("<HHII", t, typ, count, extra_offset + len(extra))
+            extra += value
+    return (b"II*\0" + struct.pack("<I", ifd_offset) + pixels + struct.pack("<H", len(entries))
+            + ifd + b"\0\0\0\0" + extra)
+
+open(f"{out}/ms_u16_4band.tif", "wb").write(
+    geotiff(6, 5, 4, 16, 1, struct.pack("<120H", *[(i * 523) % 4096 for i in range(120)])))
+open(f"{out}/pan_f32.tif", "wb").write(
+    geotiff(12, 10, 1, 32, 3, struct.pack("<120f", *[i * 0.25 for i in range(120)])))
+open(f"{out}/rgb_u8.tif", "wb").write(geotiff(4, 4, 3, 8, 1, bytes(range(48))))
+PY
+}
+
+flags+=($(pkg-config --cflags gdal))
+libs+=($(pkg-config --libs gdal))
+build rasters src/srkit/io/raster_file.cpp src/srkit/io/atomic_file.cpp \
+  src/srkit/io/image_limits.cpp src/srkit/core/error.cpp
+raster_seeds
+
+# srkit's model files: the reading code instrumented, the rest of the compute core linked from
+# the Release build (the program's own definitions come first).
+build model_archives src/srkit/models/model_file.cpp src/srkit/nn/network.cpp \
+  src/srkit/nn/rdn.cpp src/srkit/nn/compact_cnn.cpp src/srkit/core/config_section.cpp \
+  -L"$root/build" -lsrkit_core -Wl,-rpath,"$root/build"
+if [ ! -d "$out/model_archives/seeds" ]; then
+  mkdir -p "$out/model_archives/seeds"
+  SRKIT_FUZZ_WRITE_SEEDS="$out/model_archives/seeds" "$out/bin/model_archives"
+fi
+
+targets=(image_readers arrays model_files settings_files rasters model_archives)
 failed=0
 for target in "${targets[@]}"; do
   corpus=$out/$target/corpus

@@ -7,8 +7,7 @@
 // guide features and the prompt; a per-task 1x1 head plus the upsampled target.
 //
 //   srkit::MagNet net(srkit::MagNetConfig{});          // the small CPU configuration
-//   auto out = net->forward(srkit::GuidedTask::kDepth, depth_lr, rgb);   // out.image,
-//   .balance_loss
+//   auto out = net->forward(srkit::GuidedTask::kDepth, depth_lr, rgb);  // .image, .balance_loss
 #pragma once
 
 #include <cstdint>
