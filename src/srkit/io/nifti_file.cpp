@@ -44,9 +44,15 @@ torch::ScalarType voxel_type(int datatype, const std::string& name) {
   }
 }
 
-// An input Error when the header declares more voxels than --max-pixels allows, or an
-// uncompressed file holds fewer bytes than its voxels need (refused before they are allocated).
+// Deflate's largest ratio of output to input is about 1032:1; a .gz holds no more than this many
+// times its own size.
+constexpr double kMaxDeflateRatio = 1032;
+
+// An input Error when the header declares voxels of a type srkit does not read, more voxels than
+// --max-pixels allows, or more bytes than the file can hold (uncompressed: its size; gzip: its
+// size times deflate's largest ratio): refused before nifticlib allocates them.
 void check_declared_size(const nifti_image& image, const std::filesystem::path& path) {
+  voxel_type(image.datatype, path.string());
   const int64_t voxels = image.nvox, bytes_per_voxel = image.nbyper;
   const int64_t limit = max_image_pixels();
   if (voxels < 0 || bytes_per_voxel <= 0 || (limit > 0 && voxels > limit)) {
@@ -61,11 +67,18 @@ void check_declared_size(const nifti_image& image, const std::filesystem::path& 
   std::error_code error;
   const auto size = std::filesystem::file_size(data, error);
   const bool compressed = data.extension() == ".gz";
-  if (!error && !compressed &&
-      static_cast<double>(size) <
-          static_cast<double>(image.iname_offset) + static_cast<double>(voxels * bytes_per_voxel)) {
+  const double declared =
+      static_cast<double>(image.iname_offset) + static_cast<double>(voxels * bytes_per_voxel);
+  if (!error && !compressed && static_cast<double>(size) < declared) {
     throw input_error(path.string(), "is shorter than the voxels its header declares",
                       "the file was cut short; copy it again");
+  }
+  if (!error && compressed && static_cast<double>(size) * kMaxDeflateRatio < declared) {
+    throw input_error(path.string(),
+                      "declares " + std::to_string(voxels) + " voxels of " +
+                          std::to_string(bytes_per_voxel) +
+                          " bytes, more than a gzip file of its size can hold (a damaged file?)",
+                      "copy it again");
   }
 }
 
