@@ -495,4 +495,16 @@ TEST_F(Serve, ListeningBeyondLoopbackIsWarnedAbout) {
   EXPECT_EQ(server.process.stop(SIGINT, 20), 0);
 }
 
+// A calibration for a model --models leaves out would offer a mask the page cannot show.
+TEST_F(Serve, ACalibrationOfAModelNotOfferedIsAUsageError) {
+  const auto log = dir / "serve.log";
+  const auto command = std::string(SRKIT_BINARY) + " serve --port 0 --calibration " +
+                       calibration_.string() + " --models bicubic 2>" + log.string();
+  const int status = std::system(command.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  EXPECT_NE(read_text(log).find("is for default, which --models leaves out"), std::string::npos)
+      << read_text(log);
+}
+
 }  // namespace

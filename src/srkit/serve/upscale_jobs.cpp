@@ -116,6 +116,11 @@ UpscaleJobs::UpscaleJobs(JobsOptions options)
     }
     const auto name = calibration.model["name"].get<std::string>();
     find_model(name);  // a usage Error listing the known names
+    const auto& wanted = options_.models;
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), name) == wanted.end()) {
+      throw usage_error("{{calibrations}} " + path.string() + " is for " + name +
+                        ", which {{models}} leaves out: add it, or leave the calibration out");
+    }
     const auto& upscaler = engine_->upscaler(name, calibration.scale);
     conformal::check_same_model(calibration, path, upscaler.identity, upscaler.scale);
     engine_->calibrations.push_back(std::move(calibration));

@@ -56,6 +56,7 @@ async function load() {
   }
   $('model').replaceChildren(...catalogue.models.map((m) => new Option(m.name, m.name)));
   $('model').value = catalogue.default_model;
+  if (!currentModel()) $('model').selectedIndex = 0;
   modelChanged();
   setState('ready', `Choose a photo (at most ${megabytes(catalogue.max_upload)} and ` +
                     `${(catalogue.max_input_pixels / 1e6).toFixed(1)} megapixels).`);
