@@ -1,6 +1,7 @@
 #include "srkit/serve/web_server.h"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -104,6 +105,12 @@ struct WebServer::Impl {
   }
 
   void routes() {
+    // httplib's default sets SO_REUSEPORT, which lets a second server bind the same port and
+    // take part of its requests; SO_REUSEADDR alone still allows a restart right after a stop.
+    http.set_socket_options([](int socket) {  // httplib::socket_t, a descriptor on POSIX
+      int yes = 1;
+      setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
     http.set_default_headers(kSafetyHeaders);
     http.set_payload_max_length(static_cast<size_t>(options.max_upload));
     http.set_read_timeout(30, 0);
