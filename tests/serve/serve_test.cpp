@@ -495,6 +495,24 @@ TEST_F(Serve, ListeningBeyondLoopbackIsWarnedAbout) {
   EXPECT_EQ(server.process.stop(SIGINT, 20), 0);
 }
 
+// A port already taken is a usage error naming it; the server holding it goes on serving.
+TEST_F(Serve, APortInUseIsAUsageErrorNamingIt) {
+  Server first(dir, {"--models", "bicubic"});
+  const auto log = dir / "second.log";
+  const auto command = std::string(SRKIT_BINARY) + " serve --models bicubic --port " +
+                       std::to_string(first.port) + " 2>" + log.string();
+  const int status = std::system(command.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  EXPECT_NE(read_text(log).find("cannot listen on 127.0.0.1 port " + std::to_string(first.port)),
+            std::string::npos)
+      << read_text(log);
+  const auto page = first.client().Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(first.process.stop(SIGINT, 20), 0);
+}
+
 // A calibration for a model --models leaves out would offer a mask the page cannot show.
 TEST_F(Serve, ACalibrationOfAModelNotOfferedIsAUsageError) {
   const auto log = dir / "serve.log";
