@@ -19,8 +19,6 @@ namespace srkit {
 namespace {
 
 constexpr size_t kMaxHeaderBytes = 10000;
-// The largest array read from an .npz archive: 16 GiB, a 2-gigapixel float64 map.
-constexpr zip_uint64_t kMaxNpzArrayBytes = zip_uint64_t{16} << 30;
 
 // The .npy header is a Python dict literal: {'descr': '<f4', 'fortran_order': False, 'shape': (3,
 // 4), }
@@ -140,61 +138,63 @@ torch::Tensor read_npy(const std::filesystem::path& path) {
   return parse_npy(bytes, path.string());
 }
 
-namespace {
-
-struct ZipCloser {
-  void operator()(zip_t* archive) const { zip_discard(archive); }
+struct NpzArchive::Zip {
+  zip_t* archive = nullptr;
+  ~Zip() {
+    if (archive) zip_discard(archive);
+  }
 };
-using ZipArchive = std::unique_ptr<zip_t, ZipCloser>;
 
-ZipArchive open_npz(const std::filesystem::path& path) {
+NpzArchive::NpzArchive(const std::filesystem::path& path) : path_(path), zip_(new Zip) {
   int error = 0;
-  ZipArchive archive(zip_open(path.c_str(), ZIP_RDONLY, &error));
-  if (!archive) {
+  zip_->archive = zip_open(path.c_str(), ZIP_RDONLY, &error);
+  if (!zip_->archive) {
     throw input_error(path.string(),
                       "is not a readable .npz archive (zip error " + std::to_string(error) + ")");
   }
-  return archive;
 }
 
-}  // namespace
+NpzArchive::~NpzArchive() = default;
+NpzArchive::NpzArchive(NpzArchive&&) noexcept = default;
+NpzArchive& NpzArchive::operator=(NpzArchive&&) noexcept = default;
 
-std::vector<std::string> npz_keys(const std::filesystem::path& path) {
-  const auto archive = open_npz(path);
-  std::vector<std::string> keys;
-  const auto entries = zip_get_num_entries(archive.get(), 0);
+std::vector<std::string> NpzArchive::members() const {
+  std::vector<std::string> names;
+  const auto entries = zip_get_num_entries(zip_->archive, 0);
   for (zip_int64_t i = 0; i < entries; ++i) {
-    const char* name = zip_get_name(archive.get(), i, 0);
-    if (!name) continue;  // a damaged entry: its key cannot be asked for
-    std::string entry = name;
-    if (entry.size() > 4 && entry.substr(entry.size() - 4) == ".npy")
-      entry.resize(entry.size() - 4);
-    keys.push_back(entry);
+    const char* name = zip_get_name(zip_->archive, i, 0);
+    if (name) names.emplace_back(name);  // a damaged entry: it cannot be asked for
   }
-  return keys;
+  return names;
 }
 
-torch::Tensor read_npz(const std::filesystem::path& path, const std::string& key) {
-  const auto archive = open_npz(path);
-  const auto entry_name = key + ".npy";
+bool NpzArchive::has_member(const std::string& member) const {
+  return zip_name_locate(zip_->archive, member.c_str(), 0) >= 0;
+}
+
+uint64_t NpzArchive::member_size(const std::string& member) const {
   zip_stat_t stat;
-  if (zip_stat(archive.get(), entry_name.c_str(), 0, &stat) != 0) {
-    std::string keys;
-    for (const auto& k : npz_keys(path)) keys += (keys.empty() ? "" : ", ") + k;
-    throw input_error(path.string(), "has no array '" + key + "' (it holds: " + keys + ")");
+  if (zip_stat(zip_->archive, member.c_str(), 0, &stat) != 0 || !(stat.valid & ZIP_STAT_SIZE)) {
+    throw input_error(path_.string(), "has no member " + member);
+  }
+  return stat.size;
+}
+
+std::vector<char> NpzArchive::read_member(const std::string& member, uint64_t max_bytes) const {
+  const auto where = path_.string() + ":" + member;
+  zip_stat_t stat;
+  if (zip_stat(zip_->archive, member.c_str(), 0, &stat) != 0) {
+    throw input_error(path_.string(), "has no member " + member);
   }
   // The declared size is the archive's word: the bytes are read as they come, up to it, so a
-  // small file claiming a huge array allocates nothing; an array past the limit (a deflate bomb
+  // small file claiming a huge member allocates nothing; a member past the limit (a deflate bomb
   // inflates 1000:1) is refused.
-  if (!(stat.valid & ZIP_STAT_SIZE) || stat.size > kMaxNpzArrayBytes) {
-    throw input_error(path.string(),
-                      "declares an array " + key + " of " + std::to_string(stat.size >> 20) +
-                          " MB, more than srkit reads from an .npz (" +
-                          std::to_string(kMaxNpzArrayBytes >> 30) + " GB)",
-                      "save the array as a .npy file");
+  if (!(stat.valid & ZIP_STAT_SIZE) || stat.size > max_bytes) {
+    throw input_error(where, "declares " + std::to_string(stat.size) + " bytes, more than the " +
+                                 std::to_string(max_bytes) + " srkit reads there");
   }
   std::vector<char> bytes;
-  zip_file_t* file = zip_fopen(archive.get(), entry_name.c_str(), 0);
+  zip_file_t* file = zip_fopen(zip_->archive, member.c_str(), 0);
   bool ok = file != nullptr;
   while (ok && bytes.size() < stat.size) {
     const size_t start = bytes.size();
@@ -203,15 +203,38 @@ torch::Tensor read_npz(const std::filesystem::path& path, const std::string& key
     ok = got == static_cast<zip_int64_t>(bytes.size() - start);
   }
   if (file) zip_fclose(file);
-  if (!ok) throw input_error(path.string(), "is a damaged .npz archive (cannot read " + key + ")");
-  return parse_npy(bytes, path.string() + ":" + key);
+  if (!ok) throw input_error(where, "is damaged (its bytes cannot be read)");
+  return bytes;
 }
 
-void write_npy(const std::filesystem::path& path, const torch::Tensor& array, bool overwrite) {
-  if (!overwrite && std::filesystem::exists(path)) {
-    throw output_error(path.string(), "already exists", "choose another name or add {{overwrite}}");
+torch::Tensor NpzArchive::array(const std::string& key, uint64_t max_bytes) const {
+  const auto member = key + ".npy";
+  if (!has_member(member)) {
+    std::string keys;
+    for (const auto& k : npz_keys(path_)) keys += (keys.empty() ? "" : ", ") + k;
+    throw input_error(path_.string(), "has no array '" + key + "' (it holds: " + keys + ")");
   }
-  const auto values = array.to(torch::kFloat32).contiguous();
+  return parse_npy(read_member(member, max_bytes), path_.string() + ":" + key);
+}
+
+std::vector<std::string> npz_keys(const std::filesystem::path& path) {
+  std::vector<std::string> keys;
+  for (auto key : NpzArchive(path).members()) {
+    if (key.size() > 4 && key.substr(key.size() - 4) == ".npy") key.resize(key.size() - 4);
+    keys.push_back(key);
+  }
+  return keys;
+}
+
+torch::Tensor read_npz(const std::filesystem::path& path, const std::string& key) {
+  return NpzArchive(path).array(key);
+}
+
+namespace {
+
+// The bytes of `array` as a little-endian float32 .npy file (format 1.0, C order).
+std::string npy_bytes(const torch::Tensor& array) {
+  const auto values = array.detach().to(torch::kCPU, torch::kFloat32).contiguous();
   std::string shape;
   for (int64_t i = 0; i < values.dim(); ++i) {
     shape += (i > 0 ? ", " : "") + std::to_string(values.size(i));
@@ -220,17 +243,66 @@ void write_npy(const std::filesystem::path& path, const torch::Tensor& array, bo
   std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + shape + "), }";
   while ((10 + header.size() + 1) % 64 != 0) header += ' ';  // data aligned to 64 bytes
   header += '\n';
-  const char magic[8] = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0};
-  const uint16_t header_length = static_cast<uint16_t>(header.size());
+  const auto header_length = static_cast<uint16_t>(header.size());
+  std::string bytes = {'\x93',
+                       'N',
+                       'U',
+                       'M',
+                       'P',
+                       'Y',
+                       1,
+                       0,
+                       static_cast<char>(header_length & 0xff),
+                       static_cast<char>(header_length >> 8)};
+  bytes += header;
+  bytes.append(static_cast<const char*>(values.data_ptr()),
+               static_cast<size_t>(values.numel()) * sizeof(float));
+  return bytes;
+}
+
+}  // namespace
+
+void write_npz(const std::filesystem::path& path,
+               const std::vector<std::pair<std::string, torch::Tensor>>& arrays,
+               const std::vector<std::pair<std::string, std::string>>& files) {
+  std::vector<std::pair<std::string, std::string>> members;
+  for (const auto& [key, array] : arrays) members.emplace_back(key + ".npy", npy_bytes(array));
+  members.insert(members.end(), files.begin(), files.end());
+  AtomicOutput out(path);
+  int error = 0;
+  zip_t* archive = zip_open(out.temp_path().c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error);
+  bool ok = archive != nullptr;
+  // libzip reads the buffers when the archive is closed: `members` outlives it.
+  for (size_t i = 0; ok && i < members.size(); ++i) {
+    const auto& [name, bytes] = members[i];
+    zip_source_t* source = zip_source_buffer(archive, bytes.data(), bytes.size(), 0);
+    const auto index =
+        source ? zip_file_add(archive, name.c_str(), source, ZIP_FL_ENC_UTF_8) : zip_int64_t{-1};
+    if (index < 0 && source) zip_source_free(source);
+    ok = index >= 0 && zip_set_file_compression(archive, index, ZIP_CM_STORE, 0) == 0;
+  }
+  std::string reason =
+      ok ? "" : (archive ? zip_strerror(archive) : "zip error " + std::to_string(error));
+  if (archive && ok && zip_close(archive) != 0) {
+    ok = false;
+    reason = zip_strerror(archive);
+  }
+  if (archive && !ok) zip_discard(archive);
+  if (!ok) {
+    throw output_error(path.string(), "cannot be written (" + reason + ")",
+                       "check the folder and disk space");
+  }
+  out.commit();
+}
+
+void write_npy(const std::filesystem::path& path, const torch::Tensor& array, bool overwrite) {
+  if (!overwrite && std::filesystem::exists(path)) {
+    throw output_error(path.string(), "already exists", "choose another name or add {{overwrite}}");
+  }
+  const auto bytes = npy_bytes(array);
   AtomicOutput out(path);
   std::ofstream file(out.temp_path(), std::ios::binary);
-  file.write(magic, sizeof magic);
-  const char length_bytes[2] = {static_cast<char>(header_length & 0xff),
-                                static_cast<char>(header_length >> 8)};
-  file.write(length_bytes, 2);
-  file << header;
-  file.write(static_cast<const char*>(values.data_ptr()),
-             static_cast<std::streamsize>(values.numel() * sizeof(float)));
+  file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   file.close();
   if (!file)
     throw output_error(path.string(), "cannot be written", "check the folder and disk space");
