@@ -1,7 +1,9 @@
-// srkit models: the registered models, whether they are installed, and their cards.
+// srkit models: the registered models, whether they are installed, and their cards; with
+// --upgrade, a model file of an older srkit rewritten in the current format.
 #include <fmt/format.h>
 
 #include "common.h"
+#include "srkit/models/model_archive.h"
 #include "srkit/models/registry.h"
 
 namespace srkit::cli {
@@ -9,9 +11,24 @@ namespace {
 
 struct ModelsArgs {
   CommonFlags common;
+  std::string upgrade;  // an older .srkit file
+  std::string output;   // where its upgrade goes
 };
 
+int run_upgrade(const ModelsArgs& args) {
+  upgrade_model_file(args.upgrade, args.output);
+  if (args.common.json) {
+    print_json(
+        {{"upgraded", args.upgrade}, {"output", args.output}, {"version", kModelFileVersion}});
+  } else {
+    say(args.common, fmt::format("{} -> {} (model file version {})", args.upgrade, args.output,
+                                 kModelFileVersion));
+  }
+  return kExitOk;
+}
+
 int run_models(const ModelsArgs& args) {
+  if (!args.upgrade.empty()) return run_upgrade(args);
   nlohmann::json cards = nlohmann::json::array();
   if (!args.common.json) {
     fmt::print(stderr, "{:<24} {:>5} {:>9} {:>11} {:>12} {:>8}  {:<10} {}\n", "model", "scale",
@@ -47,6 +64,14 @@ void register_models(CLI::App& app, Runner& run) {
   auto args = std::make_shared<ModelsArgs>();
   auto* command = app.add_subcommand("models", "list the models and their cards");
   add_common_flags(*command, args->common);
+  auto* output = command->add_option("-o,--output", args->output,
+                                     "with --upgrade: the new model file (not the old one)");
+  command
+      ->add_option("--upgrade", args->upgrade,
+                   "rewrite a .srkit file of an older srkit (a LibTorch archive, which srkit no "
+                   "longer runs) in the current format; only for files you trust")
+      ->needs(output);
+  output->needs("--upgrade");
   command->callback([args, &run] { run = [args] { return run_models(*args); }; });
 }
 

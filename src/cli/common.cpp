@@ -104,6 +104,8 @@ std::string describe(const Error& error) {
   // The library's option names and the flags that set them.
   static const std::map<std::string, std::string> kFlags = {
       {"model", "--model"},
+      {"upgrade", "--upgrade"},
+      {"output", "--output"},
       {"precision", "--precision"},
       {"scale", "--scale"},
       {"device", "--device"},

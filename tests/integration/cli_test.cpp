@@ -14,6 +14,7 @@
 #include "srkit/engine/upscale.h"
 #include "srkit/io/image_io.h"
 #include "srkit/models/registry.h"
+#include "srkit/nn/network.h"
 #include "test_data.h"
 
 namespace srkit {
@@ -142,8 +143,8 @@ TEST(Cli, AnUnwritableTargetIsAnOutputErrorNamingIt) {
   const auto photo = small_photo(dir);
   auto folder = dir / "read-only";
   std::filesystem::create_directories(folder);
-  std::filesystem::permissions(folder, std::filesystem::perms::owner_read |
-                                           std::filesystem::perms::owner_exec);
+  std::filesystem::permissions(
+      folder, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
   if (geteuid() == 0) folder = "/sys";
   const auto target = folder / "srkit-test-up.png";
   const auto result =
@@ -217,6 +218,9 @@ TEST(Cli, OutOfRangeFlagValuesAreUsageErrorsNamingTheFlag) {
       {"serve --max-input-pixels 0", "--max-input-pixels"},
       {"serve --models no-such-model", "--models"},
       {"serve --calibration " + photo, "--calibration"},
+      {"models --output " + (dir / "new.srkit").string(), "--upgrade"},
+      {"models --upgrade " + photo, "--output"},
+      {"models --upgrade " + photo + " --output " + photo, "--output"},
   };
   for (const auto& [command, flag] : cases) {
     SCOPED_TRACE(command);
@@ -452,6 +456,40 @@ TEST(Cli, CorruptOrMissingWeightsSayRunSetup) {
   EXPECT_TRUE(contains(corrupt.err, "checksum mismatch")) << corrupt.err;
   EXPECT_TRUE(contains(corrupt.err, "scripts/setup.sh")) << corrupt.err;
   EXPECT_FALSE(std::filesystem::exists(dir / "o.png"));
+}
+
+// A .srkit file of srkit's versions 1-2 (a LibTorch archive) is refused with the command that
+// upgrades it; the upgraded file runs.
+TEST(Cli, AnOlderModelFileIsRefusedWithTheUpgradeThatRunsIt) {
+  TempDir dir;
+  const auto photo = small_photo(dir).string();
+  auto network =
+      make_network({{"architecture", "compact"}, {"scale", 2}, {"features", 8}, {"convs", 1}});
+  torch::serialize::OutputArchive archive, weights;
+  archive.write("srkit", c10::IValue(nlohmann::json({{"format", "srkit-model"},
+                                                     {"version", 2},
+                                                     {"network", network->config()}})
+                                         .dump()));
+  network->save(weights);
+  archive.write("weights", weights);
+  const auto old_file = dir / "old.srkit", new_file = dir / "new.srkit";
+  archive.save_to(old_file.string());
+  const auto out = (dir / "out.png").string();
+
+  const auto refused =
+      run_srkit("upscale " + photo + " -o " + out + " --model " + old_file.string());
+  EXPECT_EQ(refused.exit_code, 2) << refused.err;
+  EXPECT_TRUE(contains(refused.err, "srkit models --upgrade " + old_file.string())) << refused.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+
+  const auto upgrade = run_srkit("models --upgrade " + old_file.string() + " --output " +
+                                 new_file.string() + " --json");
+  ASSERT_EQ(upgrade.exit_code, 0) << upgrade.err;
+  EXPECT_EQ(nlohmann::json::parse(upgrade.out)["version"], 3);
+  const auto upscaled =
+      run_srkit("upscale " + photo + " -o " + out + " --model " + new_file.string() + " -q");
+  ASSERT_EQ(upscaled.exit_code, 0) << upscaled.err;
+  EXPECT_EQ(read_image(out).pixels.sizes(), torch::IntArrayRef({3, 96, 128}));
 }
 
 TEST(Cli, AParamFileWithAMissingOrTruncatedBinNamesTheBin) {

@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "srkit/models/model_file.h"
+#include "srkit/models/model_archive.h"
 #include "srkit/train/training_loop.h"
 #include "test_data.h"
 
@@ -23,8 +23,8 @@ class TwoNetworkStep : public TrainingStep {
     second_ = torch::nn::Linear(4, 1);
     reference_ = torch::nn::Linear(4, 1);
     for (auto& p : reference_->parameters()) p.set_requires_grad(false);
-    first_optimizer_ = std::make_unique<torch::optim::Adam>(first_->parameters(),
-                                                            torch::optim::AdamOptions(1e-2));
+    first_optimizer_ =
+        std::make_unique<torch::optim::Adam>(first_->parameters(), torch::optim::AdamOptions(1e-2));
     second_optimizer_ = std::make_unique<torch::optim::Adam>(second_->parameters(),
                                                              torch::optim::AdamOptions(1e-2));
   }
@@ -41,9 +41,8 @@ class TwoNetworkStep : public TrainingStep {
       auto generator = at::detail::createCPUGenerator(static_cast<uint64_t>(step));
       batch_ = torch::randn({8, 4}, generator);
     }
-    const auto loss = update == 0
-                          ? (first_(batch_) - (reference_(batch_) + 1)).pow(2).mean()
-                          : (second_(batch_) - first_(batch_).detach()).pow(2).mean();
+    const auto loss = update == 0 ? (first_(batch_) - (reference_(batch_) + 1)).pow(2).mean()
+                                  : (second_(batch_) - first_(batch_).detach()).pow(2).mean();
     return {loss, loss.detach().to(torch::kDouble).reshape({1})};
   }
   nlohmann::json log_record(const torch::Tensor& values) const override {
@@ -53,9 +52,7 @@ class TwoNetworkStep : public TrainingStep {
   nlohmann::json state(int) const override { return nlohmann::json::object(); }
   void restore(const nlohmann::json&, int) override {}
   void export_model(const std::filesystem::path& path, int64_t) override {
-    torch::serialize::OutputArchive archive;
-    second_->save(archive);
-    save_archive_atomically(archive, path, "the model file");
+    save_model_archive(path, *second_, {{"name", "two"}});
   }
 
   torch::nn::Linear first_{nullptr}, second_{nullptr}, reference_{nullptr};

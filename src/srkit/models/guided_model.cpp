@@ -81,41 +81,37 @@ void save_guided_model(const std::filesystem::path& path, MagNetImpl& network,
   save_model_archive(path, network, description);
 }
 
-MagNet read_guided_network(const std::filesystem::path& path, const nlohmann::json& about,
-                           torch::serialize::InputArchive& archive) {
+MagNet read_guided_network(const ModelArchive& archive) {
   try {
     // The text features are part of the weights (buffer "fixed_text"), so no embedding file is
     // needed to load: the zeros given here are replaced by the stored features.
-    const auto config = MagNetConfig::from_json(about.at("network"));
+    const auto config = MagNetConfig::from_json(archive.description().at("network"));
     MagNet network(config, torch::zeros({kGuidedTaskCount, config.text_dim}));
-    torch::serialize::InputArchive weights;
-    archive.read("weights", weights);
-    network->load(weights);
+    archive.load_weights(*network);
     network->eval();
     set_channels_last(*network, true);
     return network;
   } catch (...) {
-    throw damaged_model_file(path);
+    throw damaged_model_file(archive.path());
   }
 }
 
 bool is_guided_model_file(const std::filesystem::path& path) {
-  torch::serialize::InputArchive archive;
   try {
-    return model_file_architecture(path, read_archive_description(path, archive)) == "magnet";
+    return ModelArchive(path).architecture() == "magnet";
   } catch (const Error&) {
     return false;
   }
 }
 
 GuidedModelFile load_guided_model(const std::filesystem::path& path) {
-  torch::serialize::InputArchive archive;
-  const auto description = read_archive_description(path, archive);
-  if (model_file_architecture(path, description) != "magnet") {
-    throw setup_error(path.string() + " is not a guided (MAG-Net) model file: train one with a "
+  const ModelArchive archive(path);
+  if (archive.architecture() != "magnet") {
+    throw setup_error(path.string() +
+                      " is not a guided (MAG-Net) model file: train one with a "
                       "magnet config (docs/guided.md)");
   }
-  return {read_guided_network(path, description, archive), description};
+  return {read_guided_network(archive), archive.description()};
 }
 
 }  // namespace srkit

@@ -10,10 +10,10 @@
 
 #include <filesystem>
 
-#include <torch/serialize/input-archive.h>
 #include <nlohmann/json.hpp>
 
 #include "srkit/models/model.h"
+#include "srkit/models/model_archive.h"
 #include "srkit/nn/magnet.h"
 
 namespace srkit {
@@ -43,9 +43,8 @@ double guided_bytes_per_pixel(const MagNetConfig& config);
 void save_guided_model(const std::filesystem::path& path, MagNetImpl& network,
                        const nlohmann::json& about);
 
-// The MAG-Net of a .srkit file whose description (read_archive_description) is `about`.
-MagNet read_guided_network(const std::filesystem::path& path, const nlohmann::json& about,
-                           torch::serialize::InputArchive& archive);
+// The MAG-Net of a model file already opened.
+MagNet read_guided_network(const ModelArchive& archive);
 
 struct GuidedModelFile {
   MagNet network{nullptr};  // weights loaded, eval mode

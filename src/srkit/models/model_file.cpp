@@ -3,31 +3,9 @@
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
-#include "srkit/io/atomic_file.h"
 #include "srkit/io/sha256.h"
 
 namespace srkit {
-namespace {
-
-constexpr const char* kFormat = "srkit-model";
-constexpr const char* kGuidedFormatV1 = "srkit-guided-model";  // guided models before version 2
-// 2: one format for every native network, the architecture in the network's config.
-constexpr int kVersion = 2;
-
-}  // namespace
-
-void save_model_archive(const std::filesystem::path& path, torch::nn::Module& network,
-                        const nlohmann::json& description) {
-  auto about = description;
-  about["format"] = kFormat;
-  about["version"] = kVersion;
-  torch::serialize::OutputArchive archive;
-  archive.write("srkit", c10::IValue(about.dump()));
-  torch::serialize::OutputArchive weights;
-  network.save(weights);
-  archive.write("weights", weights);
-  save_archive_atomically(archive, path, "the model file");
-}
 
 void save_model_file(const std::filesystem::path& path, NetworkImpl& network,
                      const nlohmann::json& about) {
@@ -36,93 +14,27 @@ void save_model_file(const std::filesystem::path& path, NetworkImpl& network,
   save_model_archive(path, network, description);
 }
 
-std::string model_file_architecture(const std::filesystem::path& path,
-                                    const nlohmann::json& about) {
-  if (!about.is_object()) {
-    throw setup_error(path.string() + ": not a srkit model file (no srkit description)");
-  }
-  const auto format = about.value("format", std::string());
-  if (format == kGuidedFormatV1) return "magnet";
-  if (format != kFormat) {
-    throw setup_error(path.string() + ": not a srkit model file (format '" + format + "')");
-  }
-  if (about.value("version", 0) > kVersion) {
-    throw setup_error(path.string() + ": written by a newer srkit (model file version " +
-                      std::to_string(about.value("version", 0)) + ", this srkit reads up to " +
-                      std::to_string(kVersion) + "); update srkit or re-export it");
-  }
-  const auto network = about.value("network", nlohmann::json::object());
-  return network.is_object() ? network.value("architecture", std::string()) : std::string();
-}
-
-void save_archive_atomically(torch::serialize::OutputArchive& archive,
-                             const std::filesystem::path& path, const std::string& what) {
-  AtomicOutput out(path);
-  try {
-    archive.save_to(out.temp_path().string());
-  } catch (const c10::Error& e) {
-    throw output_error(path.string(), "cannot write " + what + ": " + e.what_without_backtrace());
-  }
-  out.commit();
-}
-
-nlohmann::json read_archive_description(const std::filesystem::path& path,
-                                        torch::serialize::InputArchive& archive) {
-  if (!std::filesystem::is_regular_file(path)) {
-    throw setup_error(path.string() + ": no such model file (give a .srkit file written by "
-                      "`srkit train`)");
-  }
-  try {
-    archive.load_from(path.string());
-    c10::IValue text;
-    if (!archive.try_read("srkit", text) || !text.isString()) return {};
-    return nlohmann::json::parse(text.toStringRef());
-  } catch (...) {
-    throw damaged_model_file(path);
-  }
-}
-
-Error damaged_model_file(const std::filesystem::path& path) {
-  std::string reason;
-  try {
-    throw;
-  } catch (const Error& e) {
-    return e;
-  } catch (const c10::Error& e) {
-    reason = e.what_without_backtrace();
-  } catch (const std::exception& e) {
-    reason = e.what();
-  } catch (...) {
-    reason = "unknown failure";
-  }
-  return setup_error(path.string() + ": damaged srkit model file (" + reason +
-                     "); export it again with `srkit train`");
-}
-
 ModelFile load_model_file(const std::filesystem::path& path) {
   if (!std::filesystem::is_regular_file(path)) {
     throw usage_error("{{model}} " + path.string() +
                       ": no such model file (give a .srkit file written by `srkit train`, a "
                       "model.json or a name from `srkit models`)");
   }
-  torch::serialize::InputArchive archive;
-  const auto about = read_archive_description(path, archive);
-  return read_model_file(path, about, archive);
+  return read_model_file(ModelArchive(path));
 }
 
-ModelFile read_model_file(const std::filesystem::path& path, const nlohmann::json& about,
-                          torch::serialize::InputArchive& archive) {
-  if (model_file_architecture(path, about) == "magnet") {
-    throw setup_error(path.string() + " is a guided (MAG-Net) model: run it with `srkit guide "
+ModelFile read_model_file(const ModelArchive& archive) {
+  const auto& path = archive.path();
+  if (archive.architecture() == "magnet") {
+    throw setup_error(path.string() +
+                      " is a guided (MAG-Net) model: run it with `srkit guide "
                       "--model` and a guide image");
   }
   ModelFile file;
-  file.about = about;
+  file.about = archive.description();
   try {
     file.network = make_network(file.about.at("network"));
-    torch::serialize::InputArchive weights;
-    archive.read("weights", weights);
-    file.network->load(weights);
+    archive.load_weights(*file.network);
   } catch (...) {
     throw damaged_model_file(path);
   }

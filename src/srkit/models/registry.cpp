@@ -266,39 +266,67 @@ void check_scale(const ModelRequest& request, const Model& model) {
 
 }  // namespace
 
-std::unique_ptr<Model> open_model_file(const std::filesystem::path& path) {
-  if (!std::filesystem::is_regular_file(path)) {
-    throw usage_error("{{model}} " + path.string() +
-                      ": no such model file (give a .srkit file written by `srkit train`, a "
-                      "model.json or a name from `srkit models`)");
-  }
-  // The architectures srkit's model files hold, and how each becomes a Model.
-  using Opener = std::function<std::unique_ptr<Model>(
-      const std::filesystem::path&, const nlohmann::json&, torch::serialize::InputArchive&)>;
-  static const Opener single_image = [](const std::filesystem::path& p, const nlohmann::json& about,
-                                        torch::serialize::InputArchive& archive) {
-    return std::make_unique<NativeModel>(read_model_file(p, about, archive), p);
+namespace {
+
+// The architectures srkit's model files hold, and how each becomes a Model.
+using Opener = std::function<std::unique_ptr<Model>(const ModelArchive&)>;
+
+const Opener& opener_of(const ModelArchive& archive) {
+  static const Opener single_image = [](const ModelArchive& a) {
+    return std::make_unique<NativeModel>(read_model_file(a), a.path());
   };
   static const std::map<std::string, Opener> kArchitectures = {
       {"rdn", single_image},
       {"rrdn", single_image},
       {"compact", single_image},
       {"magnet",
-       [](const std::filesystem::path& p, const nlohmann::json& about,
-          torch::serialize::InputArchive& archive) -> std::unique_ptr<Model> {
-         return std::make_unique<GuidedModel>(read_guided_network(p, about, archive), about,
-                                              p.string());
+       [](const ModelArchive& a) -> std::unique_ptr<Model> {
+         return std::make_unique<GuidedModel>(read_guided_network(a), a.description(),
+                                              a.path().string());
        }},
   };
-  torch::serialize::InputArchive archive;
-  const auto about = read_archive_description(path, archive);
-  const auto architecture = model_file_architecture(path, about);
+  const auto architecture = archive.architecture();
   const auto opener = kArchitectures.find(architecture);
   if (opener == kArchitectures.end()) {
-    throw setup_error(path.string() + ": a model of architecture '" + architecture +
+    throw setup_error(archive.path().string() + ": a model of architecture '" + architecture +
                       "', which this srkit does not know (update srkit or re-export it)");
   }
-  return opener->second(path, about, archive);
+  return opener->second;
+}
+
+}  // namespace
+
+std::unique_ptr<Model> open_model_file(const std::filesystem::path& path) {
+  if (!std::filesystem::is_regular_file(path)) {
+    throw usage_error("{{model}} " + path.string() +
+                      ": no such model file (give a .srkit file written by `srkit train`, a "
+                      "model.json or a name from `srkit models`)");
+  }
+  const ModelArchive archive(path);
+  return opener_of(archive)(archive);
+}
+
+void upgrade_model_file(const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (!std::filesystem::is_regular_file(from)) {
+    throw usage_error("{{upgrade}} " + from.string() + ": no such model file");
+  }
+  std::error_code same;
+  if (std::filesystem::exists(to) &&
+      (std::filesystem::equivalent(from, to, same) || !std::filesystem::is_regular_file(to))) {
+    throw usage_error("{{output}} " + to.string() +
+                      ": give a new file name (srkit does not replace the model it upgrades)");
+  }
+  const ModelArchive archive(from, LegacyArchives::kRead);
+  opener_of(archive);  // a known architecture
+  auto description = archive.description();
+  if (archive.architecture() == "magnet") {
+    auto network = read_guided_network(archive);
+    description["network"] = network->config().to_json();
+    save_model_archive(to, *network, description);
+  } else {
+    auto file = read_model_file(archive);
+    save_model_archive(to, *file.network, description);
+  }
 }
 
 std::unique_ptr<Model> load_model(const ModelRequest& request) {

@@ -61,6 +61,12 @@ std::unique_ptr<Model> load_model(const ModelRequest& request);
 // damaged, not a srkit model, of a newer version or an unknown architecture.
 std::unique_ptr<Model> open_model_file(const std::filesystem::path& path);
 
+// Rewrites the model file `from` in the current format as `to` (atomically): the way to run a
+// LibTorch archive of versions 1-2, which open_model_file refuses (model_archive.h says why).
+// Reading `from` trusts it: LibTorch's reader of old archives can be crashed by a hostile file.
+// A usage Error when `to` is `from` or a folder; errors naming `from` as open_model_file's.
+void upgrade_model_file(const std::filesystem::path& from, const std::filesystem::path& to);
+
 // Whether a request names a file (a model.json, its folder, a .srkit file) rather than a
 // registered model; such a model has the one scale of its file.
 bool is_model_path(const std::string& name_or_path);

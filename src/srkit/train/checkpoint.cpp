@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "srkit/core/error.h"
-#include "srkit/models/model_file.h"
+#include "srkit/io/atomic_file.h"
 
 namespace srkit {
 namespace {
@@ -27,6 +27,20 @@ void set_cpu_rng_state(const torch::Tensor& state) {
 // The archive key of optimiser k: "optimizer", "optimizer1", ...
 std::string optimizer_key(size_t k) {
   return k == 0 ? "optimizer" : "optimizer" + std::to_string(k);
+}
+
+// Saves a LibTorch archive atomically (temporary file + rename); an output Error naming `path`
+// when it cannot be written.
+void save_archive_atomically(torch::serialize::OutputArchive& archive,
+                             const std::filesystem::path& path) {
+  AtomicOutput out(path);
+  try {
+    archive.save_to(out.temp_path().string());
+  } catch (const c10::Error& e) {
+    throw output_error(path.string(),
+                       std::string("cannot write the checkpoint: ") + e.what_without_backtrace());
+  }
+  out.commit();
 }
 
 }  // namespace
@@ -52,7 +66,7 @@ void save_checkpoint(const std::filesystem::path& path, const TrainingState& sta
     archive.write(optimizer_key(k), part);
   }
   archive.write("rng", cpu_rng_state());
-  save_archive_atomically(archive, path, "the checkpoint");
+  save_archive_atomically(archive, path);
 }
 
 TrainingState load_checkpoint(const std::filesystem::path& path, const NamedModules& modules,
