@@ -14,7 +14,7 @@
 #   model_files    TF.js model.json with a weight shard, ncnn .param
 #   settings_files calibration JSON (srkit calibrate's), training config YAML
 #   rasters        GeoTIFF and the other rasters GDAL reads (read_raster)
-#   model_archives srkit's .srkit model files (LibTorch archive + network config)
+#   model_archives srkit's .srkit model files (zip of a network config and .npy weights)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -222,10 +222,14 @@ raster_seeds
 
 # srkit's model files: the reading code instrumented, the rest of the compute core linked from
 # the Release build (the program's own definitions come first).
-build model_archives src/srkit/models/model_file.cpp src/srkit/nn/network.cpp \
+build model_archives src/srkit/models/model_file.cpp src/srkit/models/model_archive.cpp \
+  src/srkit/io/numpy_file.cpp src/srkit/nn/network.cpp \
   src/srkit/nn/rdn.cpp src/srkit/nn/compact_cnn.cpp src/srkit/core/config_section.cpp \
   -L"$root/build" -lsrkit_core -Wl,-rpath,"$root/build"
-if [ ! -d "$out/model_archives/seeds" ]; then
+# The seeds are written anew whenever the target is rebuilt (the format may have changed).
+if [ ! -d "$out/model_archives/seeds" ] ||
+   [ "$out/bin/model_archives" -nt "$out/model_archives/seeds" ]; then
+  rm -rf "$out/model_archives/seeds"
   mkdir -p "$out/model_archives/seeds"
   SRKIT_FUZZ_WRITE_SEEDS="$out/model_archives/seeds" "$out/bin/model_archives"
 fi

@@ -1,7 +1,8 @@
-// libFuzzer target for srkit's own model files (.srkit, load_model_file): a LibTorch archive (a
-// zip of pickled tensors, read by Debian's LibTorch, not instrumented) with a JSON description
-// whose network config srkit reads (make_network: the sizes it would allocate are checked before
-// any weight is read). A reader may refuse an input only with srkit's own Error. With
+// libFuzzer target for srkit's own model files (.srkit, load_model_file): a zip archive (read by
+// Debian's libzip, not instrumented) of a JSON description, whose network config srkit reads
+// (make_network: the sizes it would allocate are checked before any weight is read), and .npy
+// weights read against the network's shapes. LibTorch archives (versions 1-2) are refused before
+// LibTorch reads them. A reader may refuse an input only with srkit's own Error. With
 // SRKIT_FUZZ_WRITE_SEEDS=FOLDER the target writes its seeds there (small compact and RDN models
 // saved by srkit itself) and exits. Built and run by bench/fuzz.sh.
 #include <cstdint>
