@@ -1,10 +1,10 @@
-// libFuzzer target for srkit's own model files (.srkit, load_model_file): a zip archive (read by
-// Debian's libzip, not instrumented) of a JSON description, whose network config srkit reads
-// (make_network: the sizes it would allocate are checked before any weight is read), and .npy
-// weights read against the network's shapes. LibTorch archives (versions 1-2) are refused before
-// LibTorch reads them. A reader may refuse an input only with srkit's own Error. With
-// SRKIT_FUZZ_WRITE_SEEDS=FOLDER the target writes its seeds there (small compact and RDN models
-// saved by srkit itself) and exits. Built and run by bench/fuzz.sh.
+// libFuzzer target for srkit's own model files (.srkit, open_model_file: the Model and its card): a
+// zip archive (read by Debian's libzip, not instrumented) of a JSON description, whose network
+// config srkit reads (make_network: the sizes it would allocate are checked before any weight is
+// read), and .npy weights read against the network's shapes. LibTorch archives (versions 1-2) are
+// refused before LibTorch reads them. A reader may refuse an input only with srkit's own Error.
+// With SRKIT_FUZZ_WRITE_SEEDS=FOLDER the target writes its seeds there (small compact and RDN
+// models saved by srkit itself) and exits. Built and run by bench/fuzz.sh.
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +14,7 @@
 #include "scratch_file.h"
 #include "srkit/core/error.h"
 #include "srkit/models/model_file.h"
+#include "srkit/models/registry.h"
 #include "srkit/nn/network.h"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -33,7 +34,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
-    srkit::load_model_file(scratch_file(data, size, ".srkit"));
+    srkit::open_model_file(scratch_file(data, size, ".srkit"));  // as srkit upscale --model
   } catch (const srkit::Error&) {
   }
   return 0;

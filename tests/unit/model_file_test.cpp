@@ -211,6 +211,32 @@ TEST(ModelFile, WeightsThatDoNotMatchTheDescriptionAreRefusedNamingTheWeight) {
   EXPECT_NE(error_of(dir / "plain.srkit").find("not a srkit model file"), std::string::npos);
 }
 
+TEST(ModelFile, DescriptionsOfTheWrongShapeAreRefusedNamingTheKey) {
+  const testing::TempDir dir;
+  auto network = small_compact();
+  const nlohmann::json about = {
+      {"format", "srkit-model"}, {"version", 3}, {"network", network->config()}};
+  const std::vector<std::pair<std::string, nlohmann::json>> cases = {
+      {"version", nlohmann::json::object()},
+      {"name", 5},
+      {"network", "compact"},
+      {"tasks", {"pan", 2}},
+      {"licence", nullptr}};
+  for (const auto& [key, value] : cases) {
+    auto wrong = about;
+    wrong[key] = value;
+    write_npz_model(dir / "wrong.srkit", weights_of(*network), wrong);
+    const auto error = error_of(dir / "wrong.srkit");
+    EXPECT_NE(error.find("its description " + key), std::string::npos) << error;
+  }
+  write_npz(dir / "list.srkit", weights_of(*network), {{"srkit.json", "[1, 2]"}});
+  EXPECT_NE(error_of(dir / "list.srkit").find("not a JSON object"), std::string::npos);
+  // Found by bench/fuzz.sh: a "version" that is an object escaped as a JSON exception.
+  const auto fuzzed =
+      error_of(std::filesystem::path(SRKIT_FIXTURES) / "fuzz" / "srkit_version_is_an_object.srkit");
+  EXPECT_NE(fuzzed.find("version is not a whole number"), std::string::npos) << fuzzed;
+}
+
 // The LibTorch archives bench/fuzz.sh found crashing LibTorch's reader (a segmentation fault in
 // its TorchScript parser; a 4.4 GB allocation in its unpickler) are refused without being read.
 TEST(ModelFile, LibTorchArchivesThatCrashLibTorchAreRefusedUnread) {

@@ -1,5 +1,6 @@
 #include "srkit/models/model_archive.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 
@@ -37,6 +38,34 @@ Error legacy_refused(const std::filesystem::path& path) {
       "damaged or hostile one can crash it. If you made this file or trust where it came from, "
       "upgrade it once: srkit models --upgrade " +
       path.string() + " --output NEW.srkit");
+}
+
+// The keys srkit reads from a description must have the types it reads them as; anything else
+// is said here, once, rather than as a JSON exception wherever the key is read.
+void check_description(const std::filesystem::path& path, const nlohmann::json& about) {
+  if (about.is_null()) return;  // a LibTorch archive without one: architecture() says so
+  const auto refuse = [&](const std::string& problem) {
+    return setup_error(path.string() + ": damaged srkit model file (its description " + problem +
+                       "); export it again with `srkit train`");
+  };
+  if (!about.is_object()) throw refuse("is not a JSON object");
+  for (const char* key : {"format", "name", "licence"}) {
+    if (about.contains(key) && !about[key].is_string())
+      throw refuse(std::string(key) + " is not text");
+  }
+  if (about.contains("version") && !about["version"].is_number_integer()) {
+    throw refuse("version is not a whole number");
+  }
+  if (about.contains("network") && !about["network"].is_object()) {
+    throw refuse("network is not a JSON object");
+  }
+  if (about.contains("tasks")) {
+    const auto& tasks = about["tasks"];
+    if (!tasks.is_array() || !std::all_of(tasks.begin(), tasks.end(),
+                                          [](const nlohmann::json& t) { return t.is_string(); })) {
+      throw refuse("tasks is not a list of names");
+    }
+  }
 }
 
 }  // namespace
@@ -92,6 +121,7 @@ ModelArchive::ModelArchive(const std::filesystem::path& path, LegacyArchives leg
     } catch (...) {
       throw damaged_model_file(path);
     }
+    check_description(path, description_);
     return;
   }
   const bool libtorch = is_libtorch_archive(*weights_);
@@ -110,6 +140,7 @@ ModelArchive::ModelArchive(const std::filesystem::path& path, LegacyArchives leg
   } catch (...) {
     throw damaged_model_file(path);
   }
+  check_description(path, description_);
 }
 
 ModelArchive::~ModelArchive() = default;
