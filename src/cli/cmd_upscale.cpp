@@ -130,12 +130,9 @@ int run_upscale(const UpscaleArgs& args) {
   const auto scored_rows = [&](const Image& image, const ImageShape& in, const RowSinks& sinks,
                                int64_t held_bytes, const ProgressFn& progress) {
     const auto& settings = masks->calibration.settings;
-    const int64_t budget = std::max<int64_t>(batch.max_memory - held_bytes, 0) / 2;
-    const auto& card = upscaler.model->card();
-    const int64_t context = static_cast<int64_t>(std::ceil(card.receptive_radius)) +
-                            (upscaler.resized() ? 2 : 0);  // the bicubic taps of a resize
-    const auto windows = conformal::plan_scoring_windows(in.height, in.width, in.channels,
-                                                         upscaler.scale, settings, context, budget);
+    const int64_t budget = conformal::scoring_budget(batch.max_memory, held_bytes);
+    const auto windows = conformal::plan_scoring_windows(
+        in.height, in.width, in.channels, upscaler.scale, settings, upscaler.context(), budget);
     // The model's passes get what the windows leave.
     auto options = upscaler.options;
     options.max_memory = batch.max_memory;

@@ -7,6 +7,7 @@
 //   auto mask = srkit::conformal::trusted_mask(scored.score, threshold);
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 
@@ -87,6 +88,12 @@ constexpr int64_t kScoringBytesPerOutputPixel = 192;
 // plan_scoring_windows counts that many rows of them beside the band.
 constexpr int64_t kScoredRowsAtOnce = 64;
 constexpr int64_t kRowOutputBytesPerPixel = 64;
+
+// What a windowed scoring may use when `held_bytes` of `max_memory` are held elsewhere: half of
+// the rest. The model's passes get the other half (UpscaleOptions::held_bytes = held + this).
+inline int64_t scoring_budget(int64_t max_memory, int64_t held_bytes) {
+  return std::max<int64_t>(max_memory - held_bytes, 0) / 2;
+}
 
 // The largest windows whose scoring and band of output rows fit in `budget` bytes for an input of
 // `height` x `width` x `channels` at an integer `scale`: one window (0) when the whole image fits;

@@ -1,6 +1,7 @@
 #include "srkit/engine/upscaler.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "srkit/core/error.h"
 #include "srkit/core/runtime.h"
@@ -79,6 +80,11 @@ Upscaler open_upscaler(const UpscalerChoice& choice, const torch::Device& device
     return upscale(*model, lr.to(device), options);
   };
   return out;
+}
+
+int64_t Upscaler::context() const {
+  if (!model) return 0;
+  return static_cast<int64_t>(std::ceil(model->card().receptive_radius)) + (resized() ? 2 : 0);
 }
 
 }  // namespace srkit

@@ -38,18 +38,21 @@ struct UpscalerChoice {
 };
 
 struct Upscaler {
-  std::string name;              // the model's name or the command
-  double scale = 0;              // output size / input size
-  int64_t native_scale = 0;      // the model's own scale (0 for a command)
-  nlohmann::json identity;       // what a calibration file records (model_identity)
-  std::unique_ptr<Model> model;  // null for an external program
-  UpscaleOptions options;        // for the model
-  UpscaleFn run;                 // [C,H,W] in [0,1] -> [C, H*scale, W*scale] on the CPU
+  std::string name;                // the model's name or the command
+  double scale = 0;                // output size / input size
+  int64_t native_scale = 0;        // the model's own scale (0 for a command)
+  nlohmann::json identity;         // what a calibration file records (model_identity)
+  std::unique_ptr<Model> model;    // null for an external program
+  UpscaleOptions options;          // for the model
+  UpscaleFn run;                   // [C,H,W] in [0,1] -> [C, H*scale, W*scale] on the CPU
   std::string precision = "fp32";  // what the model computes in: fp32 or bf16
   std::string note;                // why a requested bf16 runs as fp32, if it does
 
   // Whether the scale is reached by resizing the model's output.
   bool resized() const { return model && static_cast<double>(native_scale) != scale; }
+  // Input pixels of context an output pixel depends on: the model's receptive radius, and the
+  // taps of the bicubic resize when there is one.
+  int64_t context() const;
 };
 
 // Loads the model once (checksums verified) and prepares it on `device`. Usage Errors name the

@@ -306,12 +306,9 @@ void UpscaleJobs::work() {
                                      scaled_size(width, upscaler.scale)});
           score = torch::empty({prediction.size(1), prediction.size(2)});
           const int64_t held = (prediction.numel() + score.numel()) * 4;
-          const int64_t budget = std::max<int64_t>(engine_->max_memory - held, 0) / 2;
-          const int64_t context =
-              static_cast<int64_t>(std::ceil(upscaler.model->card().receptive_radius)) +
-              (upscaler.resized() ? 2 : 0);  // the bicubic taps of a resize
+          const int64_t budget = conformal::scoring_budget(engine_->max_memory, held);
           const auto windows = conformal::plan_scoring_windows(
-              height, width, pixels.size(0), upscaler.scale, settings, context, budget);
+              height, width, pixels.size(0), upscaler.scale, settings, upscaler.context(), budget);
           auto options = upscaler.options;
           options.held_bytes = held + budget;
           const UpscaleFn run = [&](const torch::Tensor& lr) {
