@@ -61,7 +61,7 @@ class NpzArchive {
   std::unique_ptr<Zip> zip_;
 };
 
-// Writes an .npz archive atomically, readable by numpy.load: each array as a little-endian
+// Writes an .npz archive atomically, in NumPy's layout: each array as a little-endian
 // float32 .npy member named key + ".npy" (in the order given), then each of `files` as it is.
 // Members are stored, not deflated (weights hardly compress). An output Error naming `path` when
 // it cannot be written; an existing file is replaced.

@@ -2,7 +2,7 @@
 // "version", "network" = the config with its "architecture", and how it was made) and the
 // network's weights.
 //
-// Version 3 (what srkit writes) is a zip archive that numpy.load reads as an .npz: "srkit.json"
+// Version 3 (what srkit writes) is a zip archive in the layout of NumPy's .npz: "srkit.json"
 // and one float32 .npy per parameter or buffer, named by its path in the module
 // ("body.0.weight.npy"). srkit reads it with its own readers (libzip and the .npy parser): nothing
 // in the file is compiled or unpickled, and no size the file declares is allocated before it is
