@@ -97,8 +97,7 @@ void save_model_archive(const std::filesystem::path& path, torch::nn::Module& ne
 ModelArchive::ModelArchive(const std::filesystem::path& path, LegacyArchives legacy) : path_(path) {
   if (!std::filesystem::is_regular_file(path)) {
     throw setup_error(path.string() +
-                      ": no such model file (give a .srkit file written by "
-                      "`srkit train`)");
+                      ": no such model file (give a .srkit file written by `srkit train`)");
   }
   try {
     weights_ = std::make_unique<NpzArchive>(path);
@@ -111,8 +110,8 @@ ModelArchive::ModelArchive(const std::filesystem::path& path, LegacyArchives leg
                         "missing: cut short?); copy or export it again");
     }
     throw setup_error(path.string() +
-                      ": not a srkit model file (not a zip archive); give a .srkit "
-                      "file written by `srkit train`");
+                      ": not a srkit model file (not a zip archive); give a "
+                      ".srkit file written by `srkit train`");
   }
   if (weights_->has_member(kDescriptionMember)) {
     try {

@@ -310,11 +310,9 @@ void upgrade_model_file(const std::filesystem::path& from, const std::filesystem
   if (!std::filesystem::is_regular_file(from)) {
     throw usage_error("{{upgrade}} " + from.string() + ": no such model file");
   }
-  std::error_code same;
-  if (std::filesystem::exists(to) &&
-      (std::filesystem::equivalent(from, to, same) || !std::filesystem::is_regular_file(to))) {
+  if (std::filesystem::exists(to)) {
     throw usage_error("{{output}} " + to.string() +
-                      ": give a new file name (srkit does not replace the model it upgrades)");
+                      " already exists: give a new file name (the upgrade replaces nothing)");
   }
   const ModelArchive archive(from, LegacyArchives::kRead);
   opener_of(archive);  // a known architecture

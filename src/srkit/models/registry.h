@@ -64,7 +64,7 @@ std::unique_ptr<Model> open_model_file(const std::filesystem::path& path);
 // Rewrites the model file `from` in the current format as `to` (atomically): the way to run a
 // LibTorch archive of versions 1-2, which open_model_file refuses (model_archive.h says why).
 // Reading `from` trusts it: LibTorch's reader of old archives can be crashed by a hostile file.
-// A usage Error when `to` is `from` or a folder; errors naming `from` as open_model_file's.
+// A usage Error when `to` exists; errors naming `from` as open_model_file's.
 void upgrade_model_file(const std::filesystem::path& from, const std::filesystem::path& to);
 
 // Whether a request names a file (a model.json, its folder, a .srkit file) rather than a
