@@ -62,10 +62,12 @@ int run_models(const ModelsArgs& args) {
 
 void register_models(CLI::App& app, Runner& run) {
   auto args = std::make_shared<ModelsArgs>();
-  auto* command = app.add_subcommand("models", "list the models and their cards");
+  auto* command = app.add_subcommand(
+      "models", "list the models and their cards, or upgrade an older .srkit file");
   add_common_flags(*command, args->common);
-  auto* output = command->add_option("-o,--output", args->output,
-                                     "with --upgrade: the new model file (not the old one)");
+  auto* output =
+      command->add_option("-o,--output", args->output,
+                          "with --upgrade: the new model file (a new name: nothing is replaced)");
   command
       ->add_option("--upgrade", args->upgrade,
                    "rewrite a .srkit file of an older srkit (a LibTorch archive, which srkit no "
