@@ -221,6 +221,9 @@ TEST(Cli, OutOfRangeFlagValuesAreUsageErrorsNamingTheFlag) {
       {"models --output " + (dir / "new.srkit").string(), "--upgrade"},
       {"models --upgrade " + photo, "--output"},
       {"models --upgrade " + photo + " --output " + photo, "--output"},
+      {"models --upgrade " + (dir / "none.srkit").string() + " --output " +
+           (dir / "new.srkit").string(),
+       "--upgrade"},
   };
   for (const auto& [command, flag] : cases) {
     SCOPED_TRACE(command);

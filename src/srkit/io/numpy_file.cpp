@@ -138,6 +138,17 @@ torch::Tensor read_npy(const std::filesystem::path& path) {
   return parse_npy(bytes, path.string());
 }
 
+namespace {
+
+// The key NumPy gives a member: its name without ".npy".
+std::string array_key(std::string member) {
+  if (member.size() > 4 && member.substr(member.size() - 4) == ".npy")
+    member.resize(member.size() - 4);
+  return member;
+}
+
+}  // namespace
+
 struct NpzArchive::Zip {
   zip_t* archive = nullptr;
   ~Zip() {
@@ -211,7 +222,7 @@ torch::Tensor NpzArchive::array(const std::string& key, uint64_t max_bytes) cons
   const auto member = key + ".npy";
   if (!has_member(member)) {
     std::string keys;
-    for (const auto& k : npz_keys(path_)) keys += (keys.empty() ? "" : ", ") + k;
+    for (const auto& k : members()) keys += (keys.empty() ? "" : ", ") + array_key(k);
     throw input_error(path_.string(), "has no array '" + key + "' (it holds: " + keys + ")");
   }
   return parse_npy(read_member(member, max_bytes), path_.string() + ":" + key);
@@ -219,10 +230,7 @@ torch::Tensor NpzArchive::array(const std::string& key, uint64_t max_bytes) cons
 
 std::vector<std::string> npz_keys(const std::filesystem::path& path) {
   std::vector<std::string> keys;
-  for (auto key : NpzArchive(path).members()) {
-    if (key.size() > 4 && key.substr(key.size() - 4) == ".npy") key.resize(key.size() - 4);
-    keys.push_back(key);
-  }
+  for (const auto& member : NpzArchive(path).members()) keys.push_back(array_key(member));
   return keys;
 }
 
