@@ -5,8 +5,9 @@
 # the end-to-end throughput against `srkit bench`'s for the same model (the network alone, on one
 # 256x256 input, median of 5), measured right before and right after the upscale: the ratio is to
 # their mean, and both are shown, since a shared machine's speed drifts within minutes; and where
-# the wall time went (the --json record's seconds_*). First, the runtime's own share of any
-# budget: the peak of the same upscale of a 64x64 image.
+# the wall time went (the --json record's seconds_*), and the bound: the ratio the windows'
+# context and the encoder's CPU time alone allow on this machine's cores. First, the runtime's
+# own share of any budget: the peak of the same upscale of a 64x64 image.
 #   bash bench/gigapixel.sh [CASE...]   CASE = MODEL:SIDE:EXT[:MAX_MEMORY], default: the three of
 #                                       the issue, with the default --max-memory
 set -euo pipefail
@@ -33,15 +34,15 @@ peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 print(f"runtime: peak RSS of esrgan-slim x4 on a 64x64 image: {peak_mb:.0f} MB")
 PY
 echo
-echo "| model | input | output | --max-memory | peak RSS GB | wall s | end-to-end Mpx/s (input) | bench Mpx/s before / after | ratio | s reading / model / blending and rounding / converting / encoding (its thread) / waiting for it / committing |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| model | input | output | --max-memory | peak RSS GB | wall s | end-to-end Mpx/s (input) | bench Mpx/s before / after | ratio | bound | s reading / model / blending and rounding / converting / encoding (its thread) / waiting for it / committing | encoder CPU s |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for spec in "${cases[@]}"; do
   IFS=: read -r model side ext budget <<<"$spec"
   input="$out/mosaic_$side.png"
   [ -f "$input" ] || "$out/mosaic" "$input" "$side" "${photos[@]}" 2>/dev/null
   result="$out/${model}_${side}_x4.$ext"
   python3 - "$srkit" "$model" "$input" "$result" "$side" "$ext" "${budget:-}" <<'PY'
-import json, resource, subprocess, sys, time
+import json, math, os, resource, subprocess, sys, time
 srkit, model, src, dst, side, ext, budget = sys.argv[1:]
 side = int(side)
 
@@ -68,13 +69,20 @@ e2e_mpx = side * side / wall / 1e6
 reading = record['seconds_reading'] + record['seconds_reading_rows']
 rest = (record['seconds_upscaling'] - record['seconds_model'] - record['seconds_reading_rows'] -
         record['seconds_converting'] - record['seconds_waiting_for_encoding'])
+# The best ratio this machine allows whatever the overlap, from two costs alone: the windows'
+# context (evened tiles along an axis of S pixels compute S + 2 pad (n - 1) of it) at the network's
+# own speed, and the encoder's CPU seconds, which it takes from the same cores.
+bench = (before + after) / 2
+windows = (side + 2 * record['tile_pad'] * (math.ceil(side / record['tile']) - 1)) ** 2
+bound = (side * side / bench) / (windows / bench + record['cpu_seconds_encoding'] * 1e6 / os.cpu_count())
 print(f"| {model} | {side}x{side} | {record['out_width']}x{record['out_height']} {ext.upper()}, "
       f"{record['tiles']} tiles of {record['tile']} | {budget or 'default'} "
       f"({record['memory']['budget'] / 2**30:.2f} GiB) | {peak_gb:.2f} | {wall:.1f} | {e2e_mpx:.3f} | "
-      f"{before:.3f} / {after:.3f} | {2 * e2e_mpx / (before + after):.2f} | "
+      f"{before:.3f} / {after:.3f} | {2 * e2e_mpx / (before + after):.2f} | {bound:.2f} | "
       f"{reading:.1f} / {record['seconds_model']:.1f} / {rest:.1f} / "
       f"{record['seconds_converting']:.1f} / {record['seconds_encoding']:.1f} / "
-      f"{record['seconds_waiting_for_encoding']:.1f} / {record['seconds_committing']:.1f} |")
+      f"{record['seconds_waiting_for_encoding']:.1f} / {record['seconds_committing']:.1f} | "
+      f"{record['cpu_seconds_encoding']:.1f} |")
 PY
   rm -f "$result"
 done

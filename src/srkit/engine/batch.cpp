@@ -227,6 +227,7 @@ BatchReport run_batch(const std::vector<std::filesystem::path>& files, const Bat
         const auto& timing = writer.timing();
         record.update({{"seconds_converting", timing.converting},
                        {"seconds_encoding", timing.encoding},
+                       {"cpu_seconds_encoding", timing.encoding_cpu},
                        {"seconds_waiting_for_encoding", timing.waiting},
                        {"seconds_committing", timing.committing}});
         bits = writer.bit_depth();

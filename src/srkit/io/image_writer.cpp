@@ -376,8 +376,10 @@ void ImageWriter::write_rows(const torch::Tensor& rows) {
   timing_.converting += seconds_since(convert_start);
   encoding_ = std::async(std::launch::async, [this, &f, samples] {
     const auto start = SteadyClock::now();
+    const double cpu_start = thread_cpu_seconds();
     f.write(samples);
     timing_.encoding += seconds_since(start);
+    timing_.encoding_cpu += thread_cpu_seconds() - cpu_start;
   });
   f.rows += rows.size(1);
 }

@@ -66,9 +66,10 @@ class ImageWriter {
   // Where the writer's time went, in seconds: converting rows to the file's samples (the caller's
   // thread, in write_rows), encoding them (the encoding thread), the caller waiting in write_rows
   // for the previous band's encoding to end, and commit (the last band's encoding, the end of the
-  // file, the rename). Read after commit.
+  // file, the rename); and the CPU seconds the encoding thread used (less than `encoding` when
+  // it shared the cores with the caller's work). Read after commit.
   struct Timing {
-    double converting = 0, encoding = 0, waiting = 0, committing = 0;
+    double converting = 0, encoding = 0, waiting = 0, committing = 0, encoding_cpu = 0;
   };
   const Timing& timing() const { return timing_; }
 
