@@ -93,8 +93,9 @@ struct BatchEvents {
   // After each file, with its record: {"input", "output", "ok", "seconds", "seconds_reading",
   // sizes, bit depths, for an output made as rows the writer's "seconds_converting",
   // "seconds_encoding", "cpu_seconds_encoding", "seconds_waiting_for_encoding" and
-  // "seconds_committing" (ImageWriter::Timing), and the work's facts}, or {"input", "output", "ok": false, "error"} and
-  // the failure. The caller may add to the record (the report keeps what it leaves there).
+  // "seconds_committing" (ImageWriter::Timing), and the work's facts}, or {"input", "output",
+  // "ok": false, "error"} and the failure. The caller may add to the record (the report keeps
+  // what it leaves there).
   std::function<void(nlohmann::json& record, const Error* failure)> file_done;
 };
 
