@@ -8,18 +8,6 @@
 #include "srkit/models/registry.h"
 
 namespace srkit {
-namespace {
-
-std::unique_ptr<PairDataset> make_dataset(const TrainConfig& config) {
-  if (!config.train_lr_folder.empty()) {
-    return std::make_unique<PairedFolderDataset>(config.train_lr_folder, config.train_folder,
-                                                 config.patches);
-  }
-  return std::make_unique<HrFolderDataset>(config.train_folder, config.patches);
-}
-
-}  // namespace
-
 Network initial_network(const TrainConfig& config) {
   torch::manual_seed(config.seed);
   if (config.init.empty()) return make_network(config.network);
@@ -51,36 +39,24 @@ Network initial_network(const TrainConfig& config) {
   return network;
 }
 
-RegressionStep::RegressionStep(const TrainConfig& config, ProcessGroup& group) : config_(config) {
-  const int world = group.world_size();
-  if (config.batch % world != 0) {
-    throw usage_error(config.source.string() + ": data.batch (" + std::to_string(config.batch) +
-                      ") must be divisible by the number of processes (" + std::to_string(world) +
-                      ")");
-  }
+RegressionStep::RegressionStep(const TrainConfig& config, ProcessGroup& group)
+    : config_(config), batches_(config, group.rank(), group.world_size()) {
   std::filesystem::create_directories(config.output);
   network_ = initial_network(config);
   network_->train();
   network_->set_channels_last(true);
-  average_ = std::make_unique<ExponentialMovingAverage>(*network_, config.ema);
+  average_network_ = make_network(network_->config());
+  average_ = std::make_unique<ExponentialMovingAverage>(*network_, *average_network_, config.ema);
   optimizer_ = make_optimizer(config, network_->parameters());
   group.broadcast(network_->parameters());  // every rank starts from rank 0's weights
 
-  dataset_ = make_dataset(config);
-  LoaderOptions loader_options;
-  loader_options.batch = config.batch / world;
-  loader_options.seed = config.seed;
-  loader_options.workers = config.workers;
-  loader_options.rank = group.rank();
-  loader_options.world_size = world;
-  loader_ = std::make_unique<BatchLoader>(*dataset_, loader_options);
   if (!config.val_folder.empty() && group.rank() == 0) {
     validation_ = std::make_unique<ValidationSet>(config.val_folder, config.scale, config.val_crop);
   }
 }
 
 std::vector<std::pair<std::string, torch::nn::Module*>> RegressionStep::modules() {
-  return {{"network", network_.get()}, {"average", average_->network().get()}};
+  return {{"network", network_.get()}, {"average", average_network_.get()}};
 }
 
 std::vector<StepUpdate> RegressionStep::updates() {
@@ -89,8 +65,7 @@ std::vector<StepUpdate> RegressionStep::updates() {
 
 StepLosses RegressionStep::losses(size_t, int64_t) {
   const double range = network_->value_range();
-  const auto batch = loader_->next();
-  batch_epoch_ = batch.epoch;
+  const auto batch = batches_.next();
   const auto input = (batch.lr * range).contiguous(torch::MemoryFormat::ChannelsLast);
   const auto prediction = network_->forward(input) / range;
   auto loss = compute_loss(config_.losses, prediction, batch.hr);
@@ -100,37 +75,25 @@ StepLosses RegressionStep::losses(size_t, int64_t) {
 void RegressionStep::after_updates() { average_->update(*network_); }
 
 nlohmann::json RegressionStep::log_record(const torch::Tensor& values) const {
-  nlohmann::json terms;
-  for (size_t k = 0; k < config_.losses.size(); ++k) {
-    auto key = config_.losses[k].type;
-    if (terms.contains(key)) key += "_" + std::to_string(k);  // the same type twice
-    terms[key] = values[static_cast<int64_t>(k)].item<double>();
-  }
-  return {{"epoch", batch_epoch_}, {"terms", terms}};
+  return {{"epoch", batches_.last_epoch()}, {"terms", loss_terms_record(config_.losses, values)}};
 }
 
-nlohmann::json RegressionStep::state(int world_size) const {
-  // The samples all ranks took in the epoch, so that a run can resume on another number of
+nlohmann::json RegressionStep::state(int /*world_size*/) const {
+  // Where the samples stand over all ranks, so that a run can resume on another number of
   // processes and continue the same sequence of samples.
-  return {{"epoch", loader_->epoch()},
-          {"position", loader_->position() * world_size},
-          {"ema_updates", average_->updates()}};
+  auto state = batches_.state();
+  state["ema_updates"] = average_->updates();
+  return state;
 }
 
-void RegressionStep::restore(const nlohmann::json& state, int world_size) {
+void RegressionStep::restore(const nlohmann::json& state, int /*world_size*/) {
   average_->set_updates(state.at("ema_updates").get<int64_t>());
-  const int64_t position = state.at("position").get<int64_t>();
-  if (position % world_size != 0) {
-    throw usage_error(config_.output.string() + "/checkpoint.pt stopped at a place that " +
-                      std::to_string(world_size) +
-                      " processes cannot share; resume with the process count it was saved with");
-  }
-  loader_->seek(state.at("epoch").get<int64_t>(), position / world_size);
+  batches_.restore(state);
   network_->set_channels_last(true);
 }
 
 void RegressionStep::export_model(const std::filesystem::path& path, int64_t steps) {
-  Network& exported = config_.ema > 0 ? average_->network() : network_;
+  Network& exported = config_.ema > 0 ? average_network_ : network_;
   save_model_file(path, *exported,
                   {{"name", config_.name},
                    {"trained_by", "srkit train"},
@@ -141,7 +104,7 @@ void RegressionStep::export_model(const std::filesystem::path& path, int64_t ste
 
 nlohmann::json RegressionStep::validate() {
   if (!validation_) return nullptr;
-  Network& judged = config_.ema > 0 ? average_->network() : network_;
+  Network& judged = config_.ema > 0 ? average_network_ : network_;
   const auto scores = validation_->evaluate(*judged);
   return {{"psnr_y", scores.psnr_y},
           {"ssim_y", scores.ssim_y},

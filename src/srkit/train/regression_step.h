@@ -37,13 +37,12 @@ class RegressionStep : public TrainingStep {
 
  private:
   const TrainConfig& config_;
+  TrainingBatches batches_;  // first: a batch that does not split is refused before any work
   Network network_;
+  Network average_network_;  // the moving average of network_'s weights
   std::unique_ptr<ExponentialMovingAverage> average_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
-  std::unique_ptr<PairDataset> dataset_;
-  std::unique_ptr<BatchLoader> loader_;
   std::unique_ptr<ValidationSet> validation_;  // on rank 0, when configured
-  int64_t batch_epoch_ = 0;                    // of the last batch drawn
 };
 
 // Trains `config` through the one training loop.

@@ -77,7 +77,16 @@ TrainConfig read_train_config(const std::filesystem::path& yaml) {
   c.val_folder = validation.get<std::string>("folder", "");
   c.val_every = validation.integer("every", 500, 1, INT64_MAX);
   c.val_crop = validation.integer("crop", 256, 0, 1 << 20);
+  const bool flow = c.network.value("architecture", std::string()) == "flow_unet";
+  if (flow) c.val_steps = validation.integer("steps", 4, 1, 1000);
   validation.finish();
+
+  if (flow) {
+    auto noise = top.section("flow");
+    c.logit_mean = noise.number("logit_mean", 0.0, -10, 10);
+    c.logit_std = noise.number("logit_std", 1.0, 1e-3, 10);
+    noise.finish();
+  }
 
   const auto& losses = top.value("loss");
   if (losses.is_null()) {
@@ -98,6 +107,58 @@ TrainConfig read_train_config(const std::filesystem::path& yaml) {
   c.log_every = top.integer("log_every", 10, 1, INT64_MAX);
   top.finish();
   return c;
+}
+
+TrainingBatches::TrainingBatches(const TrainConfig& config, int rank, int world_size)
+    : output_(config.output), world_size_(world_size) {
+  if (config.batch % world_size != 0) {
+    throw usage_error(config.source.string() + ": data.batch (" + std::to_string(config.batch) +
+                      ") must be divisible by the number of processes (" +
+                      std::to_string(world_size) + ")");
+  }
+  if (!config.train_lr_folder.empty()) {
+    dataset_ = std::make_unique<PairedFolderDataset>(config.train_lr_folder, config.train_folder,
+                                                     config.patches);
+  } else {
+    dataset_ = std::make_unique<HrFolderDataset>(config.train_folder, config.patches);
+  }
+  LoaderOptions options;
+  options.batch = config.batch / world_size;
+  options.seed = config.seed;
+  options.workers = config.workers;
+  options.rank = rank;
+  options.world_size = world_size;
+  loader_ = std::make_unique<BatchLoader>(*dataset_, options);
+}
+
+Batch TrainingBatches::next() {
+  auto batch = loader_->next();
+  last_epoch_ = batch.epoch;
+  return batch;
+}
+
+nlohmann::json TrainingBatches::state() const {
+  return {{"epoch", loader_->epoch()}, {"position", loader_->position() * world_size_}};
+}
+
+void TrainingBatches::restore(const nlohmann::json& state) {
+  const int64_t position = state.at("position").get<int64_t>();
+  if (position % world_size_ != 0) {
+    throw usage_error(output_.string() + "/checkpoint.pt stopped at a place that " +
+                      std::to_string(world_size_) +
+                      " processes cannot share; resume with the process count it was saved with");
+  }
+  loader_->seek(state.at("epoch").get<int64_t>(), position / world_size_);
+}
+
+nlohmann::json loss_terms_record(const std::vector<LossTerm>& terms, const torch::Tensor& values) {
+  nlohmann::json record = nlohmann::json::object();
+  for (size_t k = 0; k < terms.size(); ++k) {
+    auto key = terms[k].type;
+    if (record.contains(key)) key += "_" + std::to_string(k);  // the same type twice
+    record[key] = values[static_cast<int64_t>(k)].item<double>();
+  }
+  return record;
 }
 
 LossValue compute_loss(const std::vector<LossTerm>& terms, const torch::Tensor& prediction,

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,16 +38,47 @@ struct TrainConfig : RunSettings {
   uint64_t seed = 1;
 
   std::filesystem::path val_folder;  // held-out HR photos; empty = no validation (val_every)
-  int64_t val_crop = 256;  // centre crop of each HR photo (0 = whole photo)
+  int64_t val_crop = 256;            // centre crop of each HR photo (0 = whole photo)
 
   std::vector<LossTerm> losses;
 
   double ema = 0.999;  // decay of the exported weights' moving average; 0 = export raw weights
+
+  // Flow models (model.architecture: flow_unet; train/flow_step.h): the noise levels training
+  // draws, s = sigmoid(n) with n ~ N(logit_mean, logit_std), and the steps validation samples
+  // with (the model's solver, seed 0).
+  double logit_mean = 0, logit_std = 1;
+  int64_t val_steps = 4;
 };
 
 // Reads and checks a config. Throws a usage Error naming the file and the key for unknown keys,
 // wrong types, out-of-range values and missing required ones (name, data.train, loss terms...).
 TrainConfig read_train_config(const std::filesystem::path& yaml);
+
+// The batches a config's data section describes (HR photos degraded on the fly, or LR/HR pairs
+// from two folders), this process's share of each step's batch among `world_size` ranks; and
+// where the sequence stands, for checkpoints that resume on any number of processes.
+class TrainingBatches {
+ public:
+  // A usage Error naming the config when data.batch does not split over the ranks.
+  TrainingBatches(const TrainConfig& config, int rank, int world_size);
+  Batch next();
+  int64_t last_epoch() const { return last_epoch_; }  // of the last batch drawn
+  // {"epoch", "position"}: the samples all ranks took in the epoch.
+  nlohmann::json state() const;
+  // A usage Error when the position does not split over this run's ranks.
+  void restore(const nlohmann::json& state);
+
+ private:
+  std::filesystem::path output_;
+  int world_size_;
+  std::unique_ptr<PairDataset> dataset_;
+  std::unique_ptr<BatchLoader> loader_;
+  int64_t last_epoch_ = 0;
+};
+
+// The loss terms' values ([K]) for the log, by type ("sobolev_2" for a second term of a type).
+nlohmann::json loss_terms_record(const std::vector<LossTerm>& terms, const torch::Tensor& values);
 
 // The loss of a prediction against its target: the weighted sum of the terms, plus each term's
 // value (unweighted) for the log.

@@ -44,11 +44,19 @@ ValidationScores ValidationSet::evaluate(NetworkImpl& network) const {
   torch::NoGradGuard no_grad;
   const bool was_training = network.is_training();
   network.eval();
-  const MetricOptions protocol{.crop_border = scale_, .y_channel = true};
   const double range = network.value_range();
+  const auto scores = evaluate(
+      [&](const torch::Tensor& lr) { return network.forward(lr.unsqueeze(0) * range)[0] / range; });
+  network.train(was_training);
+  return scores;
+}
+
+ValidationScores ValidationSet::evaluate(const UpscaleFn& upscale) const {
+  torch::NoGradGuard no_grad;
+  const MetricOptions protocol{.crop_border = scale_, .y_channel = true};
   ValidationScores scores;
   for (size_t i = 0; i < hr_.size(); ++i) {
-    const auto sr = to_8bit(network.forward(lr_[i] * range)[0] / range);
+    const auto sr = to_8bit(upscale(lr_[i][0]));
     scores.psnr_y += psnr(sr, hr_[i], protocol);
     scores.ssim_y += ssim(sr, hr_[i], protocol);
     scores.lsd += lsd(sr, hr_[i], protocol);
@@ -57,7 +65,6 @@ ValidationScores ValidationSet::evaluate(NetworkImpl& network) const {
   scores.psnr_y /= static_cast<double>(scores.images);
   scores.ssim_y /= static_cast<double>(scores.images);
   scores.lsd /= static_cast<double>(scores.images);
-  network.train(was_training);
   return scores;
 }
 

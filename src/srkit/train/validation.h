@@ -9,6 +9,7 @@
 
 #include <torch/types.h>
 
+#include "srkit/models/model.h"
 #include "srkit/nn/network.h"
 
 namespace srkit {
@@ -23,6 +24,8 @@ class ValidationSet {
   // Reads every image of `folder` (gray and RGBA as RGB); crop 0 keeps whole photos.
   ValidationSet(const std::filesystem::path& folder, int64_t scale, int64_t crop);
   ValidationScores evaluate(NetworkImpl& network) const;
+  // Any upscaler of the set's scale: [3,h,w] in [0,1] -> [3,h*scale,w*scale].
+  ValidationScores evaluate(const UpscaleFn& upscale) const;
   int64_t size() const { return static_cast<int64_t>(hr_.size()); }
 
  private:
