@@ -9,6 +9,7 @@
 #include "srkit/io/sha256.h"
 #include "srkit/io/tfjs_model.h"
 #include "srkit/models/bicubic_model.h"
+#include "srkit/models/flow_model.h"
 #include "srkit/models/guided_model.h"
 #include "srkit/models/imported_model.h"
 #include "srkit/models/model_file.h"
@@ -279,6 +280,8 @@ const Opener& opener_of(const ModelArchive& archive) {
       {"rdn", single_image},
       {"rrdn", single_image},
       {"compact", single_image},
+      {"flow_unet",
+       [](const ModelArchive& a) -> std::unique_ptr<Model> { return read_flow_model(a); }},
       {"magnet",
        [](const ModelArchive& a) -> std::unique_ptr<Model> {
          return std::make_unique<GuidedModel>(read_guided_network(a), a.description(),
@@ -317,7 +320,10 @@ void upgrade_model_file(const std::filesystem::path& from, const std::filesystem
   const ModelArchive archive(from, LegacyArchives::kRead);
   opener_of(archive);  // a known architecture
   auto description = archive.description();
-  if (archive.architecture() == "magnet") {
+  if (archive.architecture() == "flow_unet") {
+    auto model = read_flow_model(archive);
+    save_model_archive(to, model->network(), description);
+  } else if (archive.architecture() == "magnet") {
     auto network = read_guided_network(archive);
     description["network"] = network->config().to_json();
     save_model_archive(to, *network, description);

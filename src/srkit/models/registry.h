@@ -57,8 +57,9 @@ struct ModelRequest {
 std::unique_ptr<Model> load_model(const ModelRequest& request);
 
 // Opens a srkit model file (.srkit) once, as the Model its architecture makes: a single-image
-// network (rdn, rrdn, compact) or a guided one (magnet). Setup Errors name the file: missing,
-// damaged, not a srkit model, of a newer version or an unknown architecture.
+// network (rdn, rrdn, compact), a guided one (magnet) or a flow model (flow_unet). Setup Errors
+// name the file: missing, damaged, not a srkit model, of a newer version or an unknown
+// architecture.
 std::unique_ptr<Model> open_model_file(const std::filesystem::path& path);
 
 // Rewrites the model file `from` in the current format as `to` (atomically): the way to run a
