@@ -14,7 +14,7 @@
 
 #include "common.h"
 #include "srkit/train/guided_step.h"
-#include "srkit/train/regression_step.h"
+#include "srkit/train/train.h"
 
 namespace srkit::cli {
 namespace {

@@ -73,7 +73,8 @@ int run_upscale(const UpscaleArgs& args) {
                                 upscaler.scale);
     if (!(args.alpha > 0)) throw usage_error("--alpha must be > 0");
     masks->threshold = conformal::threshold(masks->calibration, args.alpha);
-    masks->windowed = upscaler.model && upscaler.scale == std::round(upscaler.scale) &&
+    masks->windowed = upscaler.model && !upscaler.generative() &&
+                      upscaler.scale == std::round(upscaler.scale) &&
                       conformal::scores_locally(masks->calibration.settings);
     if (args.mask.empty() && args.overlay.empty() && !args.common.json) {
       throw usage_error("--calibration needs --mask, --overlay or --json to show its result");
@@ -91,7 +92,9 @@ int run_upscale(const UpscaleArgs& args) {
   batch.skip_existing = args.skip_existing;
   // The model path reads a PNG or TIFF a band of rows at a time, and holds other 8-bit inputs as
   // their samples, scaled a window at a time (a quarter of the float image).
-  if (upscaler.model && (!masks || masks->windowed)) batch.storage = PixelStorage::kStreamed;
+  if (upscaler.model && !upscaler.generative() && (!masks || masks->windowed)) {
+    batch.storage = PixelStorage::kStreamed;
+  }
   batch.max_memory =
       upscaler.options.max_memory > 0 ? upscaler.options.max_memory : default_memory_budget(device);
 
@@ -211,7 +214,7 @@ int run_upscale(const UpscaleArgs& args) {
       out.facts.update({{"alpha", args.alpha},
                         {"threshold", conformal::threshold_to_json(masks->threshold)},
                         {"trusted_fraction", trusted.to(torch::kFloat64).mean().item<double>()}});
-    } else if (upscaler.model) {
+    } else if (upscaler.model && !upscaler.generative()) {
       // The output is made and written a band of rows at a time: it never exists whole.
       const auto in = image_shape(image);
       out.shape = {scaled_size(in.height, upscaler.scale), scaled_size(in.width, upscaler.scale),
@@ -252,6 +255,7 @@ int run_upscale(const UpscaleArgs& args) {
     } else {
       out.image = upscaler.run(image.pixels);
     }
+    if (upscaler.generative()) out.facts["sampling"] = upscaler.sampling;
     return out;
   };
 
@@ -329,6 +333,7 @@ void register_upscale(CLI::App& app, Runner& run) {
   command->add_option("-o,--output", args->output, "output file (one input) or folder")->required();
   args->upscaler.model = kDefaultUpscaleModel;
   add_upscaler_flags(*command, args->upscaler);
+  add_sampling_flags(*command, args->upscaler);
   command->add_option("--format", args->format, "output extension for folders (default: as input)");
   command->add_option("--calibration", args->calibration,
                       "calibration file from `srkit calibrate`: also compute a confidence mask");

@@ -52,6 +52,21 @@ void add_upscaler_flags(CLI::App& command, UpscalerFlags& flags, bool choose_mod
       ->check(byte_size());
 }
 
+void add_sampling_flags(CLI::App& command, UpscalerFlags& flags) {
+  command
+      .add_option("--seed", flags.seed,
+                  "generative models: which sample (the same seed gives the same image; "
+                  "default 0)")
+      ->check(at_least(0));
+  command
+      .add_option("--steps", flags.steps,
+                  "generative models: sampler steps (default: the model's; more is slower and "
+                  "usually sharper)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000}));
+  command.add_option("--sampler", flags.sampler,
+                     "generative models: euler or heun (default: the model's)");
+}
+
 Upscaler make_upscaler(const UpscalerFlags& flags, const torch::Device& device, bool quiet) {
   if (!flags.model_cmd.empty() && !(flags.scale > 0)) {
     throw usage_error("--model-cmd needs --scale (the program's scale)");
@@ -72,6 +87,9 @@ Upscaler make_upscaler(const UpscalerFlags& flags, const torch::Device& device, 
   if (!flags.max_memory.empty()) choice.options.max_memory = parse_bytes(flags.max_memory);
   choice.options.alpha = flags.alpha == "model" ? AlphaMethod::kModel : AlphaMethod::kBicubic;
   choice.bfloat16 = flags.precision == "bf16";
+  if (flags.seed >= 0) choice.seed = static_cast<uint64_t>(flags.seed);
+  choice.steps = flags.steps;
+  choice.solver = flags.sampler;
   auto upscaler = open_upscaler(choice, device);
   CommonFlags notes;  // notes on stderr as the commands say them: not errors, silenced by -q
   notes.quiet = quiet;

@@ -23,11 +23,17 @@ struct UpscalerFlags {
   std::string alpha = "bicubic";
   double model_range = 1.0;
   std::string precision = "fp32";
+  int64_t seed = -1;  // -1: not given (generative models sample seed 0)
+  int64_t steps = 0;
+  std::string sampler;
 };
 
 // With `choose_model` false only the flags that tune a run (tiles, memory, timeout) are added: the
 // model comes from elsewhere (a calibration file).
 void add_upscaler_flags(CLI::App& command, UpscalerFlags& flags, bool choose_model = true);
+
+// --seed, --steps and --sampler: which sample of a generative model (srkit upscale).
+void add_sampling_flags(CLI::App& command, UpscalerFlags& flags);
 
 // The engine's upscaler for the flags (the model loaded, or the command checked); says on stderr
 // (unless quiet) when the scale is reached by resizing the model's output.

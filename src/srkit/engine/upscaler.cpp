@@ -6,7 +6,10 @@
 #include "srkit/core/error.h"
 #include "srkit/core/runtime.h"
 #include "srkit/engine/external_program.h"
+#include "srkit/engine/flow_upscale.h"
+#include "srkit/models/flow_model.h"
 #include "srkit/models/registry.h"
+#include "srkit/ops/resize.h"
 
 namespace srkit {
 namespace {
@@ -38,6 +41,44 @@ void require_single_image(const Model& model) {
   throw usage_error("{{model}} " + model.card().name + " is a " + model.card().task +
                     " model that needs more than an image: run it with `srkit guide --model` "
                     "and a guide image");
+}
+
+// A sample of a flow model for an image of any layout: gray runs as RGB and is written back as
+// the channel mean; an alpha channel is resized with MATLAB bicubic (exact on opaque images).
+UpscaleFn sample_function(FlowModel& model, const FlowUpscaleOptions& options,
+                          const torch::Device& device) {
+  return [&model, options, device](const torch::Tensor& image) {
+    const int64_t channels = image.size(0);
+    if (channels != 1 && channels != 3 && channels != 4) {
+      throw usage_error("{{model}} " + model.card().name + " takes gray, RGB or RGBA images");
+    }
+    const auto rgb =
+        channels == 1 ? image.expand({3, image.size(1), image.size(2)}) : image.slice(0, 0, 3);
+    auto out = flow_upscale(model, rgb.to(device), options);
+    if (channels == 1) return out.mean(0, true);
+    if (channels == 4) {
+      const auto alpha = resize_bicubic(image.slice(0, 3, 4).to(torch::kCPU).to(torch::kFloat),
+                                        out.size(1), out.size(2));
+      out = torch::cat({out, alpha.clamp(0, 1)}, 0);
+    }
+    return out;
+  };
+}
+
+void check_sampling_choice(const UpscalerChoice& choice, const Upscaler& out) {
+  const bool asked = choice.seed.has_value() || choice.steps > 0 || !choice.solver.empty();
+  if (asked && !out.generative()) {
+    throw usage_error(
+        "{{seed}}, {{steps}} and {{sampler}} choose a sample of a generative model; " + out.name +
+        " is a " + out.model->card().task + " model whose output is one image");
+  }
+  if (out.generative() && out.scale != static_cast<double>(out.native_scale)) {
+    throw usage_error("{{scale}}: " + out.name + " samples at x" +
+                      std::to_string(out.native_scale) + " only");
+  }
+  if (!choice.solver.empty() && choice.solver != "euler" && choice.solver != "heun") {
+    throw usage_error("{{sampler}} " + choice.solver + ": use euler or heun");
+  }
 }
 
 }  // namespace
@@ -74,7 +115,24 @@ Upscaler open_upscaler(const UpscalerChoice& choice, const torch::Device& device
   out.identity = model_identity(out.model->card());
   out.options = choice.options;
   out.options.scale = out.scale;
+  check_sampling_choice(choice, out);
   Model* model = out.model.get();
+  if (out.generative()) {
+    FlowUpscaleOptions sampling;
+    sampling.seed = choice.seed.value_or(0);
+    sampling.steps = choice.steps;
+    sampling.solver = choice.solver;
+    sampling.tile = choice.options.tiling.tile * out.native_scale;
+    sampling.max_memory = choice.options.max_memory;
+    auto& flow = dynamic_cast<FlowModel&>(*model);
+    out.sampling = {
+        {"seed", sampling.seed},
+        {"steps", sampling.steps > 0 ? sampling.steps : flow.settings().sampling.steps},
+        {"solver", sampling.solver.empty() ? flow_solver_name(flow.settings().sampling.solver)
+                                           : sampling.solver}};
+    out.run = sample_function(flow, sampling, device);
+    return out;
+  }
   const auto options = out.options;
   out.run = [model, options, device](const torch::Tensor& lr) {
     return upscale(*model, lr.to(device), options);

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <torch/types.h>
@@ -35,6 +36,11 @@ struct UpscalerChoice {
   // bfloat16 arithmetic where the device runs it fast (fast_bfloat16) and the model offers it;
   // otherwise float32, with the reason in Upscaler::note.
   bool bfloat16 = false;
+  // For a generative model (card().task "generative"): which sample (seed), how many velocities
+  // (steps, 0 = the model's) and the solver ("" = the model's). A usage Error for other models.
+  std::optional<uint64_t> seed;
+  int64_t steps = 0;
+  std::string solver;
 };
 
 struct Upscaler {
@@ -47,7 +53,11 @@ struct Upscaler {
   UpscaleFn run;                   // [C,H,W] in [0,1] -> [C, H*scale, W*scale] on the CPU
   std::string precision = "fp32";  // what the model computes in: fp32 or bf16
   std::string note;                // why a requested bf16 runs as fp32, if it does
+  nlohmann::json sampling;         // a generative model's {"seed", "steps", "solver"}, else null
 
+  // Whether the model samples (a generative model: `run` gives the sample of the chosen seed; it
+  // is neither tiled by `options` nor streamed, engine/flow_upscale.h tiles each velocity).
+  bool generative() const { return model && model->card().task == "generative"; }
   // Whether the scale is reached by resizing the model's output.
   bool resized() const { return model && static_cast<double>(native_scale) != scale; }
   // Input pixels of context an output pixel depends on: the model's receptive radius, and the

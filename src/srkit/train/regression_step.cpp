@@ -112,9 +112,4 @@ nlohmann::json RegressionStep::validate() {
           {"images", scores.images}};
 }
 
-TrainResult train(const TrainConfig& config, const TrainOptions& options, ProcessGroup& group) {
-  RegressionStep step(config, group);
-  return run_training(step, config, options, group);
-}
-
 }  // namespace srkit

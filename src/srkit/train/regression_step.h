@@ -5,7 +5,8 @@
 //
 //   auto config = srkit::read_train_config("configs/compact_x4.yaml");
 //   srkit::ProcessGroup group(srkit::distributed_environment());
-//   auto result = srkit::train(config, {.resume = true}, group);   // -> runs/<name>/<name>.srkit
+//   RegressionStep step(config, group);              // what srkit::train (train/train.h) runs
+//   auto result = srkit::run_training(step, config, {.resume = true}, group);
 #pragma once
 
 #include <memory>
@@ -44,9 +45,6 @@ class RegressionStep : public TrainingStep {
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::unique_ptr<ValidationSet> validation_;  // on rank 0, when configured
 };
-
-// Trains `config` through the one training loop.
-TrainResult train(const TrainConfig& config, const TrainOptions& options, ProcessGroup& group);
 
 // The network a config starts from: `init` (a registered RDN/RRDN with its imported weights, or a
 // .srkit file) or a fresh `model:` seeded by data.seed.
