@@ -252,10 +252,12 @@ int run_upscale(const UpscaleArgs& args) {
                                 {"allocator", memory.allocator},
                                 {"pass", memory.pass}}}};
       };
+    } else if (upscaler.generative()) {
+      out.image = upscaler.sample(image.pixels, progress);
+      out.facts["sampling"] = upscaler.sampling;
     } else {
       out.image = upscaler.run(image.pixels);
     }
-    if (upscaler.generative()) out.facts["sampling"] = upscaler.sampling;
     return out;
   };
 

@@ -45,16 +45,16 @@ void require_single_image(const Model& model) {
 
 // A sample of a flow model for an image of any layout: gray runs as RGB and is written back as
 // the channel mean; an alpha channel is resized with MATLAB bicubic (exact on opaque images).
-UpscaleFn sample_function(FlowModel& model, const FlowUpscaleOptions& options,
-                          const torch::Device& device) {
-  return [&model, options, device](const torch::Tensor& image) {
+SamplingFn sample_function(FlowModel& model, const FlowUpscaleOptions& options,
+                           const torch::Device& device) {
+  return [&model, options, device](const torch::Tensor& image, const ProgressFn& progress) {
     const int64_t channels = image.size(0);
     if (channels != 1 && channels != 3 && channels != 4) {
       throw usage_error("{{model}} " + model.card().name + " takes gray, RGB or RGBA images");
     }
     const auto rgb =
         channels == 1 ? image.expand({3, image.size(1), image.size(2)}) : image.slice(0, 0, 3);
-    auto out = flow_upscale(model, rgb.to(device), options);
+    auto out = flow_upscale(model, rgb.to(device), options, progress);
     if (channels == 1) return out.mean(0, true);
     if (channels == 4) {
       const auto alpha = resize_bicubic(image.slice(0, 3, 4).to(torch::kCPU).to(torch::kFloat),
@@ -130,7 +130,8 @@ Upscaler open_upscaler(const UpscalerChoice& choice, const torch::Device& device
         {"steps", sampling.steps > 0 ? sampling.steps : flow.settings().sampling.steps},
         {"solver", sampling.solver.empty() ? flow_solver_name(flow.settings().sampling.solver)
                                            : sampling.solver}};
-    out.run = sample_function(flow, sampling, device);
+    out.sample = sample_function(flow, sampling, device);
+    out.run = [sample = out.sample](const torch::Tensor& lr) { return sample(lr, {}); };
     return out;
   }
   const auto options = out.options;

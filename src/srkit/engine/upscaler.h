@@ -43,6 +43,10 @@ struct UpscalerChoice {
   std::string solver;
 };
 
+// A generative model's upscale with progress over its velocities' windows (false cancels).
+using SamplingFn =
+    std::function<torch::Tensor(const torch::Tensor& lr, const ProgressFn& progress)>;
+
 struct Upscaler {
   std::string name;                // the model's name or the command
   double scale = 0;                // output size / input size
@@ -51,6 +55,7 @@ struct Upscaler {
   std::unique_ptr<Model> model;    // null for an external program
   UpscaleOptions options;          // for the model
   UpscaleFn run;                   // [C,H,W] in [0,1] -> [C, H*scale, W*scale] on the CPU
+  SamplingFn sample;               // a generative model's run with progress, else null
   std::string precision = "fp32";  // what the model computes in: fp32 or bf16
   std::string note;                // why a requested bf16 runs as fp32, if it does
   nlohmann::json sampling;         // a generative model's {"seed", "steps", "solver"}, else null
