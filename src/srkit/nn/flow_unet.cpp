@@ -4,8 +4,6 @@
 #include <set>
 
 #include <torch/nn/functional/activation.h>
-#include <torch/nn/functional/conv.h>
-#include <torch/nn/init.h>
 
 #include "srkit/core/error.h"
 #include "srkit/nn/layers.h"
