@@ -162,6 +162,47 @@ fetch_deb_files() {
   rm -rf "$tmp"
 }
 
+# fetch_deb_photos PACKAGE DEST_SUBDIR SOURCE=NAME...: like fetch_deb_files, but each file is
+# stored under NAME (wallpaper packages name every photo 2560x1600.jpg). A SOURCE ending in .edj is
+# an Enlightenment EET container; NAME gets its full-size image: the largest JPEG stream in it
+# (from a start marker FF D8 FF to the next, cut after its last end marker FF D9).
+fetch_deb_photos() {
+  local package=$1 dest=$2
+  shift 2
+  if verified "$data" "$dest/$package-"; then
+    local all=1
+    for spec in "$@"; do [ -f "$data/$dest/$package-${spec#*=}" ] || all=0; done
+    [ $all -eq 1 ] && return 0
+  fi
+  say "extracting ${#@} photo(s) from Debian package $package"
+  local debs="$data/.debs" tmp sources=()
+  mkdir -p "$debs" "$data/$dest"
+  if ! ls "$debs/${package}"_*.deb >/dev/null 2>&1; then
+    (cd "$debs" && apt-get download -qq "$package" >/dev/null 2>&1) ||
+      { as_root apt-get update -qq && (cd "$debs" && apt-get download -qq "$package" >/dev/null); } ||
+      die "apt-get download $package failed"
+  fi
+  for spec in "$@"; do sources+=(".${spec%%=*}"); done
+  tmp=$(mktemp -d)
+  dpkg-deb --fsys-tarfile "$debs/${package}"_*.deb | tar -x -C "$tmp" "${sources[@]}"
+  for spec in "$@"; do
+    local src="$tmp/${spec%%=*}" out="$data/$dest/$package-${spec#*=}"
+    if [[ $src == *.edj ]]; then
+      local start length end
+      read -r start length < <({ LC_ALL=C grep -obUaP '\xFF\xD8\xFF' "$src" | cut -d: -f1
+        stat -c %s "$src"; } | awk 'NR > 1 { print prev, $1 - prev } { prev = $1 }' |
+        sort -k2,2n | tail -1)
+      dd if="$src" of="$tmp/stream.jpg" iflag=skip_bytes,count_bytes skip="$start" \
+        count="$length" bs=1M status=none
+      end=$(LC_ALL=C grep -obUaP '\xFF\xD9' "$tmp/stream.jpg" | tail -1 | cut -d: -f1)
+      dd if="$tmp/stream.jpg" of="$out" iflag=count_bytes count="$((end + 2))" bs=1M status=none
+    else
+      cp "$src" "$out"
+    fi
+  done
+  rm -rf "$tmp"
+}
+
 install_packages "${packages[@]}"
 command -v npm >/dev/null 2>&1 || install_packages npm
 
@@ -231,6 +272,37 @@ for photo in Bridge_by_Sander_Klootwijk Dragonfly_by_Bolly Picture_0B_by_freespa
   pristine+=("/usr/share/backgrounds/$photo.jpg")
 done
 fetch_deb_files lomiri-wallpapers-16.04 pristine "${pristine[@]}"
+
+# Photographs for training generative models (docs/generative.md, "Training photos"): each chosen by
+# eye as a photo, not a render; JPEG sources are downscaled 2x at load (data.hr_downscale).
+wallpapers=/usr/share/wallpapers
+plasma=()
+for w in BytheWater ColdRipple ColorfulCups DarkestHour EveningGlow FallenLeaf Grey OneStandsOut \
+  Path summer_1am; do
+  plasma+=("$wallpapers/$w/contents/images/2560x1600.jpg=$w.jpg")
+done
+fetch_deb_photos plasma-workspace-wallpapers photos "${plasma[@]}"
+lxqt=/usr/share/lxqt/wallpapers
+fetch_deb_photos lxqt-themes photos $lxqt/Valendas.png=Valendas.png \
+  $lxqt/after-the-rain.jpg=after-the-rain.jpg $lxqt/appleflower.png=appleflower.png \
+  $lxqt/beam.png=beam.png $lxqt/butterfly.png=butterfly.png $lxqt/cloud.png=cloud.png \
+  $lxqt/drop.png=drop.png $lxqt/flowers.png=flowers.png $lxqt/fog.jpg=fog.jpg \
+  $lxqt/this-is-not-windows.jpg=this-is-not-windows.jpg
+palapeli=/usr/share/palapeli/collection
+fetch_deb_photos palapeli-data photos $palapeli/castle-maintenon.jpg=castle-maintenon.jpg \
+  $palapeli/cincinnati-bridge.jpg=cincinnati-bridge.jpg $palapeli/citrus-fruits.jpg=citrus-fruits.jpg \
+  $palapeli/european-honey-bee.jpg=european-honey-bee.jpg \
+  $palapeli/panther-chameleon-female.jpg=panther-chameleon-female.jpg
+fetch_deb_photos digikam-data photos \
+  /usr/share/digikam/about/images/body-background.jpg=body-background.jpg
+fetch_deb_photos lomiri-wallpapers-20.04 photos \
+  /usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg=Kleiber_by_Lukas_Baubkus.jpg
+edj=()
+for b in Bamboo God-Rays Green-Maple Lichen-Branches Mountain Red-Maple Sea-of-Lanterns Snow-Trees \
+  Spruce-Needles Sunset-Clouds White-Flower Yellow-Flower; do
+  edj+=("/usr/share/enlightenment/data/backgrounds/$b.edj=$b.jpg")
+done
+fetch_deb_photos enlightenment-data photos "${edj[@]}"
 
 # Guided super-resolution data (docs/guided.md): depth + guide, multispectral + pan, two MR contrasts.
 fetch_deb_files python3-skimage guided/middlebury $skimage/motorcycle_disp.npz $skimage/motorcycle_left.png

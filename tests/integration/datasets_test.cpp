@@ -42,6 +42,25 @@ TEST(Datasets, HrFolderPatchesHaveTheirBicubicLr) {
   EXPECT_FALSE(torch::equal(photos.get(0, 1).hr, photos.get(0, 2).hr));
 }
 
+TEST(Datasets, HrDownscaleShrinksEachPhotoOnceWithMatlabBicubic) {
+  testing::TempDir folder;
+  std::filesystem::copy_file(testing::data_path("samples/butterfly.png"),
+                             folder.path() / "butterfly.png");
+  PatchOptions options = patches(2, 128);  // butterfly is 256 x 256: half of it is one patch
+  options.augment = false;
+  options.hr_downscale = 2;
+  const HrFolderDataset photos(folder.path(), options);
+  const auto whole = read_image(testing::data_path("samples/butterfly.png")).pixels;
+  const auto sample = photos.get(0, 5);
+  EXPECT_TRUE(torch::allclose(sample.hr, resize_bicubic(whole, 0.5).clamp(0, 1)));
+  options.patch = 130;
+  EXPECT_THROW(HrFolderDataset(folder.path(), options), std::exception)
+      << "a patch larger than the shrunk photo";
+  options.patch = 128;
+  options.hr_downscale = 0.5;
+  EXPECT_THROW(HrFolderDataset(folder.path(), options), std::exception) << "enlarging is refused";
+}
+
 TEST(Datasets, BatchesDoNotDependOnTheNumberOfThreads) {
   const HrFolderDataset photos(testing::data_path("samples"), patches(2, 32));
   BatchLoader one(photos, loader(3, 1)), three(photos, loader(3, 3));

@@ -34,6 +34,10 @@ void check_patch(const PatchOptions& options) {
   if (options.degradation != "bicubic" && options.degradation != "realesrgan") {
     throw usage_error("degradation " + options.degradation + ": use bicubic or realesrgan");
   }
+  if (!(options.hr_downscale >= 1.0)) {
+    throw usage_error("hr_downscale " + std::to_string(options.hr_downscale) +
+                      " must be at least 1 (photos are only ever shrunk)");
+  }
 }
 
 }  // namespace
@@ -42,7 +46,11 @@ HrFolderDataset::HrFolderDataset(const std::filesystem::path& folder, const Patc
     : options_(options) {
   check_patch(options);
   for (const auto& file : list_image_files(folder)) {
-    auto image = as_rgb(read_image(file).pixels).contiguous();
+    auto image = as_rgb(read_image(file).pixels);
+    if (options.hr_downscale > 1.0) {
+      image = resize_bicubic(image, 1.0 / options.hr_downscale).clamp_(0, 1);
+    }
+    image = image.contiguous();
     if (image.size(1) < options.patch || image.size(2) < options.patch) {
       throw input_error(file.string(),
                         "is smaller than one " + std::to_string(options.patch) + "px patch",

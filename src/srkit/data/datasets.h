@@ -41,11 +41,14 @@ struct PatchOptions {
   bool augment = true;                  // random flips and 90-degree rotations
   std::string degradation = "bicubic";  // how HrFolderDataset makes LR: bicubic or realesrgan
   int64_t patches_per_image = 1;        // samples per image in an epoch (each a random patch)
+  // HrFolderDataset shrinks each photo by this factor once, on loading (MATLAB bicubic with its
+  // antialiasing): JPEG photos are sharper and their compression artefacts fainter at half size.
+  double hr_downscale = 1.0;
 };
 
-// HR photos from a folder (decoded once and kept in memory); sample i is a random patch of image
-// i mod (number of images), flipped/rotated, with its LR made by the degradation and rounded to 8
-// bits.
+// HR photos from a folder (decoded once, shrunk by hr_downscale and kept in memory); sample i is a
+// random patch of image i mod (number of images), flipped/rotated, with its LR made by the
+// degradation and rounded to 8 bits.
 class HrFolderDataset : public PairDataset {
  public:
   HrFolderDataset(const std::filesystem::path& folder, const PatchOptions& options);

@@ -68,6 +68,7 @@ TrainConfig read_train_config(const std::filesystem::path& yaml) {
   c.patches.augment = data.get<bool>("augment", true);
   c.patches.patches_per_image = data.integer("patches_per_image", 1, 1, 1 << 20);
   c.patches.degradation = data.get<std::string>("degradation", "bicubic");
+  c.patches.hr_downscale = data.number("hr_downscale", 1.0, 1.0, 64.0);
   c.batch = data.integer("batch", 16, 1, 65536);
   c.workers = static_cast<int>(data.integer("workers", 2, 1, 256));
   c.seed = static_cast<uint64_t>(data.integer("seed", 1, 0, INT64_MAX));
