@@ -24,6 +24,7 @@ struct CalibrateArgs {
   std::string score_space = "lab";
   std::string fidelity = "lab";
   std::string output;
+  bool transforms = false;
   bool overwrite = false;
   CommonFlags common;
 };
@@ -46,11 +47,19 @@ int run_calibrate(CalibrateArgs args) {
     throw usage_error("--fidelity-kernel must be an odd number >= 1");
   }
   conformal::PatchVariance check_score_options(args.settings.score);
-  ensemble_augmentations(args.settings.ensemble);  // rejects bad sample settings now
   const auto alphas = parse_alphas(args.alphas);
   check_destination("", args.output, args.overwrite);
 
   const auto upscaler = make_upscaler(args.upscaler, device, args.common.quiet);
+  // A generative model is scored by the spread of its own samples (seeds 0, 1, ...), with the
+  // flips and rotations on top only when asked; any other model by its flips and rotations.
+  args.settings.ensemble.seeded = upscaler.generative();
+  if (args.transforms && !upscaler.generative()) {
+    throw usage_error("--transforms adds flips and rotations to a generative model's samples; " +
+                      upscaler.name + " always uses them (omit --transforms)");
+  }
+  args.settings.ensemble.transforms = !upscaler.generative() || args.transforms;
+  ensemble_augmentations(args.settings.ensemble);  // rejects bad sample settings now
   const auto units = unit_options(args.units, upscaler.scale);
   say(args.common, fmt::format("calibrating {} x{} on {} ({} samples per unit) ...", upscaler.name,
                                upscaler.scale, args.units.data, args.settings.ensemble.samples));
@@ -61,9 +70,8 @@ int run_calibrate(CalibrateArgs args) {
       args.units, units, args.common,
       [&](const conformal::ImageUnit& unit, const std::string& label) {
         auto start = std::chrono::steady_clock::now();
-        const auto scored =
-            conformal::predict_with_score(upscaler.run, unit.lr, upscaler.scale, args.settings,
-                                          progress_printer(args.common, label));
+        const auto scored = predict_with_score(upscaler, upscaler.seed, unit.lr, args.settings,
+                                               progress_printer(args.common, label));
         inference_seconds += seconds_since(start);
         if (scored.prediction.size(1) != unit.hr.size(1) ||
             scored.prediction.size(2) != unit.hr.size(2)) {
@@ -126,7 +134,8 @@ void register_calibrate(CLI::App& app, Runner& run) {
   auto& s = args->settings;
   command
       ->add_option("--samples", s.ensemble.samples,
-                   "outputs per image for the score: flips/rotations, then shifted/noisy ones")
+                   "outputs per image for the score: flips/rotations, then shifted/noisy ones; "
+                   "a generative model's samples of seeds 0, 1, ... (its spread)")
       ->check(at_least(1))
       ->capture_default_str();
   command->add_option("--shift", s.ensemble.shift, "random input shift of samples, LR pixels")
@@ -137,6 +146,9 @@ void register_calibrate(CLI::App& app, Runner& run) {
       ->capture_default_str();
   command->add_option("--seed", s.ensemble.seed, "seed of the shifts and noise")
       ->capture_default_str();
+  command->add_flag("--transforms", args->transforms,
+                    "generative models: also flip and rotate the input of each sample");
+  add_sampling_flags(*command, args->upscaler, /*seed=*/false);
   command->add_option("--score-space", args->score_space, "variance measured in: lab or rgb")
       ->capture_default_str();
   command->add_option("--score-kernel", s.score.kernel, "box side K of the patch variance (odd)")

@@ -136,9 +136,9 @@ int run_eval(EvalArgs args) {
   const auto loop = for_each_unit(
       args.units, units, args.common,
       [&](const conformal::ImageUnit& unit, const std::string& label) {
-        const auto scored = conformal::predict_with_score(upscaler.run, unit.lr, upscaler.scale,
-                                                          calibration.settings,
-                                                          progress_printer(args.common, label));
+        const auto scored =
+            predict_with_score(upscaler, upscaler.seed, unit.lr, calibration.settings,
+                               progress_printer(args.common, label));
         const auto errors =
             conformal::fidelity_map(unit.hr, scored.prediction, calibration.settings.fidelity);
         const auto everything = torch::ones_like(errors, torch::kBool);
@@ -246,6 +246,7 @@ void register_conformal_eval(CLI::App& app, Runner& run) {
       ->check(at_least(1))
       ->capture_default_str();
   add_upscaler_flags(*command, args->upscaler, /*choose_model=*/false);
+  add_sampling_flags(*command, args->upscaler, /*seed=*/false);
   add_common_flags(*command, args->common);
   command->callback([args, command, &run] {
     args->crop_given = command->get_option("--crop")->count() > 0;

@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "common.h"
+#include "conformal_units.h"
 #include "flag_checks.h"
 #include "srkit/conformal/calibration_file.h"
 #include "srkit/conformal/confidence.h"
@@ -29,6 +30,7 @@ struct UpscaleArgs {
   double alpha = 0.1;
   std::string mask;
   std::string overlay;
+  int64_t samples = 1;  // of a generative model: seeds seed .. seed + samples - 1
   bool overwrite = false;
   bool skip_existing = false;
   bool model_chosen = false;  // --model or --model-cmd given
@@ -186,6 +188,12 @@ int run_upscale(const UpscaleArgs& args) {
                                  "for images of that size, this output is {}x{}",
                                  args.calibration, unit, unit, width, height));
   };
+  if (args.samples > 1 && !upscaler.generative()) {
+    throw usage_error("--samples " + std::to_string(args.samples) +
+                      " draws samples of a generative model; " + upscaler.name +
+                      " gives one output (omit --samples)");
+  }
+  uint64_t seed = upscaler.seed;  // of the sample being made
   const FileWork work = [&](const Image& image, size_t, const ProgressFn& progress) {
     FileResult out;
     out.facts["scale"] = upscaler.scale;
@@ -202,8 +210,8 @@ int run_upscale(const UpscaleArgs& args) {
         return scored_rows(image, in, sinks, held_bytes, progress);
       };
     } else if (masks) {
-      const auto scored = conformal::predict_with_score(upscaler.run, image.pixels, upscaler.scale,
-                                                        masks->calibration.settings, progress);
+      const auto scored =
+          predict_with_score(upscaler, seed, image.pixels, masks->calibration.settings, progress);
       out.image = scored.prediction;
       note_calibrated_size(out.image.size(1), out.image.size(2));
       const auto trusted = conformal::trusted_mask(scored.score, masks->threshold);
@@ -253,8 +261,9 @@ int run_upscale(const UpscaleArgs& args) {
                                 {"pass", memory.pass}}}};
       };
     } else if (upscaler.generative()) {
-      out.image = upscaler.sample(image.pixels, progress);
+      out.image = upscaler.sample(image.pixels, seed, progress);
       out.facts["sampling"] = upscaler.sampling;
+      out.facts["sampling"]["seed"] = seed;
     } else {
       out.image = upscaler.run(image.pixels);
     }
@@ -269,7 +278,8 @@ int run_upscale(const UpscaleArgs& args) {
     if (!file_progress || index != file_index) {
       file_index = index;
       file_progress = progress_printer(
-          args.common, fmt::format("[{}/{}] {}{}", index + 1, count, input.filename().string(),
+          args.common, fmt::format("[{}/{}] {}{}{}", index + 1, count, input.filename().string(),
+                                   args.samples > 1 ? fmt::format(" seed {}", seed) : std::string(),
                                    masks ? " samples" : ""));
     }
     return file_progress(done, total);
@@ -299,13 +309,25 @@ int run_upscale(const UpscaleArgs& args) {
   };
 
   const auto files = expand_inputs(args.inputs);
-  const auto report = run_batch(files, batch, work, events);
+  // K samples: K batches, each file named by its seed (photo_seed3.png).
+  BatchReport report;
+  for (int64_t k = 0; k < args.samples; ++k) {
+    seed = upscaler.seed + static_cast<uint64_t>(k);
+    if (args.samples > 1) batch.suffix = "_seed" + std::to_string(seed);
+    file_progress = {};
+    auto part = run_batch(files, batch, work, events);
+    report.failed += part.failed;
+    report.skipped += part.skipped;
+    report.files.insert(report.files.end(), part.files.begin(), part.files.end());
+  }
+  const auto outputs = files.size() * static_cast<size_t>(args.samples);
+  const char* what = args.samples > 1 ? "samples" : "inputs";
   if (report.failed > 0) {
-    print_error(static_cast<size_t>(report.failed) == files.size()
-                    ? fmt::format("{} of {} inputs failed (listed above); nothing was written",
-                                  report.failed, files.size())
-                    : fmt::format("{} of {} inputs failed (listed above); the others were written",
-                                  report.failed, files.size()));
+    print_error(static_cast<size_t>(report.failed) == outputs
+                    ? fmt::format("{} of {} {} failed (listed above); nothing was written",
+                                  report.failed, outputs, what)
+                    : fmt::format("{} of {} {} failed (listed above); the others were written",
+                                  report.failed, outputs, what));
   }
   if (args.common.json) {
     nlohmann::json document = {
@@ -336,6 +358,11 @@ void register_upscale(CLI::App& app, Runner& run) {
   args->upscaler.model = kDefaultUpscaleModel;
   add_upscaler_flags(*command, args->upscaler);
   add_sampling_flags(*command, args->upscaler);
+  command
+      ->add_option("--samples", args->samples,
+                   "generative models: write this many samples per input, seeds --seed, --seed + "
+                   "1, ..., each named by its seed (photo_seed3.png)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000}));
   command->add_option("--format", args->format, "output extension for folders (default: as input)");
   command->add_option("--calibration", args->calibration,
                       "calibration file from `srkit calibrate`: also compute a confidence mask");

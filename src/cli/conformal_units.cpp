@@ -92,4 +92,17 @@ UnitLoop for_each_unit(
   return loop;
 }
 
+conformal::ScoredPrediction predict_with_score(const Upscaler& upscaler, uint64_t seed,
+                                               const torch::Tensor& lr,
+                                               const conformal::ConfidenceSettings& settings,
+                                               const ProgressFn& progress) {
+  if (!upscaler.generative()) {
+    return conformal::predict_with_score(upscaler.run, lr, upscaler.scale, settings, progress);
+  }
+  const conformal::SampleFn sampler = [&upscaler](const torch::Tensor& input, uint64_t seed) {
+    return upscaler.sample(input, seed, {});
+  };
+  return conformal::predict_with_score(sampler, seed, lr, upscaler.scale, settings, progress);
+}
+
 }  // namespace srkit::cli

@@ -10,6 +10,8 @@
 
 #include "common.h"
 #include "srkit/conformal/calibration_data.h"
+#include "srkit/conformal/confidence.h"
+#include "srkit/engine/upscaler.h"
 
 namespace srkit::cli {
 
@@ -38,5 +40,13 @@ struct UnitLoop {
 UnitLoop for_each_unit(
     const UnitFlags& flags, const conformal::UnitOptions& options, const CommonFlags& common,
     const std::function<void(const conformal::ImageUnit& unit, const std::string& label)>& visit);
+
+// The upscaler's prediction of `lr` and its score: a generative model's sample of `seed` scored by
+// the settings' samples (seeded: the spread of its samples of seeds seed, seed + 1, ...), any
+// other model or program (which ignore `seed`) by its flips and rotations.
+conformal::ScoredPrediction predict_with_score(const Upscaler& upscaler, uint64_t seed,
+                                               const torch::Tensor& lr,
+                                               const conformal::ConfidenceSettings& settings,
+                                               const ProgressFn& progress);
 
 }  // namespace srkit::cli

@@ -52,12 +52,14 @@ void add_upscaler_flags(CLI::App& command, UpscalerFlags& flags, bool choose_mod
       ->check(byte_size());
 }
 
-void add_sampling_flags(CLI::App& command, UpscalerFlags& flags) {
-  command
-      .add_option("--seed", flags.seed,
-                  "generative models: which sample (the same seed gives the same image; "
-                  "default 0)")
-      ->check(at_least(0));
+void add_sampling_flags(CLI::App& command, UpscalerFlags& flags, bool seed) {
+  if (seed) {
+    command
+        .add_option("--seed", flags.seed,
+                    "generative models: which sample (the same seed gives the same image; "
+                    "default 0)")
+        ->check(at_least(0));
+  }
   command
       .add_option("--steps", flags.steps,
                   "generative models: sampler steps (default: the model's; more is slower and "

@@ -32,8 +32,10 @@ struct UpscalerFlags {
 // model comes from elsewhere (a calibration file).
 void add_upscaler_flags(CLI::App& command, UpscalerFlags& flags, bool choose_model = true);
 
-// --seed, --steps and --sampler: which sample of a generative model (srkit upscale).
-void add_sampling_flags(CLI::App& command, UpscalerFlags& flags);
+// --seed, --steps and --sampler: which sample of a generative model (srkit upscale). Without
+// `seed` only --steps and --sampler (calibrate and conformal-eval have a --seed of their own, and
+// score the samples of seeds 0, 1, ...).
+void add_sampling_flags(CLI::App& command, UpscalerFlags& flags, bool seed = true);
 
 // The engine's upscaler for the flags (the model loaded, or the command checked); says on stderr
 // (unless quiet) when the scale is reached by resizing the model's output.

@@ -1,6 +1,7 @@
 // The flow upscaler as a user meets it: `srkit upscale --model flow.srkit --seed --steps` gives
-// the same file for a seed and another for another seed, the sampling flags are refused for
-// models that do not sample, and `srkit train` of a flow config resumes exactly.
+// the same file for a seed and another for another seed, --samples K writes the samples of K
+// seeds, a calibration scores the spread of its samples and guards its sampler, the sampling flags
+// are refused for models that do not sample, and `srkit train` of a flow config resumes exactly.
 #include <fstream>
 #include <string>
 #include <vector>
@@ -76,6 +77,77 @@ TEST(Generative, ASeedGivesTheSameSampleAndAnotherSeedAnother) {
   const auto plain = sample("e.png", "");
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
   EXPECT_EQ(nlohmann::json::parse(plain.out)["images"][0]["sampling"]["steps"], 3);
+}
+
+TEST(Generative, SamplesAreTheFilesOfConsecutiveSeeds) {
+  TempDir dir;
+  const auto model = random_flow_model(dir).string();
+  const auto photo = small_photo(dir).string();
+  const auto three = run_srkit("upscale " + photo + " -o " + (dir / "s.png").string() +
+                               " --model " + model + " --seed 5 --samples 3 -q --json");
+  ASSERT_EQ(three.exit_code, 0) << three.err;
+  const auto images = nlohmann::json::parse(three.out)["images"];
+  ASSERT_EQ(images.size(), 3u);
+  for (int k = 0; k < 3; ++k) {
+    const auto name = "s_seed" + std::to_string(5 + k) + ".png";
+    EXPECT_EQ(images[k]["sampling"]["seed"], 5 + k);
+    EXPECT_EQ(fs::path(images[k]["output"].get<std::string>()).filename(), name);
+    const auto single = "one_" + std::to_string(k) + ".png";
+    ASSERT_EQ(run_srkit("upscale " + photo + " -o " + (dir / single).string() + " --model " +
+                        model + " --seed " + std::to_string(5 + k) + " -q")
+                  .exit_code,
+              0);
+    EXPECT_EQ(slurp(dir / name), slurp(dir / single)) << "sample " << k << " is seed " << 5 + k;
+  }
+  EXPECT_NE(slurp(dir / "s_seed5.png"), slurp(dir / "s_seed6.png"));
+  EXPECT_FALSE(fs::exists(dir / "s.png"));
+  const auto slim = run_srkit("upscale " + photo + " -o " + (dir / "x.png").string() +
+                              " --model esrgan-slim --samples 2");
+  EXPECT_EQ(slim.exit_code, 2);
+  EXPECT_TRUE(contains(slim.err, "--samples")) << slim.err;
+}
+
+TEST(Generative, CalibrationScoresTheSpreadOfTheModelsOwnSamples) {
+  TempDir dir;
+  const auto model = random_flow_model(dir).string();
+  fs::create_directories(dir / "hr");
+  const auto photo = read_image(testing::data_path("samples/astronaut.png")).pixels;
+  for (int k = 0; k < 3; ++k) {
+    write_image(dir / "hr" / ("p" + std::to_string(k) + ".png"),
+                photo.slice(1, 64 * k, 64 * k + 48).slice(2, 100, 148), 8);
+  }
+  const auto calibration = (dir / "calib.json").string();
+  const auto made = run_srkit("calibrate --model " + model + " --data " + (dir / "hr").string() +
+                              " --samples 4 --alpha 0.9 -q --json -o " + calibration);
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const auto file = nlohmann::json::parse(slurp(calibration));
+  EXPECT_EQ(file["settings"]["ensemble"]["seeded"], true);
+  EXPECT_EQ(file["settings"]["ensemble"]["transforms"], false);
+  EXPECT_EQ(file["settings"]["ensemble"]["samples"], 4);
+  EXPECT_EQ(file["model"]["sampling"]["steps"], 3);
+  const auto small = small_photo(dir).string();
+  const auto masked = run_srkit("upscale " + small + " -o " + (dir / "m.png").string() +
+                                " --model " + model + " --calibration " + calibration +
+                                " --alpha 0.9 --mask " + (dir / "mask.png").string() + " -q");
+  ASSERT_EQ(masked.exit_code, 0) << masked.err;
+  EXPECT_TRUE(fs::exists(dir / "mask.png"));
+  // The delivered image is the plain sample of its seed.
+  ASSERT_EQ(run_srkit("upscale " + small + " -o " + (dir / "plain.png").string() + " --model " +
+                      model + " -q")
+                .exit_code,
+            0);
+  EXPECT_EQ(slurp(dir / "m.png"), slurp(dir / "plain.png"));
+  // Other sampler steps draw other samples: the calibration does not hold for them.
+  const auto steps = run_srkit("upscale " + small + " -o " + (dir / "s.png").string() +
+                               " --model " + model + " --steps 2 --calibration " + calibration +
+                               " --mask " + (dir / "mask2.png").string());
+  EXPECT_EQ(steps.exit_code, 2);
+  EXPECT_TRUE(contains(steps.err, "--steps")) << steps.err;
+  const auto regression =
+      run_srkit("calibrate --model esrgan-slim --data " + (dir / "hr").string() +
+                " --transforms -o " + (dir / "c2.json").string());
+  EXPECT_EQ(regression.exit_code, 2);
+  EXPECT_TRUE(contains(regression.err, "--transforms")) << regression.err;
 }
 
 TEST(Generative, SamplingFlagsAreUsageErrorsWhereTheyMeanNothing) {

@@ -28,8 +28,13 @@ std::string describe(const nlohmann::json& model, double scale) {
     return "the external program `" + model.at("command").get<std::string>() + "` at x" +
            nlohmann::json(scale).dump();
   }
+  std::string sampled;
+  if (model.contains("sampling")) {  // a generative model
+    const auto& s = model.at("sampling");
+    sampled = ", " + s.at("steps").dump() + " " + s.at("solver").get<std::string>() + " steps";
+  }
   return model.at("name").get<std::string>() + " (x" + model.at("scale").dump() + " weights) at x" +
-         nlohmann::json(scale).dump();
+         nlohmann::json(scale).dump() + sampled;
 }
 
 }  // namespace
@@ -116,8 +121,9 @@ void check_same_model(const Calibration& calibration, const std::filesystem::pat
   throw usage_error(path.string() + " was calibrated for " +
                     describe(calibration.model, calibration.scale) + ", not for " +
                     describe(model, scale) +
-                    ": its masks would carry no guarantee. Use the same model and {{scale}}, or "
-                    "calibrate this one with `srkit calibrate`");
+                    ": its masks would carry no guarantee. Use the same model and {{scale}} (and a "
+                    "generative model's {{steps}} and {{sampler}}), or calibrate this one with "
+                    "`srkit calibrate`");
 }
 
 }  // namespace srkit::conformal

@@ -18,7 +18,9 @@ nlohmann::json to_json(const ConfidenceSettings& s) {
            {{"samples", s.ensemble.samples},
             {"shift", s.ensemble.shift},
             {"noise", s.ensemble.noise},
-            {"seed", s.ensemble.seed}}},
+            {"seed", s.ensemble.seed},
+            {"seeded", s.ensemble.seeded},
+            {"transforms", s.ensemble.transforms}}},
           {"score",
            {{"kind", "patch-variance"},
             {"space", to_string(s.score.space)},
@@ -38,6 +40,8 @@ ConfidenceSettings confidence_settings_from_json(const nlohmann::json& json) {
   s.ensemble.shift = e.at("shift").get<double>();
   s.ensemble.noise = e.at("noise").get<double>();
   s.ensemble.seed = e.at("seed").get<uint64_t>();
+  s.ensemble.seeded = e.value("seeded", false);  // files written before generative models
+  s.ensemble.transforms = e.value("transforms", true);
   const auto& score = json.at("score");
   s.score.space = parse_colour_space(score.at("space").get<std::string>());
   s.score.kernel = score.at("kernel").get<int64_t>();
@@ -53,6 +57,20 @@ ConfidenceSettings confidence_settings_from_json(const nlohmann::json& json) {
 ScoredPrediction predict_with_score(const UpscaleFn& upscaler, const torch::Tensor& lr,
                                     double scale, const ConfidenceSettings& settings,
                                     const ProgressFn& progress) {
+  if (settings.ensemble.seeded) {
+    throw usage_error(
+        "these settings score a generative model's samples ({{EnsembleOptions::seeded}}): "
+        "give its sampler, not a plain upscaler");
+  }
+  const SampleFn sampler = [&upscaler](const torch::Tensor& input, uint64_t) {
+    return upscaler(input);
+  };
+  return predict_with_score(sampler, 0, lr, scale, settings, progress);
+}
+
+ScoredPrediction predict_with_score(const SampleFn& sampler, uint64_t seed, const torch::Tensor& lr,
+                                    double scale, const ConfidenceSettings& settings,
+                                    const ProgressFn& progress) {
   const auto augmentations = ensemble_augmentations(settings.ensemble);
   const auto total = static_cast<int64_t>(augmentations.size());
   PatchVariance variance(settings.score);
@@ -60,7 +78,8 @@ ScoredPrediction predict_with_score(const UpscaleFn& upscaler, const torch::Tens
   for (int64_t k = 0; k < total; ++k) {
     if (!report(progress, k, total)) throw Error(ErrorKind::kCancelled, "interrupted");
     const auto& a = augmentations[k];
-    const auto sample = restore(a, upscaler(augment(a, lr)), scale);
+    const uint64_t sample_seed = settings.ensemble.seeded ? seed + static_cast<uint64_t>(k) : seed;
+    const auto sample = restore(a, sampler(augment(a, lr), sample_seed), scale);
     if (k == 0) {
       out.prediction = sample;
     } else if (sample.sizes() != out.prediction.sizes()) {

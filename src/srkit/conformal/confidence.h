@@ -38,7 +38,18 @@ struct ScoredPrediction {
 };
 
 // Runs the upscaler M times (progress: samples done of M) and scores the spread of the outputs.
+// A usage Error for seeded settings (a generative model's: use the sampler's form below).
 ScoredPrediction predict_with_score(const UpscaleFn& upscaler, const torch::Tensor& lr,
+                                    double scale, const ConfidenceSettings& settings,
+                                    const ProgressFn& progress = {});
+
+// A generative model's sample of `seed` for an input (engine/upscaler.h's SamplingFn, bound).
+using SampleFn = std::function<torch::Tensor(const torch::Tensor& lr, uint64_t seed)>;
+
+// The same for a sampler: the prediction is the sample of `seed` (the one delivered), and with
+// seeded settings sample k is drawn with seed + k (the spread of the model's own samples, seed
+// 003's sigma^K); without, every sample uses `seed`.
+ScoredPrediction predict_with_score(const SampleFn& sampler, uint64_t seed, const torch::Tensor& lr,
                                     double scale, const ConfidenceSettings& settings,
                                     const ProgressFn& progress = {});
 

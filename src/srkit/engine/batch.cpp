@@ -14,12 +14,15 @@ namespace srkit {
 namespace {
 
 // Where one input's output goes: the file itself for a single input, else
-// <folder>/<stem><extension>.
+// <folder>/<stem><extension>; `suffix` joins the stem (file.png -> file<suffix>.png).
 std::filesystem::path destination_for(const std::filesystem::path& input,
                                       const std::filesystem::path& target, bool target_is_file,
-                                      const std::string& extension) {
-  if (target_is_file) return target;
-  return target / (input.stem().string() + extension);
+                                      const std::string& extension, const std::string& suffix) {
+  if (target_is_file) {
+    if (suffix.empty()) return target;
+    return target.parent_path() / (target.stem().string() + suffix + target.extension().string());
+  }
+  return target / (input.stem().string() + suffix + extension);
 }
 
 struct PlannedOutputs {
@@ -150,9 +153,11 @@ BatchReport run_batch(const std::vector<std::filesystem::path>& files, const Bat
     const auto extension =
         options.extension.empty() ? input.extension().string() : options.extension;
     PlannedOutputs outputs;
-    outputs.main = destination_for(input, options.output, output_is_file, extension);
+    outputs.main =
+        destination_for(input, options.output, output_is_file, extension, options.suffix);
     for (const auto& [name, target] : options.extras) {
-      outputs.extras[name] = destination_for(input, target, extra_is_file[name], ".png");
+      outputs.extras[name] =
+          destination_for(input, target, extra_is_file[name], ".png", options.suffix);
     }
     nlohmann::json record = {{"input", input.string()}, {"output", outputs.main.string()}};
     if (options.skip_existing && all_exist(outputs)) {

@@ -73,6 +73,9 @@ struct BatchOptions {
   std::filesystem::path output;  // a file (one input) or a folder
   std::string extension;         // of outputs in a folder, with the dot; empty = the input's
   std::map<std::string, std::filesystem::path> extras;  // extra output by name: file or folder
+  // Joins the stem of every output name: photo.png -> photo<suffix>.png (srkit upscale --samples
+  // names each sample's files by its seed, "_seed3").
+  std::string suffix;
   bool overwrite = false;
   // An input whose outputs (the main one and every extra) all exist already is skipped, not
   // refused: a rerun finishes a batch that was interrupted. Exclusive with `overwrite`.

@@ -47,14 +47,17 @@ void require_single_image(const Model& model) {
 // the channel mean; an alpha channel is resized with MATLAB bicubic (exact on opaque images).
 SamplingFn sample_function(FlowModel& model, const FlowUpscaleOptions& options,
                            const torch::Device& device) {
-  return [&model, options, device](const torch::Tensor& image, const ProgressFn& progress) {
+  return [&model, options, device](const torch::Tensor& image, uint64_t seed,
+                                   const ProgressFn& progress) {
     const int64_t channels = image.size(0);
     if (channels != 1 && channels != 3 && channels != 4) {
       throw usage_error("{{model}} " + model.card().name + " takes gray, RGB or RGBA images");
     }
     const auto rgb =
         channels == 1 ? image.expand({3, image.size(1), image.size(2)}) : image.slice(0, 0, 3);
-    auto out = flow_upscale(model, rgb.to(device), options, progress);
+    auto seeded = options;
+    seeded.seed = seed;
+    auto out = flow_upscale(model, rgb.to(device), seeded, progress);
     if (channels == 1) return out.mean(0, true);
     if (channels == 4) {
       const auto alpha = resize_bicubic(image.slice(0, 3, 4).to(torch::kCPU).to(torch::kFloat),
@@ -130,8 +133,14 @@ Upscaler open_upscaler(const UpscalerChoice& choice, const torch::Device& device
         {"steps", sampling.steps > 0 ? sampling.steps : flow.settings().sampling.steps},
         {"solver", sampling.solver.empty() ? flow_solver_name(flow.settings().sampling.solver)
                                            : sampling.solver}};
+    // Its samples' distribution depends on the sampler too: a calibration holds for these.
+    out.identity["sampling"] = {{"steps", out.sampling["steps"]},
+                                {"solver", out.sampling["solver"]}};
     out.sample = sample_function(flow, sampling, device);
-    out.run = [sample = out.sample](const torch::Tensor& lr) { return sample(lr, {}); };
+    out.seed = sampling.seed;
+    out.run = [sample = out.sample, seed = out.seed](const torch::Tensor& lr) {
+      return sample(lr, seed, {});
+    };
     return out;
   }
   const auto options = out.options;

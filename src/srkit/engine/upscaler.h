@@ -43,9 +43,10 @@ struct UpscalerChoice {
   std::string solver;
 };
 
-// A generative model's upscale with progress over its velocities' windows (false cancels).
-using SamplingFn =
-    std::function<torch::Tensor(const torch::Tensor& lr, const ProgressFn& progress)>;
+// A generative model's sample of `seed` with progress over its velocities' windows (false
+// cancels). The same seed gives the same image; a seed is one draw of the noise.
+using SamplingFn = std::function<torch::Tensor(const torch::Tensor& lr, uint64_t seed,
+                                               const ProgressFn& progress)>;
 
 struct Upscaler {
   std::string name;                // the model's name or the command
@@ -55,7 +56,8 @@ struct Upscaler {
   std::unique_ptr<Model> model;    // null for an external program
   UpscaleOptions options;          // for the model
   UpscaleFn run;                   // [C,H,W] in [0,1] -> [C, H*scale, W*scale] on the CPU
-  SamplingFn sample;               // a generative model's run with progress, else null
+  SamplingFn sample;               // a generative model's run of any seed, else null
+  uint64_t seed = 0;               // the seed `run` samples (UpscalerChoice::seed)
   std::string precision = "fp32";  // what the model computes in: fp32 or bf16
   std::string note;                // why a requested bf16 runs as fp32, if it does
   nlohmann::json sampling;         // a generative model's {"seed", "steps", "solver"}, else null

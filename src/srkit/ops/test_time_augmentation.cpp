@@ -33,10 +33,14 @@ torch::Tensor translate(const torch::Tensor& image, double dy, double dx) {
 
 std::vector<Augmentation> ensemble_augmentations(const EnsembleOptions& options) {
   if (options.samples < 1) throw usage_error("{{EnsembleOptions::samples}} must be at least 1");
-  if (options.samples > 8 && options.shift == 0 && options.noise == 0) {
-    throw usage_error(
-        "more than 8 samples repeat the flips and rotations: add {{EnsembleOptions::shift}} or "
-        "{{EnsembleOptions::noise}}");
+  const int distinct = options.transforms ? 8 : 1;
+  if (options.samples > distinct && options.shift == 0 && options.noise == 0 && !options.seeded) {
+    throw usage_error(options.transforms
+                          ? "more than 8 samples repeat the flips and rotations: add "
+                            "{{EnsembleOptions::shift}} or {{EnsembleOptions::noise}}"
+                          : "samples without flips and rotations repeat the plain input: add "
+                            "{{EnsembleOptions::shift}} or {{EnsembleOptions::noise}}, or "
+                            "sample a generative model ({{EnsembleOptions::seeded}})");
   }
   if (options.shift < 0 || options.noise < 0) {
     throw usage_error("{{EnsembleOptions::shift}} and {{EnsembleOptions::noise}} must be >= 0");
@@ -46,7 +50,7 @@ std::vector<Augmentation> ensemble_augmentations(const EnsembleOptions& options)
   std::vector<Augmentation> out;
   for (int k = 0; k < options.samples; ++k) {
     Augmentation a;
-    a.dihedral = k % 8;
+    a.dihedral = options.transforms ? k % 8 : 0;
     if (k > 0) {
       a.shift_y = offset(rng);
       a.shift_x = offset(rng);

@@ -29,11 +29,18 @@ struct EnsembleOptions {
   double shift = 0;   // samples after the first are shifted by up to this many input pixels
   double noise = 0;   // samples after the first get Gaussian noise of this standard deviation
   uint64_t seed = 0;  // for the shifts and the noise; the same for every image
+  // A generative upscaler's samples: sample k is drawn with its own seed (the delivered seed + k),
+  // so samples differ even for the same input and more than 8 need no shift or noise.
+  bool seeded = false;
+  // The flips and rotations; without them (seeded only) every sample sees the plain input.
+  bool transforms = true;
 };
 
-// M augmentations: the identity, then the other flips/rotations, then (M > 8, which needs shift or
-// noise) the group again. Shifts and noise are drawn from `seed` and apply to all but the first.
-// Throws a usage Error for M < 1 or M > 8 without shift or noise (the samples would repeat).
+// M augmentations: the identity, then the other flips/rotations, then (M > 8, which needs shift,
+// noise or seeded samples) the group again; all identities without `transforms`. Shifts and noise
+// are drawn from `seed` and apply to all but the first. Throws a usage Error for M < 1, or for
+// samples that would repeat (M > 8, or M > 1 without transforms, and neither shift, noise nor
+// seeded samples).
 std::vector<Augmentation> ensemble_augmentations(const EnsembleOptions& options);
 
 // The transformed input [C,H,W] (sides swap for odd rotations).
