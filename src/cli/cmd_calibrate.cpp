@@ -24,7 +24,8 @@ struct CalibrateArgs {
   std::string score_space = "lab";
   std::string fidelity = "lab";
   std::string output;
-  bool transforms = false;
+  std::string spread = "seeds";
+  std::string spread_given;  // non-empty when --spread was given
   bool overwrite = false;
   CommonFlags common;
 };
@@ -51,14 +52,18 @@ int run_calibrate(CalibrateArgs args) {
   check_destination("", args.output, args.overwrite);
 
   const auto upscaler = make_upscaler(args.upscaler, device, args.common.quiet);
-  // A generative model is scored by the spread of its own samples (seeds 0, 1, ...), with the
-  // flips and rotations on top only when asked; any other model by its flips and rotations.
-  args.settings.ensemble.seeded = upscaler.generative();
-  if (args.transforms && !upscaler.generative()) {
-    throw usage_error("--transforms adds flips and rotations to a generative model's samples; " +
-                      upscaler.name + " always uses them (omit --transforms)");
+  // A generative model is scored by the spread of its own samples (seeds 0, 1, ...), of its
+  // sample of seed 0 under flips and rotations, or both; any other model by flips and rotations.
+  if (args.spread != "seeds" && args.spread != "flips" && args.spread != "both") {
+    throw usage_error("--spread " + args.spread + ": use seeds, flips or both");
   }
-  args.settings.ensemble.transforms = !upscaler.generative() || args.transforms;
+  if (!upscaler.generative() && !args.spread_given.empty()) {
+    throw usage_error("--spread chooses what a generative model's score spreads over; " +
+                      upscaler.name + " is scored by flips and rotations (omit --spread)");
+  }
+  const bool generative = upscaler.generative();
+  args.settings.ensemble.seeded = generative && args.spread != "flips";
+  args.settings.ensemble.transforms = !generative || args.spread != "seeds";
   ensemble_augmentations(args.settings.ensemble);  // rejects bad sample settings now
   const auto units = unit_options(args.units, upscaler.scale);
   say(args.common, fmt::format("calibrating {} x{} on {} ({} samples per unit) ...", upscaler.name,
@@ -146,8 +151,12 @@ void register_calibrate(CLI::App& app, Runner& run) {
       ->capture_default_str();
   command->add_option("--seed", s.ensemble.seed, "seed of the shifts and noise")
       ->capture_default_str();
-  command->add_flag("--transforms", args->transforms,
-                    "generative models: also flip and rotate the input of each sample");
+  command
+      ->add_option("--spread", args->spread,
+                   "generative models: what the score spreads over: seeds (samples of seeds 0, "
+                   "1, ...), flips (flips and rotations of the sample of seed 0) or both")
+      ->each([args](const std::string& v) { args->spread_given = v; })
+      ->capture_default_str();
   add_sampling_flags(*command, args->upscaler, /*seed=*/false);
   command->add_option("--score-space", args->score_space, "variance measured in: lab or rgb")
       ->capture_default_str();

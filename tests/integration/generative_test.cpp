@@ -125,6 +125,15 @@ TEST(Generative, CalibrationScoresTheSpreadOfTheModelsOwnSamples) {
   EXPECT_EQ(file["settings"]["ensemble"]["transforms"], false);
   EXPECT_EQ(file["settings"]["ensemble"]["samples"], 4);
   EXPECT_EQ(file["model"]["sampling"]["steps"], 3);
+  // The score of the deterministic models instead: one seed's sample under flips and rotations.
+  const auto flips = (dir / "flips.json").string();
+  ASSERT_EQ(run_srkit("calibrate --model " + model + " --data " + (dir / "hr").string() +
+                      " --samples 4 --spread flips --alpha 0.9 -q -o " + flips)
+                .exit_code,
+            0);
+  const auto flips_file = nlohmann::json::parse(slurp(flips));
+  EXPECT_EQ(flips_file["settings"]["ensemble"]["seeded"], false);
+  EXPECT_EQ(flips_file["settings"]["ensemble"]["transforms"], true);
   const auto small = small_photo(dir).string();
   const auto masked = run_srkit("upscale " + small + " -o " + (dir / "m.png").string() +
                                 " --model " + model + " --calibration " + calibration +
@@ -145,9 +154,9 @@ TEST(Generative, CalibrationScoresTheSpreadOfTheModelsOwnSamples) {
   EXPECT_TRUE(contains(steps.err, "--steps")) << steps.err;
   const auto regression =
       run_srkit("calibrate --model esrgan-slim --data " + (dir / "hr").string() +
-                " --transforms -o " + (dir / "c2.json").string());
+                " --spread seeds -o " + (dir / "c2.json").string());
   EXPECT_EQ(regression.exit_code, 2);
-  EXPECT_TRUE(contains(regression.err, "--transforms")) << regression.err;
+  EXPECT_TRUE(contains(regression.err, "--spread")) << regression.err;
 }
 
 TEST(Generative, SamplingFlagsAreUsageErrorsWhereTheyMeanNothing) {
