@@ -117,7 +117,8 @@ for label in labels:
 EOF
   # The crop grid: one held-out crop, LR (enlarged), bicubic, x4plus, flow MSE 28 steps at two
   # seeds, flow Sobolev 28 steps, HR.
-  local name=graf1_0.png grid=("LR x4 (nearest)=$out/lr/$name" "bicubic=$out/bicubic/$name"
+  local name=graf1_0.png
+  local grid=("LR x4 (nearest)=$out/lr/$name" "bicubic=$out/bicubic/$name"
     "Real-ESRGAN x4plus=$out/realesrgan-x4plus/$name")
   for loss in mse sobolev; do
     for seed in 0 1; do
