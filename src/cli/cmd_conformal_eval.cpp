@@ -1,6 +1,7 @@
 // srkit conformal-eval: checks a calibration on held-out images. Per alpha: the mean worst error
 // inside the mask (with a bootstrap interval), the trusted fraction, PSNR inside the mask against
 // the whole image, and the paper's bounds; optionally as PNG plots.
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -14,6 +15,7 @@
 #include "srkit/io/line_plot.h"
 #include "srkit/metrics/bootstrap.h"
 #include "srkit/metrics/metric.h"
+#include "srkit/models/registry.h"
 #include "upscaler_flags.h"
 
 namespace srkit::cli {
@@ -28,6 +30,7 @@ struct EvalArgs {
   std::string plots;
   int bootstrap = 1000;
   UpscalerFlags upscaler;
+  std::string model;  // the calibrated model's file, when it is not a registered one
   CommonFlags common;
 };
 
@@ -115,8 +118,16 @@ int run_eval(EvalArgs args) {
   const auto calibration = conformal::load_calibration(args.calibration);
   if (calibration.model.contains("command")) {
     args.upscaler.model_cmd = calibration.model.at("command").get<std::string>();
+  } else if (!args.model.empty()) {
+    args.upscaler.model = args.model;  // check_same_model compares its checksum below
   } else {
-    args.upscaler.model = calibration.model.at("name").get<std::string>();
+    const auto name = calibration.model.at("name").get<std::string>();
+    const auto& all = known_models();
+    if (std::none_of(all.begin(), all.end(), [&](const auto& e) { return e.name == name; })) {
+      throw usage_error(args.calibration + " was calibrated for " + name +
+                        ", which is not a registered model: give its file with --model");
+    }
+    args.upscaler.model = name;
   }
   args.upscaler.scale = calibration.scale;
   const auto upscaler = make_upscaler(args.upscaler, device, args.common.quiet);
@@ -247,6 +258,9 @@ void register_conformal_eval(CLI::App& app, Runner& run) {
       ->capture_default_str();
   add_upscaler_flags(*command, args->upscaler, /*choose_model=*/false);
   add_sampling_flags(*command, args->upscaler, /*seed=*/false);
+  command->add_option("--model", args->model,
+                      "the calibrated model's file (.srkit or model.json) when it is not a "
+                      "registered model; its checksum must match the calibration's");
   add_common_flags(*command, args->common);
   command->callback([args, command, &run] {
     args->crop_given = command->get_option("--crop")->count() > 0;

@@ -146,6 +146,15 @@ TEST(Generative, CalibrationScoresTheSpreadOfTheModelsOwnSamples) {
                 .exit_code,
             0);
   EXPECT_EQ(slurp(dir / "m.png"), slurp(dir / "plain.png"));
+  // conformal-eval needs the file of a model that is not registered, and checks its checksum.
+  const auto unnamed = run_srkit("conformal-eval --calibration " + calibration + " --data " +
+                                 (dir / "hr").string() + " -q");
+  EXPECT_EQ(unnamed.exit_code, 2);
+  EXPECT_TRUE(contains(unnamed.err, "--model")) << unnamed.err;
+  const auto evaluated = run_srkit("conformal-eval --calibration " + calibration + " --model " +
+                                   model + " --data " + (dir / "hr").string() + " -q --json");
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.err;
+  EXPECT_EQ(nlohmann::json::parse(evaluated.out)["test"]["units"], 3) << evaluated.out;
   // Other sampler steps draw other samples: the calibration does not hold for them.
   const auto steps = run_srkit("upscale " + small + " -o " + (dir / "s.png").string() +
                                " --model " + model + " --steps 2 --calibration " + calibration +
