@@ -139,8 +139,8 @@ conformal() {
   for spread in seeds flips; do
     "$srkit" calibrate --model "$model" --steps 4 --data data/samples --crop 96 --samples 8 \
       --spread "$spread" --alpha 0.1,0.2 -o "$out/calib_$spread.json" --overwrite -q
-    "$srkit" conformal-eval --calibration "$out/calib_$spread.json" --steps 4 --data data/holdout \
-      --crop 96 --json -q >"$out/eval_$spread.json"
+    "$srkit" conformal-eval --calibration "$out/calib_$spread.json" --model "$model" --steps 4 \
+      --data data/holdout --crop 96 --json -q >"$out/eval_$spread.json"
     python3 - "$out/eval_$spread.json" "$spread" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
