@@ -136,6 +136,16 @@ fetch_ncnn_models() {
   done
 }
 
+# download_deb PACKAGE: the package's .deb into data/.debs (once; apt-get update if it is unknown).
+download_deb() {
+  local package=$1 debs="$data/.debs"
+  mkdir -p "$debs"
+  ls "$debs/${package}"_*.deb >/dev/null 2>&1 && return 0
+  (cd "$debs" && apt-get download -qq "$package" >/dev/null 2>&1) ||
+    { as_root apt-get update -qq && (cd "$debs" && apt-get download -qq "$package" >/dev/null); } ||
+    die "apt-get download $package failed"
+}
+
 # fetch_deb_files PACKAGE DEST_SUBDIR FILE...: extracts files from a Debian package without
 # installing it (apt-get download + dpkg-deb), into data/DEST_SUBDIR/.
 fetch_deb_files() {
@@ -148,12 +158,7 @@ fetch_deb_files() {
   fi
   say "extracting ${#@} file(s) from Debian package $package"
   local debs="$data/.debs"
-  mkdir -p "$debs"
-  if ! ls "$debs/${package}"_*.deb >/dev/null 2>&1; then
-    (cd "$debs" && apt-get download -qq "$package" >/dev/null 2>&1) ||
-      { as_root apt-get update -qq && (cd "$debs" && apt-get download -qq "$package" >/dev/null); } ||
-      die "apt-get download $package failed"
-  fi
+  download_deb "$package"
   local tmp
   tmp=$(mktemp -d)
   dpkg-deb --fsys-tarfile "$debs/${package}"_*.deb | tar -x -C "$tmp" "${@/#/.}"
@@ -176,12 +181,8 @@ fetch_deb_photos() {
   fi
   say "extracting ${#@} photo(s) from Debian package $package"
   local debs="$data/.debs" tmp sources=()
-  mkdir -p "$debs" "$data/$dest"
-  if ! ls "$debs/${package}"_*.deb >/dev/null 2>&1; then
-    (cd "$debs" && apt-get download -qq "$package" >/dev/null 2>&1) ||
-      { as_root apt-get update -qq && (cd "$debs" && apt-get download -qq "$package" >/dev/null); } ||
-      die "apt-get download $package failed"
-  fi
+  mkdir -p "$data/$dest"
+  download_deb "$package"
   for spec in "$@"; do sources+=(".${spec%%=*}"); done
   tmp=$(mktemp -d)
   dpkg-deb --fsys-tarfile "$debs/${package}"_*.deb | tar -x -C "$tmp" "${sources[@]}"
