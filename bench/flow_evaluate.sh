@@ -10,8 +10,10 @@
 #   both seeds; spread = mean per-pixel standard deviation of Y over the two seeds (0..255); the
 #   radially averaged log power spectrum of Y against the HR's, its mean absolute error per band
 #   (bench/generative/spectra.cpp); seconds per output megapixel (srkit upscale --json, 2 threads).
-#   FLOW_EVAL_STEPS="1 4 28" chooses the steps. Writes docs/generative/spectra.svg, docs/generative/flow_grid.png, prints markdown tables.
-# conformal: the first trained MSE run, 4 Euler steps, calibrated on 96 px crops of data/samples
+#   FLOW_EVAL_STEPS="1 4 28" chooses the steps. Writes docs/generative/spectra.svg and
+#   docs/generative/flow_grid.png (each loss's run of the lowest training seed), prints markdown
+#   tables.
+# conformal: the MSE run of the lowest training seed, 4 Euler steps, calibrated on 96 px crops of data/samples
 #   (LR: MATLAB bicubic) with 8 samples, scored by the spread over seeds and, for comparison, over
 #   flips and rotations of the seed-0 sample; checked on 96 px crops of data/holdout.
 set -euo pipefail
@@ -28,6 +30,14 @@ g++ -O1 -std=c++17 bench/quality/crop_grid.cpp -o "$out/crop_grid" $(pkg-config 
 models=()
 for m in "$runs"/flow_*_seed*/flow_*_seed*.srkit; do [ -f "$m" ] && models+=("$m"); done
 [ ${#models[@]} -gt 0 ] || { echo "flow_evaluate: no trained runs in $runs (bench/flow_study.sh train)" >&2; exit 2; }
+
+# first_run LOSS: the name of the trained run of that loss with the lowest training seed (the
+# plot's and the grid's); fails when there is none.
+first_run() {
+  local m
+  m=$(printf '%s\n' "${models[@]}" | grep "/flow_${1}_seed" | sort -V | head -1)
+  [ -n "$m" ] && basename "$m" .srkit
+}
 
 # metrics LABEL DIR: one JSON line of the folder's mean metrics against the HR crops.
 metrics() {
@@ -80,11 +90,11 @@ quality() {
   done
   "$out/spectra" bands "$out/spectra_all.svg" "$out/hr" "${specs[@]}" >"$out/spectra.json"
   # The plot shows bicubic, x4plus and each loss's first run at 1 and 28 steps.
-  local plot=("bicubic=$out/bicubic" "realesrgan-x4plus=$out/realesrgan-x4plus")
+  local plot=("bicubic=$out/bicubic" "realesrgan-x4plus=$out/realesrgan-x4plus") loss run steps seed
   for loss in mse sobolev; do
+    run=$(first_run "$loss") || continue
     for steps in 1 28; do
-      [ -d "$out/flow_${loss}_seed1_${steps}_s0" ] &&
-        plot+=("flow ${loss} ${steps} steps=$out/flow_${loss}_seed1_${steps}_s0")
+      [ -d "$out/${run}_${steps}_s0" ] && plot+=("flow ${loss} ${steps} steps=$out/${run}_${steps}_s0")
     done
   done
   "$out/spectra" bands docs/generative/spectra.svg "$out/hr" "${plot[@]}" >/dev/null
@@ -121,9 +131,9 @@ EOF
   local grid=("LR x4 (nearest)=$out/lr/$name" "bicubic=$out/bicubic/$name"
     "Real-ESRGAN x4plus=$out/realesrgan-x4plus/$name")
   for loss in mse sobolev; do
+    run=$(first_run "$loss") || continue
     for seed in 0 1; do
-      [ -d "$out/flow_${loss}_seed1_28_s$seed" ] &&
-        grid+=("flow $loss, seed $seed=$out/flow_${loss}_seed1_28_s$seed/$name")
+      [ -d "$out/${run}_28_s$seed" ] && grid+=("flow $loss, seed $seed=$out/${run}_28_s$seed/$name")
     done
   done
   grid+=("HR=$out/hr/$name")
@@ -131,9 +141,9 @@ EOF
 }
 
 conformal() {
-  local model
-  model=$(printf '%s\n' "${models[@]}" | grep flow_mse | head -1)
-  [ -n "$model" ] || { echo "flow_evaluate: no MSE run to calibrate" >&2; exit 2; }
+  local run model
+  run=$(first_run mse) || { echo "flow_evaluate: no MSE run to calibrate" >&2; exit 2; }
+  model=$runs/$run/$run.srkit
   echo "| score | alpha | risk (95% CI) | trusted fraction | PSNR-Y in mask |"
   echo "|---|---|---|---|---|"
   for spread in seeds flips; do
