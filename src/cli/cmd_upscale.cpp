@@ -194,6 +194,11 @@ int run_upscale(const UpscaleArgs& args) {
                       " gives one output (omit --samples)");
   }
   uint64_t seed = upscaler.seed;  // of the sample being made
+  // A sample's file records how it was drawn: the seed, steps and solver that remake it.
+  const auto record_sampling = [&](FileResult& out) {
+    out.facts["sampling"] = upscaler.sampling;
+    out.facts["sampling"]["seed"] = seed;
+  };
   const FileWork work = [&](const Image& image, size_t, const ProgressFn& progress) {
     FileResult out;
     out.facts["scale"] = upscaler.scale;
@@ -222,6 +227,7 @@ int run_upscale(const UpscaleArgs& args) {
       out.facts.update({{"alpha", args.alpha},
                         {"threshold", conformal::threshold_to_json(masks->threshold)},
                         {"trusted_fraction", trusted.to(torch::kFloat64).mean().item<double>()}});
+      if (upscaler.generative()) record_sampling(out);
     } else if (upscaler.model && !upscaler.generative()) {
       // The output is made and written a band of rows at a time: it never exists whole.
       const auto in = image_shape(image);
@@ -262,8 +268,7 @@ int run_upscale(const UpscaleArgs& args) {
       };
     } else if (upscaler.generative()) {
       out.image = upscaler.sample(image.pixels, seed, progress);
-      out.facts["sampling"] = upscaler.sampling;
-      out.facts["sampling"]["seed"] = seed;
+      record_sampling(out);
     } else {
       out.image = upscaler.run(image.pixels);
     }

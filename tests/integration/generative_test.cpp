@@ -135,11 +135,16 @@ TEST(Generative, CalibrationScoresTheSpreadOfTheModelsOwnSamples) {
   EXPECT_EQ(flips_file["settings"]["ensemble"]["seeded"], false);
   EXPECT_EQ(flips_file["settings"]["ensemble"]["transforms"], true);
   const auto small = small_photo(dir).string();
-  const auto masked = run_srkit("upscale " + small + " -o " + (dir / "m.png").string() +
-                                " --model " + model + " --calibration " + calibration +
-                                " --alpha 0.9 --mask " + (dir / "mask.png").string() + " -q");
+  const auto masked =
+      run_srkit("upscale " + small + " -o " + (dir / "m.png").string() + " --model " + model +
+                " --calibration " + calibration + " --alpha 0.9 --mask " +
+                (dir / "mask.png").string() + " -q --json");
   ASSERT_EQ(masked.exit_code, 0) << masked.err;
   EXPECT_TRUE(fs::exists(dir / "mask.png"));
+  const auto masked_record = nlohmann::json::parse(masked.out)["images"][0];
+  EXPECT_EQ(masked_record["sampling"]["seed"], 0) << masked.out;
+  EXPECT_EQ(masked_record["sampling"]["steps"], 3) << masked.out;
+  EXPECT_TRUE(masked_record.contains("trusted_fraction")) << masked.out;
   // The delivered image is the plain sample of its seed.
   ASSERT_EQ(run_srkit("upscale " + small + " -o " + (dir / "plain.png").string() + " --model " +
                       model + " -q")
@@ -166,6 +171,11 @@ TEST(Generative, CalibrationScoresTheSpreadOfTheModelsOwnSamples) {
                 " --spread seeds -o " + (dir / "c2.json").string());
   EXPECT_EQ(regression.exit_code, 2);
   EXPECT_TRUE(contains(regression.err, "--spread")) << regression.err;
+  const auto unknown = run_srkit("calibrate --model " + model + " --data " + (dir / "hr").string() +
+                                 " --spread noise -o " + (dir / "c3.json").string());
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_TRUE(contains(unknown.err, "--spread noise")) << unknown.err;
+  EXPECT_FALSE(fs::exists(dir / "c3.json"));
 }
 
 TEST(Generative, SamplingFlagsAreUsageErrorsWhereTheyMeanNothing) {
