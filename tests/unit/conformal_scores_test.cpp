@@ -222,6 +222,37 @@ TEST(TestTimeAugmentation, RefusesRepeatedSamples) {
   EXPECT_EQ(ensemble_augmentations(options).size(), 9U);
 }
 
+// A generative model's score: the prediction is the sample of the delivered seed, sample k is drawn
+// with seed + k, and the variance is the one of those samples; a plain upscaler cannot give it.
+TEST(PredictWithScore, SeededSettingsScoreTheSamplesOfConsecutiveSeeds) {
+  const auto lr = random_image(3, 6, 5, 4);
+  const auto sampler = [](const torch::Tensor& x, uint64_t seed) {
+    return x.repeat_interleave(2, 1).repeat_interleave(2, 2) + 0.01 * static_cast<double>(seed);
+  };
+  ConfidenceSettings settings;
+  settings.ensemble.samples = 4;
+  settings.ensemble.seeded = true;
+  settings.ensemble.transforms = false;
+  settings.score.space = ColourSpace::kRgb;
+  settings.score.kernel = 1;
+  const auto scored = predict_with_score(sampler, 5, lr, 2.0, settings);
+  EXPECT_TRUE(torch::allclose(scored.prediction, sampler(lr, 5)));
+  std::vector<torch::Tensor> samples;
+  for (uint64_t seed = 5; seed < 9; ++seed) samples.push_back(sampler(lr, seed));
+  PatchVariance expected(settings.score);
+  for (const auto& sample : samples) expected.add(sample);
+  EXPECT_TRUE(torch::allclose(scored.score, expected.score()));
+  EXPECT_GT(scored.score.min().item<double>(), 0);  // the seeds' samples differ everywhere
+
+  const UpscaleFn plain = [&](const torch::Tensor& x) { return sampler(x, 0); };
+  try {
+    predict_with_score(plain, lr, 2.0, settings);
+    FAIL() << "seeded settings scored a plain upscaler";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kUsage) << e.what();
+  }
+}
+
 // A local upscaler: nearest x2, then a 3x3 mean with the edges extended. Its receptive radius is
 // one input pixel.
 torch::Tensor local_upscaler(const torch::Tensor& lr) {

@@ -223,6 +223,31 @@ TEST(FlowModel, TheResidualFormRoundTripsAnImageThroughTheFlowsSpace) {
   }
 }
 
+// The settings of a config's model section and of a file: a typo or a value out of range is a
+// usage error that names the key, never a default silently used.
+TEST(FlowModel, SettingsNameTheKeyTheyRefuse) {
+  const auto refusal = [](const nlohmann::json& json) {
+    try {
+      flow_model_settings(json);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kUsage) << e.what();
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(refusal({{"residul", true}}).find("unknown key 'residul'"), std::string::npos);
+  EXPECT_NE(refusal({{"steps", 0}}).find("'steps'"), std::string::npos);
+  EXPECT_NE(refusal({{"steps", 2.5}}).find("'steps'"), std::string::npos);
+  EXPECT_NE(refusal({{"residual_scale", -1}}).find("'residual_scale'"), std::string::npos);
+  EXPECT_NE(refusal({{"residual", "yes"}}).find("'residual'"), std::string::npos);
+  EXPECT_NE(refusal({{"solver", "ddim"}}).find("ddim"), std::string::npos);
+  const auto settings =
+      flow_model_settings({{"residual", false}, {"steps", 4}, {"solver", "heun"}});
+  EXPECT_FALSE(settings.residual);
+  EXPECT_EQ(settings.sampling.steps, 4);
+  EXPECT_EQ(flow_model_settings(to_json(settings)).sampling.steps, 4);
+}
+
 TEST(FlowUpscale, TiledSamplingEqualsWholeImageSamplingForASeed) {
   // Sides that are not multiples of the network's (4): the grid is padded the same way whole
   // and tiled; windows of 8 output pixels, far smaller than the receptive radius.
