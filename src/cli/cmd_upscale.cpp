@@ -14,6 +14,7 @@
 #include "srkit/conformal/confidence.h"
 #include "srkit/core/runtime.h"
 #include "srkit/engine/batch.h"
+#include "srkit/engine/flow_upscale.h"
 #include "srkit/engine/input_rows.h"
 #include "srkit/models/registry.h"
 #include "upscaler_flags.h"
@@ -267,8 +268,23 @@ int run_upscale(const UpscaleArgs& args) {
                                 {"pass", memory.pass}}}};
       };
     } else if (upscaler.generative()) {
-      out.image = upscaler.sample(image.pixels, seed, progress);
+      FlowUpscaleReport report;
+      out.image = upscaler.sample(image.pixels, seed, progress, &report);
       record_sampling(out);
+      warn_memory(report.memory);
+      out.facts.update({{"tile", report.tile},
+                        {"windows", report.windows},
+                        {"tile_pad", report.context},
+                        {"velocities", report.evaluations},
+                        {"seconds_model", report.model_seconds},
+                        {"memory",
+                         {{"budget", report.memory.total},
+                          {"runtime", report.memory.runtime},
+                          {"weights", report.memory.weights},
+                          {"input", report.memory.input},
+                          {"held", report.memory.held},
+                          {"pass", report.memory.pass},
+                          {"window_pass", report.window_pass}}}});
     } else {
       out.image = upscaler.run(image.pixels);
     }

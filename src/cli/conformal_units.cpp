@@ -100,7 +100,7 @@ conformal::ScoredPrediction predict_with_score(const Upscaler& upscaler, uint64_
     return conformal::predict_with_score(upscaler.run, lr, upscaler.scale, settings, progress);
   }
   const conformal::SampleFn sampler = [&upscaler](const torch::Tensor& input, uint64_t seed) {
-    return upscaler.sample(input, seed, {});
+    return upscaler.sample(input, seed, {}, nullptr);
   };
   return conformal::predict_with_score(sampler, seed, lr, upscaler.scale, settings, progress);
 }

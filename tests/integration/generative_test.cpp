@@ -197,6 +197,28 @@ TEST(Generative, SamplingFlagsAreUsageErrorsWhereTheyMeanNothing) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+// A --max-memory too small for one window of the sampler is exceeded, not refused, and the user is
+// told; the record says how the sample was tiled and what a window's pass took.
+TEST(Generative, ABudgetTooSmallForTheSamplersWindowsIsSaidAndRecorded) {
+  TempDir dir;
+  const auto model = random_flow_model(dir).string();
+  const auto photo = small_photo(dir).string();
+  const auto fits = run_srkit("upscale " + photo + " -o " + (dir / "a.png").string() + " --model " +
+                              model + " --json");
+  ASSERT_EQ(fits.exit_code, 0) << fits.err;
+  EXPECT_FALSE(contains(fits.err, "--max-memory")) << fits.err;
+  const auto record = nlohmann::json::parse(fits.out)["images"][0];
+  EXPECT_EQ(record["windows"], 1) << fits.out;
+  EXPECT_EQ(record["velocities"], 3) << fits.out;
+  EXPECT_LE(record["memory"]["window_pass"].get<int64_t>(), record["memory"]["pass"].get<int64_t>())
+      << fits.out;
+  const auto small = run_srkit("upscale " + photo + " -o " + (dir / "b.png").string() +
+                               " --model " + model + " --max-memory 32M --json");
+  ASSERT_EQ(small.exit_code, 0) << small.err;
+  EXPECT_TRUE(contains(small.err, "note: --max-memory")) << small.err;
+  EXPECT_EQ(slurp(dir / "a.png"), slurp(dir / "b.png"));  // the same sample, only slower
+}
+
 std::vector<double> logged_losses(const fs::path& log) {
   std::ifstream in(log);
   std::vector<double> losses;

@@ -64,6 +64,10 @@ torch::Tensor flow_upscale(FlowModel& model, const torch::Tensor& lr,
   facts.windows = rows * columns;
   facts.context = context;
   facts.evaluations = evaluations;
+  facts.memory = shares;
+  const auto window = static_cast<double>(std::min(tile, std::max(height, width)) + 2 * context);
+  facts.window_pass = static_cast<int64_t>(network.peak_bytes_per_pixel() * window * window);
+  facts.memory.over = shares.over || facts.window_pass > shares.pass;
   int64_t done = 0;
   const int64_t total = evaluations * facts.windows;
 

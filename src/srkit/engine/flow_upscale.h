@@ -14,6 +14,7 @@
 #include <torch/types.h>
 
 #include "srkit/core/progress.h"
+#include "srkit/engine/memory_budget.h"
 #include "srkit/models/flow_model.h"
 
 namespace srkit {
@@ -34,6 +35,11 @@ struct FlowUpscaleReport {
   int64_t context = 0;      // output pixels read around a window's kept part
   int64_t evaluations = 0;  // velocities
   double model_seconds = 0;
+  // The budget's shares; `memory.over` when a window's pass needs more than `memory.pass` (windows
+  // are kept at least twice the context, so a small budget is exceeded rather than spent on
+  // windows that are mostly context).
+  MemoryShares memory;
+  int64_t window_pass = 0;  // bytes a window's pass holds (the network's measured bytes per pixel)
 };
 
 // lr [3,h,w] in [0,1] -> one sample [3, h*scale, w*scale] in [0,1] (clamped) on the CPU. Progress

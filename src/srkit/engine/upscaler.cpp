@@ -48,7 +48,7 @@ void require_single_image(const Model& model) {
 SamplingFn sample_function(FlowModel& model, const FlowUpscaleOptions& options,
                            const torch::Device& device) {
   return [&model, options, device](const torch::Tensor& image, uint64_t seed,
-                                   const ProgressFn& progress) {
+                                   const ProgressFn& progress, FlowUpscaleReport* report) {
     const int64_t channels = image.size(0);
     if (channels != 1 && channels != 3 && channels != 4) {
       throw usage_error("{{model}} " + model.card().name + " takes gray, RGB or RGBA images");
@@ -57,7 +57,7 @@ SamplingFn sample_function(FlowModel& model, const FlowUpscaleOptions& options,
         channels == 1 ? image.expand({3, image.size(1), image.size(2)}) : image.slice(0, 0, 3);
     auto seeded = options;
     seeded.seed = seed;
-    auto out = flow_upscale(model, rgb.to(device), seeded, progress);
+    auto out = flow_upscale(model, rgb.to(device), seeded, progress, report);
     if (channels == 1) return out.mean(0, true);
     if (channels == 4) {
       const auto alpha = resize_bicubic(image.slice(0, 3, 4).to(torch::kCPU).to(torch::kFloat),
@@ -139,7 +139,7 @@ Upscaler open_upscaler(const UpscalerChoice& choice, const torch::Device& device
     out.sample = sample_function(flow, sampling, device);
     out.seed = sampling.seed;
     out.run = [sample = out.sample, seed = out.seed](const torch::Tensor& lr) {
-      return sample(lr, seed, {});
+      return sample(lr, seed, {}, nullptr);
     };
     return out;
   }

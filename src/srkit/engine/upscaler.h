@@ -23,6 +23,8 @@
 
 namespace srkit {
 
+struct FlowUpscaleReport;  // engine/flow_upscale.h
+
 struct UpscalerChoice {
   std::string model = "default";  // a registered name, a model.json (or its folder), a .srkit file
   double model_range = 1.0;       // for a model.json given by path: the range its weights expect
@@ -44,9 +46,10 @@ struct UpscalerChoice {
 };
 
 // A generative model's sample of `seed` with progress over its velocities' windows (false
-// cancels). The same seed gives the same image; a seed is one draw of the noise.
-using SamplingFn = std::function<torch::Tensor(const torch::Tensor& lr, uint64_t seed,
-                                               const ProgressFn& progress)>;
+// cancels), and how it was tiled and how much memory it took when `report` is not null. The same
+// seed gives the same image; a seed is one draw of the noise.
+using SamplingFn = std::function<torch::Tensor(
+    const torch::Tensor& lr, uint64_t seed, const ProgressFn& progress, FlowUpscaleReport* report)>;
 
 struct Upscaler {
   std::string name;                // the model's name or the command
