@@ -12,9 +12,12 @@
 
 #include "srkit/core/error.h"
 #include "srkit/io/numpy_file.h"
+#include "srkit/models/adapter_file.h"
 #include "srkit/models/guided_model.h"
 #include "srkit/models/model_file.h"
 #include "srkit/models/registry.h"
+#include "srkit/nn/flow_unet.h"
+#include "srkit/nn/lora.h"
 #include "srkit/nn/magnet.h"
 #include "srkit/nn/network.h"
 #include "support/temp_dir.h"
@@ -235,6 +238,49 @@ TEST(ModelFile, DescriptionsOfTheWrongShapeAreRefusedNamingTheKey) {
   const auto fuzzed =
       error_of(std::filesystem::path(SRKIT_FIXTURES) / "fuzz" / "srkit_version_is_an_object.srkit");
   EXPECT_NE(fuzzed.find("version is not a whole number"), std::string::npos) << fuzzed;
+}
+
+// A LoRA adapter is saved apart from its base: it loads back onto the same network with the same
+// factors, is refused on a network of another width, and is not a model to open.
+TEST(ModelFile, AnAdapterFileRoundTripsAndIsRefusedOnAnotherNetwork) {
+  const testing::TempDir dir;
+  FlowUNetOptions options;
+  options.channels = 8;
+  options.multipliers = {1, 2};
+  options.blocks = 1;
+  options.embedding = 16;
+  FlowUNet network(options);
+  LoraOptions lora;
+  lora.rank = 2;
+  lora.targets = {".*conv1"};
+  Lora adapter(*network, lora, 3);
+  torch::manual_seed(1);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : adapter->parameters()) p.normal_();
+  }
+  const auto path = dir / "dpo.srkit";
+  save_adapter_file(path, adapter, {{"name", "flow_test"}});
+  EXPECT_EQ(adapter_file_base(path)["name"], "flow_test");
+  FlowUNet same(options);
+  const auto loaded = load_adapter_file(path, *same);
+  ASSERT_EQ(loaded->layers(), adapter->layers());
+  for (size_t k = 0; k < adapter->layers().size(); ++k) {
+    EXPECT_TRUE(torch::equal(loaded->delta(k), adapter->delta(k))) << k;
+  }
+  auto wider_options = options;
+  wider_options.channels = 16;
+  FlowUNet wider(wider_options);
+  try {
+    load_adapter_file(path, *wider);
+    FAIL() << "an adapter loaded onto another network";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("made for another network"), std::string::npos)
+        << e.what();
+  }
+  const auto as_model = error_of(path);
+  EXPECT_NE(as_model.find("LoRA adapter"), std::string::npos) << as_model;
+  EXPECT_THROW(load_adapter_file(dir / "missing.srkit", *same), Error);
 }
 
 // The LibTorch archives bench/fuzz.sh found crashing LibTorch's reader (a segmentation fault in

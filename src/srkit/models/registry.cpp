@@ -288,6 +288,11 @@ const Opener& opener_of(const ModelArchive& archive) {
                                               a.path().string());
        }},
   };
+  if (archive.description().is_object() && archive.description().contains("adapter")) {
+    throw setup_error(archive.path().string() +
+                      ": a LoRA adapter, not a model (it adapts the model its description "
+                      "names as \"base\"); give a model file");
+  }
   const auto architecture = archive.architecture();
   const auto opener = kArchitectures.find(architecture);
   if (opener == kArchitectures.end()) {
