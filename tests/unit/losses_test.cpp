@@ -1,12 +1,15 @@
 // Training losses against their definitions: Parseval at s = 0, the Sobolev weights on pure
-// frequencies, the authors' half-plane variant, the DCT basis, and gradients that exist.
+// frequencies, the authors' half-plane variant, the DCT basis, gradients that exist, and the
+// preference loss of seed 001 against a hand computation.
 #include <cmath>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "srkit/core/error.h"
 #include "srkit/ops/dct.h"
 #include "srkit/train/losses.h"
+#include "srkit/train/preference_loss.h"
 
 namespace srkit {
 namespace {
@@ -103,6 +106,54 @@ TEST(Losses, PixelLossesMatchTheirFormulas) {
   EXPECT_NEAR(pixel_mse_loss(p, t).item<double>(), (0.25 + 1.0) / 3, 1e-7);
   EXPECT_NEAR(charbonnier_loss(p, t, 0.1).item<double>(),
               (0.1 + std::sqrt(0.26) + std::sqrt(1.01)) / 3, 1e-6);
+}
+
+// Two samples by hand, beta_raw 4: sample 0 has policy energies 1 (winner) and 3 (loser) against
+// the reference's 2 and 2: inside = -2 ((1 - 3) - (2 - 2)) = 4, loss log(1 + e^-4); sample 1 the
+// reverse, inside = -2 ((3 - 1) - 0) = -4, loss log(1 + e^4).
+TEST(DpoLoss, EqualsTheHandComputation) {
+  auto policy_w = torch::tensor({1.0, 3.0}, torch::kFloat64).requires_grad_();
+  auto policy_l = torch::tensor({3.0, 1.0}, torch::kFloat64).requires_grad_();
+  const auto reference = torch::tensor({2.0, 2.0}, torch::kFloat64);
+  const auto dpo = dpo_loss({policy_w, policy_l, reference, reference}, 4.0);
+  const double expected = (std::log1p(std::exp(-4.0)) + std::log1p(std::exp(4.0))) / 2;
+  EXPECT_NEAR(dpo.loss.item<double>(), expected, 1e-12);
+  EXPECT_NEAR(dpo.margin, 0.0, 1e-12);
+  EXPECT_NEAR(dpo.accuracy, 0.5, 1e-12);
+  dpo.loss.backward();
+  // d loss / d L_policy(w) of sample k = (beta_raw / 2) sigmoid(-inside_k) / N.
+  const auto sigmoid = [](double x) { return 1 / (1 + std::exp(-x)); };
+  EXPECT_NEAR(policy_w.grad()[0].item<double>(), 2 * sigmoid(-4.0) / 2, 1e-12);
+  EXPECT_NEAR(policy_w.grad()[1].item<double>(), 2 * sigmoid(4.0) / 2, 1e-12);
+  EXPECT_NEAR(policy_l.grad()[0].item<double>(), -2 * sigmoid(-4.0) / 2, 1e-12);
+}
+
+// A policy equal to its reference (a zero-initialised DPO adapter) starts at log 2.
+TEST(DpoLoss, APolicyEqualToItsReferenceStartsAtLogTwo) {
+  torch::manual_seed(3);
+  const auto w = torch::rand({5}), l = torch::rand({5});
+  const auto dpo = dpo_loss({w, l, w, l}, 4000.0);
+  EXPECT_NEAR(dpo.loss.item<double>(), std::log(2.0), 1e-6);
+  EXPECT_EQ(dpo.accuracy, 0.5);
+  EXPECT_THROW(dpo_loss({w, l.view({5, 1}), w, l}, 1.0), Error);
+}
+
+TEST(AdversarialLoser, TheTrustRegionRunsFromTheWinnerToTheAdversarysEstimate) {
+  torch::manual_seed(4);
+  const auto winner = torch::rand({2, 3, 4, 4}), target = torch::rand({2, 3, 4, 4});
+  const auto noise = torch::randn({2, 3, 4, 4});
+  const auto s = torch::tensor({0.3f, 0.8f});
+  const auto level = s.view({-1, 1, 1, 1});
+  const auto noised = (1 - level) * winner + level * noise;
+  EXPECT_TRUE(
+      torch::equal(adversarial_loser(winner, noised, s, torch::randn_like(noise), 0.0), winner));
+  // An adversary whose velocity at x_s lands on `target` (x_s - s v = target): lambda 1 gives its
+  // estimate, lambda 0.1 a tenth of the way from the winner to it.
+  const auto velocity = (noised - target) / level;
+  EXPECT_TRUE(
+      torch::allclose(adversarial_loser(winner, noised, s, velocity, 1.0), target, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(adversarial_loser(winner, noised, s, velocity, 0.1),
+                              winner + 0.1 * (target - winner), 1e-5, 1e-6));
 }
 
 }  // namespace
