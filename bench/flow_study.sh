@@ -4,6 +4,7 @@
 #   bash bench/flow_study.sh train      trains configs/flow_x4_{mse,sobolev}.yaml with seeds 1 and 2
 #   bash bench/flow_study.sh plain1     the MSE config without the residual parameterisation
 #                                       (model.residual: false; flow_plain_seed1), training seed 1
+#   bash bench/flow_study.sh plain2     the same with training seed 2
 #   bash bench/flow_study.sh evaluate   the table, spectra, spread and crop grid of the trained runs
 # Training budget (CPU, stated in docs/generative.md): each run is its config with data.seed = the
 # training seed and schedule.steps = $FLOW_STEPS (default 2000; batch 8 of 96 px patches, EMA
@@ -58,9 +59,10 @@ for part in "${parts[@]}"; do
     train1) train mse:1 sobolev:1 ;;
     train2) train mse:2 sobolev:2 ;;
     plain1) train plain:1 ;;
+    plain2) train plain:2 ;;
     # What one session of two cores held: the second seed of both losses and the plain run.
     train2+plain1) train mse:2 sobolev:2 plain:1 ;;
     evaluate) bash bench/flow_evaluate.sh ;;
-    *) echo "flow_study: unknown part $part (train, train1, train2, plain1, train2+plain1, evaluate)" >&2; exit 2 ;;
+    *) echo "flow_study: unknown part $part (train, train1, train2, plain1, plain2, train2+plain1, evaluate)" >&2; exit 2 ;;
   esac
 done
