@@ -13,6 +13,7 @@
 #include "srkit/io/image_io.h"
 #include "srkit/models/flow_model.h"
 #include "srkit/models/model_archive.h"
+#include "support/tiny_flow.h"
 #include "test_data.h"
 
 namespace srkit {
@@ -27,12 +28,7 @@ using testing::TempDir;
 // A small x2 flow model with random weights (a trained one samples the same way, slower).
 fs::path random_flow_model(const TempDir& dir) {
   torch::manual_seed(1);
-  FlowUNetOptions options;
-  options.channels = 8;
-  options.multipliers = {1, 2};
-  options.blocks = 1;
-  options.embedding = 16;
-  FlowUNet network(options);
+  FlowUNet network(testing::tiny_flow_options());
   {
     torch::NoGradGuard no_grad;
     for (auto& p : network->parameters()) p.normal_(0, 0.1);

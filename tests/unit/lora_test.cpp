@@ -8,6 +8,7 @@
 #include "srkit/core/error.h"
 #include "srkit/nn/flow_unet.h"
 #include "srkit/nn/lora.h"
+#include "support/tiny_flow.h"
 
 namespace srkit {
 namespace {
@@ -16,12 +17,7 @@ namespace F = torch::nn::functional;
 
 FlowUNet small_network(uint64_t seed) {
   torch::manual_seed(seed);
-  FlowUNetOptions options;
-  options.channels = 8;
-  options.multipliers = {1, 2};
-  options.blocks = 1;
-  options.embedding = 16;
-  FlowUNet net(options);
+  FlowUNet net(testing::tiny_flow_options());
   torch::NoGradGuard no_grad;
   for (auto& p : net->parameters()) p.normal_(0, 0.2);  // no zero-initialised layer left
   return net;

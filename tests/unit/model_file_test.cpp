@@ -21,6 +21,7 @@
 #include "srkit/nn/magnet.h"
 #include "srkit/nn/network.h"
 #include "support/temp_dir.h"
+#include "support/tiny_flow.h"
 
 namespace srkit {
 namespace {
@@ -244,11 +245,7 @@ TEST(ModelFile, DescriptionsOfTheWrongShapeAreRefusedNamingTheKey) {
 // factors, is refused on a network of another width, and is not a model to open.
 TEST(ModelFile, AnAdapterFileRoundTripsAndIsRefusedOnAnotherNetwork) {
   const testing::TempDir dir;
-  FlowUNetOptions options;
-  options.channels = 8;
-  options.multipliers = {1, 2};
-  options.blocks = 1;
-  options.embedding = 16;
+  const auto options = testing::tiny_flow_options();
   FlowUNet network(options);
   LoraOptions lora;
   lora.rank = 2;
