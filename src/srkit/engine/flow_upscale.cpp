@@ -65,8 +65,11 @@ torch::Tensor flow_upscale(FlowModel& model, const torch::Tensor& lr,
   facts.context = context;
   facts.evaluations = evaluations;
   facts.memory = shares;
-  const auto window = static_cast<double>(std::min(tile, std::max(height, width)) + 2 * context);
-  facts.window_pass = static_cast<int64_t>(network.peak_bytes_per_pixel() * window * window);
+  // The largest window: the kept part and its context, cut by the image's edges.
+  const auto window_height = static_cast<double>(std::min(height, tile + 2 * context));
+  const auto window_width = static_cast<double>(std::min(width, tile + 2 * context));
+  facts.window_pass =
+      static_cast<int64_t>(network.peak_bytes_per_pixel() * window_height * window_width);
   facts.memory.over = shares.over || facts.window_pass > shares.pass;
   int64_t done = 0;
   const int64_t total = evaluations * facts.windows;
