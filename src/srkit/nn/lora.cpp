@@ -156,7 +156,7 @@ void LoraStack::add(const std::string& name, Lora adapter, double scale) {
       layer->base = registered_weight(**module);
       layers_.push_back(std::move(layer));
     }
-    if (adapter->delta(k).sizes() != layers_[index]->base.sizes()) {
+    if (layers_[index]->base.sizes() != c10::IntArrayRef(adapter->shapes()[k])) {
       throw usage_error("lora: adapter '" + name + "' was made for another shape of layer '" +
                         path + "'");
     }
@@ -222,18 +222,17 @@ void LoraStack::unmerge(const std::string& name) {
 void LoraStack::apply() {
   std::vector<torch::Tensor> weights;
   for (const auto& layer : layers_) weights.push_back(layer->base);
-  std::vector<bool> changed(layers_.size(), false);
   for (const auto& e : entries_) {
     if (!e.enabled || e.merged) continue;
     for (size_t k = 0; k < e.layer_of.size(); ++k) {
       auto& w = weights[e.layer_of[k]];
       w = w + e.scale * e.adapter->delta(k);
-      changed[e.layer_of[k]] = true;
     }
   }
   for (size_t i = 0; i < layers_.size(); ++i) {
     const auto& base = layers_[i]->base;
-    *layers_[i]->bound = changed[i] ? weights[i].contiguous(base.suggest_memory_format()) : base;
+    *layers_[i]->bound =
+        weights[i].is_same(base) ? base : weights[i].contiguous(base.suggest_memory_format());
   }
 }
 
