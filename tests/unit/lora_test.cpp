@@ -210,6 +210,17 @@ TEST(Lora, OptionsAndTargetsNameWhatIsWrong) {
   EXPECT_EQ(parsed.rank, 16);
   EXPECT_EQ(parsed.alpha, 16);  // alpha defaults to the rank: a scale of 1
   EXPECT_EQ(lora_options(to_json(parsed)).targets.size(), 2U);
+  // An adapter made on a wider network has the same layer names but not their shapes.
+  auto wider_options = testing::tiny_flow_options();
+  wider_options.channels = 16;
+  FlowUNet wider(wider_options);
+  LoraStack stack(*net);
+  try {
+    stack.add("wide", Lora(*wider, block_convs(2), 0));
+    FAIL() << "an adapter of other shapes was added";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("another shape"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
