@@ -82,6 +82,9 @@ FlowModel::FlowModel(FlowUNet network, FlowModelSettings settings, const nlohman
   card_.global_context = true;
   card_.licence = about.value("licence", std::string("see the training data's licence"));
   card_.source = source;
+  if (about.contains("adapters") && about.at("adapters").is_array()) {
+    card_.adapters = about.at("adapters");
+  }
   if (!source.empty()) {
     card_.sha256[std::filesystem::path(source).filename().string()] = sha256_file(source);
   }

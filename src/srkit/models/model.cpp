@@ -22,7 +22,8 @@ nlohmann::json to_json(const ModelCard& card) {
           {"tasks", card.tasks},
           {"licence", card.licence},
           {"source", card.source},
-          {"sha256", card.sha256}};
+          {"sha256", card.sha256},
+          {"adapters", card.adapters}};
 }
 
 void Model::set_precision(torch::Dtype dtype) {

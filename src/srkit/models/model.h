@@ -33,6 +33,9 @@ struct ModelCard {
   std::string licence;
   std::string source;                         // where the weights come from (package@version)
   std::map<std::string, std::string> sha256;  // weight file -> digest
+  // LoRA adapters merged into the weights (nn/lora.h), as the file lists them: [{name, rank,
+  // alpha, targets, file}]; empty for most models.
+  nlohmann::json adapters = nlohmann::json::array();
 };
 
 // One input of a model, by parts. Tensors are [N,C,H,W] on the model's device, values in [0,1].
