@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
+#include "srkit/models/registry.h"
 #include "srkit/nn/layers.h"
 
 namespace srkit {
@@ -25,13 +26,34 @@ auto from_model_section(const TrainConfig& config, Parse parse) {
   }
 }
 
-// The generator of training step `step`: the same noise on a resumed run.
+}  // namespace
+
 at::Generator step_generator(uint64_t seed, int64_t step) {
   return at::make_generator<at::CPUGeneratorImpl>(seed * 0x9E3779B97F4A7C15ULL +
                                                   static_cast<uint64_t>(step));
 }
 
-}  // namespace
+nlohmann::json validate_flow_network(ValidationSet& validation, FlowUNet& network,
+                                     const FlowModelSettings& settings, const TrainConfig& config) {
+  const bool was_training = network->is_training();
+  torch::NoGradGuard no_grad;
+  FlowModel model(network, settings, {{"name", config.name}}, "");  // puts it in eval mode
+  ModelInput input;
+  input.steps = config.val_steps;
+  const auto scores = validation.evaluate([&](const torch::Tensor& lr) {
+    input.image = lr.unsqueeze(0);
+    return model.run(input)[0];
+  });
+  network->train(was_training);
+  return {{"psnr_y", scores.psnr_y},
+          {"ssim_y", scores.ssim_y},
+          {"lsd", scores.lsd},
+          {"images", scores.images},
+          {"sampling",
+           {{"solver", flow_solver_name(settings.sampling.solver)},
+            {"steps", config.val_steps},
+            {"seed", 0}}}};
+}
 
 bool is_flow_config(const TrainConfig& config) {
   return config.network.value("architecture", std::string()) == "flow_unet";
@@ -52,16 +74,37 @@ FlowModelSettings flow_settings(const TrainConfig& config) {
   return from_model_section(config, [&] { return flow_model_settings(settings); });
 }
 
+// The model whose outputs a run imitates: a registered name or a model file.
+std::unique_ptr<Model> imitated_model(const TrainConfig& config) {
+  ModelRequest request;
+  request.name_or_path = config.imitate;
+  request.scale = is_model_path(config.imitate) ? 0 : config.scale;
+  auto model = std::filesystem::path(config.imitate).extension() == kModelFileExtension
+                   ? open_model_file(config.imitate)
+                   : load_model(request);
+  if (model->card().scale != config.scale || model->card().task != "sr") {
+    throw usage_error(config.source.string() + ": data.imitate " + config.imitate +
+                      " is not a single-image x" + std::to_string(config.scale) + " upscaler");
+  }
+  model->prepare(torch::kCPU, true);
+  return model;
+}
+
 FlowStep::FlowStep(const TrainConfig& config, ProcessGroup& group)
     : config_(config),
       batches_(config, group.rank(), group.world_size()),
-      settings_(flow_settings(config)),
       rank_(group.rank()),
       world_(group.world_size()) {
-  if (!config.init.empty()) {
-    throw usage_error(config.source.string() + ": init: a flow model trains from scratch");
+  torch::manual_seed(config.seed);
+  if (config.init.empty()) {
+    settings_ = flow_settings(config);
+    network_ = FlowUNet(flow_network_options(config));
+  } else {
+    base_ = read_initial_flow_model(config);
+    settings_ = base_.settings;
+    network_ = base_.network;
   }
-  const auto options = flow_network_options(config);
+  const auto options = network_->options();
   const int64_t multiple = int64_t{1} << (options.multipliers.size() - 1);
   if (config.patches.patch % multiple != 0) {
     throw usage_error(config.source.string() + ": data.patch must be a multiple of " +
@@ -69,15 +112,25 @@ FlowStep::FlowStep(const TrainConfig& config, ProcessGroup& group)
                       std::to_string(options.multipliers.size() - 1) + " times)");
   }
   std::filesystem::create_directories(config.output);
-  torch::manual_seed(config.seed);
-  network_ = FlowUNet(options);
   network_->train();
-  average_network_ = FlowUNet(options);
-  average_ = std::make_unique<ExponentialMovingAverage>(*network_, *average_network_, config.ema);
-  set_channels_last(*network_, true);
-  set_channels_last(*average_network_, true);
-  optimizer_ = make_optimizer(config, network_->parameters());
-  group.broadcast(network_->parameters());
+  if (!config.imitate.empty()) imitated_ = imitated_model(config);
+  if (config.has_lora) {
+    for (auto& p : network_->parameters()) p.requires_grad_(false);
+    adapter_ = new_adapter(*network_, config);
+    stack_ = std::make_unique<LoraStack>(*network_);
+    stack_->add(config.name, adapter_);
+    set_channels_last(*network_, true);
+    optimizer_ = make_optimizer(config, adapter_->parameters());
+    group.broadcast(adapter_->parameters());
+  } else {
+    average_network_ = FlowUNet(options);
+    average_ =
+        std::make_unique<ExponentialMovingAverage>(*network_, *average_network_, config.ema);
+    set_channels_last(*network_, true);
+    set_channels_last(*average_network_, true);
+    optimizer_ = make_optimizer(config, network_->parameters());
+    group.broadcast(network_->parameters());
+  }
 
   if (!config.val_folder.empty() && group.rank() == 0) {
     validation_ = std::make_unique<ValidationSet>(config.val_folder, config.scale, config.val_crop);
@@ -85,15 +138,28 @@ FlowStep::FlowStep(const TrainConfig& config, ProcessGroup& group)
 }
 
 std::vector<std::pair<std::string, torch::nn::Module*>> FlowStep::modules() {
+  if (adapter_) return {{"adapter", adapter_.get()}};  // the base is init's, unchanged
   return {{"network", network_.get()}, {"average", average_network_.get()}};
 }
 
-std::vector<StepUpdate> FlowStep::updates() { return {{optimizer_.get(), network_->parameters()}}; }
+std::vector<StepUpdate> FlowStep::updates() {
+  if (adapter_) return {{optimizer_.get(), adapter_->parameters()}};
+  return {{optimizer_.get(), network_->parameters()}};
+}
+
+torch::Tensor FlowStep::target(const Batch& batch) {
+  if (!imitated_) return batch.hr;
+  torch::NoGradGuard no_grad;
+  ModelInput input;
+  input.image = batch.lr;
+  return imitated_->run(input).clamp(0, 1);
+}
 
 StepLosses FlowStep::losses(size_t, int64_t step) {
   const auto batch = batches_.next();
   const auto condition = flow_condition(batch.lr, settings_);
-  const auto x = flow_target(batch.hr, condition, settings_);
+  const auto x = flow_target(target(batch), condition, settings_);
+  if (stack_) stack_->apply();  // the layers read base + the adapter, with the graph to it
   // The noise and levels of the whole batch over all ranks, of which this rank takes the rows
   // of its samples (the loader deals sample i of a step to rank i mod world): data-parallel runs
   // draw what one process with the combined batch draws.
@@ -115,7 +181,9 @@ StepLosses FlowStep::losses(size_t, int64_t step) {
   return {loss.total, torch::tensor(loss.terms, torch::kDouble)};
 }
 
-void FlowStep::after_updates() { average_->update(*network_); }
+void FlowStep::after_updates() {
+  if (average_) average_->update(*network_);
+}
 
 nlohmann::json FlowStep::log_record(const torch::Tensor& values) const {
   return {{"epoch", batches_.last_epoch()},
@@ -127,48 +195,39 @@ nlohmann::json FlowStep::state(int /*world_size*/) const {
   // Where the samples stand over all ranks, so that a run can resume on another number of
   // processes and continue the same sequence of samples.
   auto state = batches_.state();
-  state["ema_updates"] = average_->updates();
+  if (average_) state["ema_updates"] = average_->updates();
   return state;
 }
 
 void FlowStep::restore(const nlohmann::json& state, int /*world_size*/) {
-  average_->set_updates(state.at("ema_updates").get<int64_t>());
+  if (average_) average_->set_updates(state.at("ema_updates").get<int64_t>());
   batches_.restore(state);
   set_channels_last(*network_, true);
-  set_channels_last(*average_network_, true);
+  if (average_network_) set_channels_last(*average_network_, true);
 }
 
-FlowUNet& FlowStep::exported() { return config_.ema > 0 ? average_network_ : network_; }
+FlowUNet& FlowStep::exported() { return average_ && config_.ema > 0 ? average_network_ : network_; }
 
 void FlowStep::export_model(const std::filesystem::path& path, int64_t steps) {
-  save_flow_model(path, *exported(), settings_,
-                  {{"name", config_.name},
-                   {"trained_by", "srkit train"},
-                   {"config", config_.source.filename().string()},
-                   {"steps", steps},
-                   {"weights", config_.ema > 0 ? "ema" : "raw"}});
+  nlohmann::json about = {{"name", config_.name},
+                          {"trained_by", "srkit train"},
+                          {"config", config_.source.filename().string()},
+                          {"steps", steps},
+                          {"weights", config_.ema > 0 ? "ema" : "raw"}};
+  if (!config_.imitate.empty()) about["imitates"] = config_.imitate;
+  if (adapter_) {
+    export_adapted_flow_model(path, base_, config_.name, adapter_, about);
+  } else {
+    if (!config_.init.empty()) about["base"] = base_.identity;
+    save_flow_model(path, *exported(), settings_, about);
+  }
 }
 
 nlohmann::json FlowStep::validate() {
   if (!validation_) return nullptr;
-  auto& judged = exported();
-  const bool was_training = judged->is_training();
-  FlowModel model(judged, settings_, {{"name", config_.name}}, "");  // puts it in eval mode
-  ModelInput input;
-  input.steps = config_.val_steps;
-  const auto scores = validation_->evaluate([&](const torch::Tensor& lr) {
-    input.image = lr.unsqueeze(0);
-    return model.run(input)[0];
-  });
-  judged->train(was_training);
-  return {{"psnr_y", scores.psnr_y},
-          {"ssim_y", scores.ssim_y},
-          {"lsd", scores.lsd},
-          {"images", scores.images},
-          {"sampling",
-           {{"solver", flow_solver_name(settings_.sampling.solver)},
-            {"steps", config_.val_steps},
-            {"seed", 0}}}};
+  torch::NoGradGuard no_grad;
+  if (stack_) stack_->apply();  // constants: base + the adapter as trained so far
+  return validate_flow_network(*validation_, exported(), settings_, config_);
 }
 
 }  // namespace srkit

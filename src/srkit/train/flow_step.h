@@ -6,6 +6,11 @@
 // 4's loss in its FFT half-plane or full-plane form). An exponential moving average of the
 // weights is what validation samples and the export holds.
 //
+// Fine-tuning starts from a trained flow model (init: its .srkit file, whose settings it keeps):
+// all weights, or (a `lora` section) only a new LoRA adapter, exported merged into the model and
+// apart (train/flow_tuning.h). `data.imitate: MODEL` trains toward MODEL's output on each LR patch
+// instead of the HR patch: AS-DPO's adversary, which learns what a baseline upscaler paints.
+//
 //   model: {architecture: flow_unet, scale: 4, channels: 32, residual: true, steps: 28}
 //   flow: {logit_mean: 0, logit_std: 1}
 //   loss: [{type: sobolev, s: 1.5, transform: fft}]
@@ -13,9 +18,13 @@
 
 #include <memory>
 
+#include <ATen/core/Generator.h>
+
 #include "srkit/data/datasets.h"
 #include "srkit/models/flow_model.h"
+#include "srkit/nn/lora.h"
 #include "srkit/train/ema.h"
+#include "srkit/train/flow_tuning.h"
 #include "srkit/train/train_config.h"
 #include "srkit/train/training_loop.h"
 #include "srkit/train/validation.h"
@@ -29,6 +38,14 @@ bool is_flow_config(const TrainConfig& config);
 // and the key.
 FlowUNetOptions flow_network_options(const TrainConfig& config);
 FlowModelSettings flow_settings(const TrainConfig& config);
+
+// Validation of a flow network (its samples at config.val_steps steps, seed 0, the model's solver)
+// on the leading rank: the log record. The network's train/eval mode is kept.
+nlohmann::json validate_flow_network(ValidationSet& validation, FlowUNet& network,
+                                     const FlowModelSettings& settings, const TrainConfig& config);
+
+// The generator of training step `step`: the same noise on a resumed run.
+at::Generator step_generator(uint64_t seed, int64_t step);
 
 class FlowStep : public TrainingStep {
  public:
@@ -47,11 +64,17 @@ class FlowStep : public TrainingStep {
 
  private:
   FlowUNet& exported();
+  // The patch the flow is trained toward: the HR patch, or the imitated model's output.
+  torch::Tensor target(const Batch& batch);
 
   const TrainConfig& config_;
   TrainingBatches batches_;  // first: a batch that does not split is refused before any work
+  InitialFlowModel base_;    // of a fine-tuning run (config.init)
   FlowModelSettings settings_;
   FlowUNet network_{nullptr}, average_network_{nullptr};
+  Lora adapter_{nullptr};  // a LoRA run's: the only weights trained
+  std::unique_ptr<LoraStack> stack_;
+  std::unique_ptr<Model> imitated_;  // data.imitate
   std::unique_ptr<ExponentialMovingAverage> average_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::unique_ptr<ValidationSet> validation_;  // on rank 0, when configured

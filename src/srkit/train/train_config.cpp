@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
+#include "srkit/models/model_archive.h"
 #include "srkit/train/yaml_config.h"
 
 namespace srkit {
@@ -24,6 +25,33 @@ LossTerm read_loss(ConfigSection term, const std::string& file) {
   }
   term.finish();
   return loss;
+}
+
+// Whether `init` is a flow model file (opening it: a setup Error naming a missing or damaged one).
+bool is_flow_model_file(const std::string& init) {
+  if (std::filesystem::path(init).extension() != kModelFileExtension) return false;
+  return ModelArchive(init).architecture() == "flow_unet";
+}
+
+PreferenceSettings read_preference(ConfigSection section, const std::string& file) {
+  PreferenceSettings p;
+  p.beta_raw = section.number("beta", 4000, 1e-6, 1e9);
+  auto energy = section.value("energy");
+  if (energy.is_null()) energy = {{"type", "sobolev"}};
+  p.energy = read_loss(ConfigSection(energy, "preference.energy", file), file);
+  if (p.energy.type != "sobolev" && p.energy.type != "mse") {
+    throw usage_error(file + ": preference.energy type " + p.energy.type +
+                      ": use sobolev (S-DPO) or mse (Euclidean DPO)");
+  }
+  const auto noise = section.get<std::string>("noise", "independent");
+  if (noise != "independent" && noise != "shared") {
+    throw usage_error(file + ": preference.noise " + noise + ": use independent or shared");
+  }
+  p.shared_noise = noise == "shared";
+  p.adversary = section.get<std::string>("adversary", "");
+  p.trust_region = section.number("trust_region", 0.1, 0, 1);
+  section.finish();
+  return p;
 }
 
 }  // namespace
@@ -54,6 +82,7 @@ TrainConfig read_train_config(const std::filesystem::path& yaml) {
                           c.init + "'s); keep only model.scale");
       }
     }
+    if (is_flow_model_file(c.init)) c.network["architecture"] = "flow_unet";
   }
   // make_network checks the model keys.
 
@@ -72,13 +101,14 @@ TrainConfig read_train_config(const std::filesystem::path& yaml) {
   c.batch = data.integer("batch", 16, 1, 65536);
   c.workers = static_cast<int>(data.integer("workers", 2, 1, 256));
   c.seed = static_cast<uint64_t>(data.integer("seed", 1, 0, INT64_MAX));
+  const bool flow = c.network.value("architecture", std::string()) == "flow_unet";
+  if (flow) c.imitate = data.get<std::string>("imitate", "");
   data.finish();
 
   auto validation = top.section("validation");
   c.val_folder = validation.get<std::string>("folder", "");
   c.val_every = validation.integer("every", 500, 1, INT64_MAX);
   c.val_crop = validation.integer("crop", 256, 0, 1 << 20);
-  const bool flow = c.network.value("architecture", std::string()) == "flow_unet";
   if (flow) c.val_steps = validation.integer("steps", 4, 1, 1000);
   validation.finish();
 
@@ -87,6 +117,32 @@ TrainConfig read_train_config(const std::filesystem::path& yaml) {
     c.logit_mean = noise.number("logit_mean", 0.0, -10, 10);
     c.logit_std = noise.number("logit_std", 1.0, 1e-3, 10);
     noise.finish();
+    if (top.has("lora")) {
+      c.has_lora = true;
+      try {
+        c.lora = lora_options(top.value("lora"));
+      } catch (const Error& e) {
+        if (e.kind() != ErrorKind::kUsage) throw;
+        throw usage_error(file + ": " + e.what());
+      }
+    }
+    if (top.has("preference")) {
+      c.has_preference = true;
+      c.preference = read_preference(top.section("preference"), file);
+    }
+    const bool tunes = c.has_lora || c.has_preference || !c.imitate.empty();
+    if (tunes && c.init.empty()) {
+      throw usage_error(file + ": lora, preference and data.imitate fine-tune a trained flow "
+                        "model: set init to its .srkit file");
+    }
+    if (c.has_preference && !c.has_lora) {
+      throw usage_error(file + ": preference trains a LoRA adapter on the init model: add a "
+                        "lora section (rank, alpha, targets)");
+    }
+    if (c.has_preference && !c.imitate.empty()) {
+      throw usage_error(file + ": data.imitate and preference do not go together (the winner is "
+                        "the HR photo)");
+    }
   }
 
   const auto& losses = top.value("loss");
@@ -104,6 +160,9 @@ TrainConfig read_train_config(const std::filesystem::path& yaml) {
   static_cast<OptimizerSchedule&>(c) = read_optimizer_schedule(top, OptimizerSchedule{});
 
   c.ema = top.number("ema", 0.999, 0, 0.999999);
+  if ((c.has_lora || c.has_preference) && c.ema > 0) {
+    throw usage_error(file + ": ema: a LoRA run exports its adapter's own weights; set ema: 0");
+  }
   c.checkpoint_every = top.integer("checkpoint_every", 500, 1, INT64_MAX);
   c.log_every = top.integer("log_every", 10, 1, INT64_MAX);
   top.finish();

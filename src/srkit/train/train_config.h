@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "srkit/data/datasets.h"
+#include "srkit/nn/lora.h"
 #include "srkit/train/losses.h"
 #include "srkit/train/run_settings.h"
 
@@ -24,10 +25,29 @@ struct LossTerm {
   double eps = 1e-3;       // for charbonnier
 };
 
+// Preference alignment of a flow model (seed 001; train/preference_step.h): the `preference`
+// section of a config whose init is the SFT flow model and whose `lora` is the adapter trained.
+struct PreferenceSettings {
+  double beta_raw = 4000;  // the authors' beta_raw: an effective beta of 2000
+  // The per-sample energy of a velocity residual: sobolev (S-DPO; its s, transform and
+  // frequency_scale) or mse (the Euclidean ablation).
+  LossTerm energy;
+  // Winner and data-loser drawn with independent noise and levels (the authors' code), or the
+  // classic Diffusion-DPO's shared ones.
+  bool shared_noise = false;
+  // AS-DPO: an adapter file trained on the init model to imitate a baseline upscaler (a flow run
+  // with data.imitate), and the trust region lambda of the adversarial loser; empty = S-DPO.
+  std::filesystem::path adversary;
+  double trust_region = 0.1;
+};
+
 // The optimiser, schedule and output fields (lr, steps, name, output, ...) come from RunSettings.
 struct TrainConfig : RunSettings {
   nlohmann::json network;  // model: {architecture, scale, hyperparameters} for make_network
-  std::string init;        // a registered RDN/RRDN model whose imported weights start training
+  // What training starts from: a registered RDN/RRDN model whose imported weights start training,
+  // or a model file (.srkit) of the architecture trained; for a flow model (model.architecture
+  // may then be left out), its settings too.
+  std::string init;
   int64_t scale = 4;
 
   std::filesystem::path train_folder;     // HR photos
@@ -49,6 +69,16 @@ struct TrainConfig : RunSettings {
   // with (the model's solver, seed 0).
   double logit_mean = 0, logit_std = 1;
   int64_t val_steps = 4;
+  // Flow models: a model (registered name or file) whose output on each LR patch replaces the HR
+  // patch as the target (data.imitate: AS-DPO's adversary imitates a baseline upscaler).
+  std::string imitate;
+  // Flow models: train only a new LoRA adapter on the init model (`lora` section); absent = train
+  // all weights.
+  bool has_lora = false;
+  LoraOptions lora;
+  // Flow models: preference alignment instead of the flow loss (`preference` section).
+  bool has_preference = false;
+  PreferenceSettings preference;
 };
 
 // Reads and checks a config. Throws a usage Error naming the file and the key for unknown keys,
