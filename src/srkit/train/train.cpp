@@ -1,11 +1,16 @@
 #include "srkit/train/train.h"
 
 #include "srkit/train/flow_step.h"
+#include "srkit/train/preference_step.h"
 #include "srkit/train/regression_step.h"
 
 namespace srkit {
 
 TrainResult train(const TrainConfig& config, const TrainOptions& options, ProcessGroup& group) {
+  if (config.has_preference) {
+    PreferenceStep step(config, group);
+    return run_training(step, config, options, group);
+  }
   if (is_flow_config(config)) {
     FlowStep step(config, group);
     return run_training(step, config, options, group);
