@@ -188,10 +188,11 @@ int run_train(TrainArgs args) {
                                result.checkpoint.string()));
   if (!result.validation.is_null()) {
     const auto& v = result.validation;
-    say(args.common, fmt::format("validation (the exported weights, {} photos): PSNR-Y {:.3f} dB, SSIM-Y "
-                                 "{:.4f}, LSD {:.3f}",
-                                 v.at("images").get<int64_t>(), v.at("psnr_y").get<double>(),
-                                 v.at("ssim_y").get<double>(), v.at("lsd").get<double>()));
+    say(args.common,
+        fmt::format("validation (the exported weights, {} photos): PSNR-Y {:.3f} dB, SSIM-Y "
+                    "{:.4f}, LSD {:.3f}",
+                    v.at("images").get<int64_t>(), v.at("psnr_y").get<double>(),
+                    v.at("ssim_y").get<double>(), v.at("lsd").get<double>()));
   }
   if (args.common.json) print_json(to_json(result));
   if (!result.finished && interrupted()) {

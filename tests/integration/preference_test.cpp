@@ -152,9 +152,9 @@ TEST(Preference, SDpoStartsAtLog2ResumesExactlyAndExportsTheAdapterMerged) {
   // The aligned model upscales, and its card lists the adapter.
   const auto photo = read_image(testing::data_path("samples/butterfly.png")).pixels;
   write_image(dir / "small.png", photo.slice(1, 0, 24).slice(2, 0, 32), 8);
-  const auto up = run_srkit("upscale " + (dir / "small.png").string() + " -o " +
-                            (dir / "up.png").string() + " --json -q --model " +
-                            (dir / "whole/whole.srkit").string());
+  const auto up =
+      run_srkit("upscale " + (dir / "small.png").string() + " -o " + (dir / "up.png").string() +
+                " --json -q --model " + (dir / "whole/whole.srkit").string());
   ASSERT_EQ(up.exit_code, 0) << up.err;
   EXPECT_TRUE(contains(up.out, "\"adapters\"")) << up.out;
 }
@@ -164,8 +164,8 @@ TEST(Preference, AsDpoTakesAnAdversaryThatImitatesAModelOnTheSameInit) {
   const auto folders = photo_folders(dir);
   const auto init = sft_model(dir, "sft", 1);
   // The adversary: the flow loss toward another upscaler's outputs, on a LoRA adapter.
-  const auto adversary = tuning_config(dir, folders, "adversary", init, "",
-                                       "  imitate: default\n", /*steps=*/3);
+  const auto adversary =
+      tuning_config(dir, folders, "adversary", init, "", "  imitate: default\n", /*steps=*/3);
   const auto trained = run_srkit("train --threads 2 -q --config " + adversary.string());
   ASSERT_EQ(trained.exit_code, 0) << trained.err;
   const auto adapter = dir / "adversary/adversary.lora.srkit";
@@ -213,14 +213,13 @@ TEST(Preference, ConfigsThatCannotAlignAreUsageErrorsNamingTheKey) {
   const std::string lora = "lora: {rank: 2, targets: ['.*conv1']}\n";
   expect_refused(config(init_line, "", kSobolevDpo + "ema: 0\n"), "add a lora section");
   expect_refused(config(init_line, lora, kSobolevDpo), "set ema: 0");
-  expect_refused(config(init_line, lora,
-                        "preference:\n  energy: {type: l1}\nema: 0\n"),
+  expect_refused(config(init_line, lora, "preference:\n  energy: {type: l1}\nema: 0\n"),
                  "preference.energy");
   expect_refused(config(init_line, lora, "preference:\n  noise: coupled\nema: 0\n"),
                  "preference.noise");
-  expect_refused(config(init_line, "lora: {rank: 2, targets: ['nothing']}\n",
-                        kSobolevDpo + "ema: 0\n"),
-                 "'nothing'");
+  expect_refused(
+      config(init_line, "lora: {rank: 2, targets: ['nothing']}\n", kSobolevDpo + "ema: 0\n"),
+      "'nothing'");
 }
 
 }  // namespace

@@ -28,8 +28,8 @@ struct ModelCard {
   // Some output pixels depend on the whole input (squeeze-excitation's global means): tiles are
   // not independent, so the engine runs the whole image at once unless a tile size is forced.
   bool global_context = false;
-  std::vector<std::string> inputs;        // named extra inputs it needs (ModelInput::extras)
-  std::vector<std::string> tasks;         // the tasks a multi-task model was trained for
+  std::vector<std::string> inputs;  // named extra inputs it needs (ModelInput::extras)
+  std::vector<std::string> tasks;   // the tasks a multi-task model was trained for
   std::string licence;
   std::string source;                         // where the weights come from (package@version)
   std::map<std::string, std::string> sha256;  // weight file -> digest

@@ -74,6 +74,8 @@ FlowModelSettings flow_settings(const TrainConfig& config) {
   return from_model_section(config, [&] { return flow_model_settings(settings); });
 }
 
+namespace {
+
 // The model whose outputs a run imitates: a registered name or a model file.
 std::unique_ptr<Model> imitated_model(const TrainConfig& config) {
   ModelRequest request;
@@ -89,6 +91,8 @@ std::unique_ptr<Model> imitated_model(const TrainConfig& config) {
   model->prepare(torch::kCPU, true);
   return model;
 }
+
+}  // namespace
 
 FlowStep::FlowStep(const TrainConfig& config, ProcessGroup& group)
     : config_(config),
@@ -124,8 +128,7 @@ FlowStep::FlowStep(const TrainConfig& config, ProcessGroup& group)
     group.broadcast(adapter_->parameters());
   } else {
     average_network_ = FlowUNet(options);
-    average_ =
-        std::make_unique<ExponentialMovingAverage>(*network_, *average_network_, config.ema);
+    average_ = std::make_unique<ExponentialMovingAverage>(*network_, *average_network_, config.ema);
     set_channels_last(*network_, true);
     set_channels_last(*average_network_, true);
     optimizer_ = make_optimizer(config, network_->parameters());

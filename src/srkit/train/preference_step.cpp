@@ -70,9 +70,9 @@ StepLosses PreferenceStep::losses(size_t, int64_t step) {
     return torch::randn(shape, generator, winner.options()).index_select(0, rows);
   };
   const auto draw_levels = [&] {
-    return torch::sigmoid(config_.logit_mean +
-                          config_.logit_std *
-                              torch::randn({config_.batch}, generator, winner.options()))
+    return torch::sigmoid(config_.logit_mean + config_.logit_std * torch::randn({config_.batch},
+                                                                                generator,
+                                                                                winner.options()))
         .index_select(0, rows);
   };
   const auto noise_w = draw_noise();
@@ -119,13 +119,13 @@ StepLosses PreferenceStep::losses(size_t, int64_t step) {
   stack_->apply();
   const auto policy = energy(network_->forward(x_s, conditions, level) - target).chunk(parts);
 
-  const auto data = dpo_loss({policy[0], policy[1], reference[0], reference[1]},
-                             preference.beta_raw);
+  const auto data =
+      dpo_loss({policy[0], policy[1], reference[0], reference[1]}, preference.beta_raw);
   auto total = data.loss;
   std::vector<double> values{data.loss.item<double>(), data.margin, data.accuracy};
   if (adversary_) {
-    const auto adversarial = dpo_loss({policy[0], policy[2], reference[0], reference[2]},
-                                      preference.beta_raw);
+    const auto adversarial =
+        dpo_loss({policy[0], policy[2], reference[0], reference[2]}, preference.beta_raw);
     total = total + adversarial.loss;
     values.insert(values.end(),
                   {adversarial.loss.item<double>(), adversarial.margin, adversarial.accuracy});
@@ -143,8 +143,7 @@ nlohmann::json PreferenceStep::log_record(const torch::Tensor& values) const {
       {"mean_noise_level", mean_level_}};
   int64_t next = 3;
   if (adversary_) {
-    record["adversarial_loser"] = {
-        {"loss", v(3)}, {"reward_margin", v(4)}, {"accuracy", v(5)}};
+    record["adversarial_loser"] = {{"loss", v(3)}, {"reward_margin", v(4)}, {"accuracy", v(5)}};
     next = 6;
   }
   record["energy"] = {{"winner", v(next)}, {"data_loser", v(next + 1)}};

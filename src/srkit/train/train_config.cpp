@@ -132,15 +132,18 @@ TrainConfig read_train_config(const std::filesystem::path& yaml) {
     }
     const bool tunes = c.has_lora || c.has_preference || !c.imitate.empty();
     if (tunes && c.init.empty()) {
-      throw usage_error(file + ": lora, preference and data.imitate fine-tune a trained flow "
+      throw usage_error(file +
+                        ": lora, preference and data.imitate fine-tune a trained flow "
                         "model: set init to its .srkit file");
     }
     if (c.has_preference && !c.has_lora) {
-      throw usage_error(file + ": preference trains a LoRA adapter on the init model: add a "
+      throw usage_error(file +
+                        ": preference trains a LoRA adapter on the init model: add a "
                         "lora section (rank, alpha, targets)");
     }
     if (c.has_preference && !c.imitate.empty()) {
-      throw usage_error(file + ": data.imitate and preference do not go together (the winner is "
+      throw usage_error(file +
+                        ": data.imitate and preference do not go together (the winner is "
                         "the HR photo)");
     }
   }

@@ -4,8 +4,9 @@
 // the all-reduce of gradients and losses over data-parallel ranks, gradient clipping, the
 // optimiser updates, checkpoints with exact resumption, validation and log cadence, the JSON-lines
 // log, throughput, Ctrl-C, --stop-after and time limits. A TrainingStep owns what differs: its
-// networks, its data, its losses, what it exports. Three steps exist (train/regression_step.h,
-// train/guided_step.h, train/flow_step.h); a step may hold several networks and optimisers: a
+// networks, its data, its losses, what it exports. Four steps exist (train/regression_step.h,
+// train/guided_step.h, train/flow_step.h, train/preference_step.h); a step may hold several
+// networks and optimisers: a
 // frozen reference scored on the same batch as a policy, or two networks updated alternately
 // (docs/architecture.md).
 //
