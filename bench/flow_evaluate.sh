@@ -13,14 +13,19 @@
 #   FLOW_EVAL_STEPS="1 4 28" chooses the steps. Writes docs/generative/spectra.svg and
 #   docs/generative/flow_grid.png (each loss's run of the lowest training seed), prints markdown
 #   tables.
+# The preference study (bench/preference_study.sh) evaluates its runs the same way, choosing by
+#   FLOW_RUNS (default out/flow_study), FLOW_EVAL_OUT (out/flow_eval), FLOW_PLOT (the variants the
+#   plot and grid show: "mse sobolev"), FLOW_PLOT_STEPS ("1 28"), FLOW_GRID_SEEDS ("0 1"),
+#   FLOW_SPECTRA and FLOW_GRID (the figures' paths). A sampled folder whose metrics are newer than
+#   its model file is reused, not sampled again.
 # conformal: the MSE run of the lowest training seed, 4 Euler steps, calibrated on 96 px crops of data/samples
 #   (LR: MATLAB bicubic) with 8 samples, scored by the spread over seeds and, for comparison, over
 #   flips and rotations of the seed-0 sample; checked on 96 px crops of data/holdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 srkit=${SRKIT:-build/srkit}
-runs=out/flow_study
-out=out/flow_eval
+runs=${FLOW_RUNS:-out/flow_study}
+out=${FLOW_EVAL_OUT:-out/flow_eval}
 parts=("$@")
 [ ${#parts[@]} -eq 0 ] && parts=(quality conformal)
 mkdir -p "$out" docs/generative
@@ -28,14 +33,16 @@ g++ -O2 -std=c++17 bench/generative/spectra.cpp -o "$out/spectra" $(pkg-config -
 g++ -O1 -std=c++17 bench/quality/crop_grid.cpp -o "$out/crop_grid" $(pkg-config --cflags --libs opencv4)
 
 models=()
-for m in "$runs"/flow_*_seed*/flow_*_seed*.srkit; do [ -f "$m" ] && models+=("$m"); done
+for m in "$runs"/flow_*_seed*/flow_*_seed*.srkit; do
+  [[ -f "$m" && $m != *.lora.srkit ]] && models+=("$m")  # not the adapters beside LoRA runs
+done
 [ ${#models[@]} -gt 0 ] || { echo "flow_evaluate: no trained runs in $runs (bench/flow_study.sh train)" >&2; exit 2; }
 
-# first_run LOSS: the name of the trained run of that loss with the lowest training seed (the
-# plot's and the grid's); fails when there is none.
+# first_run VARIANT: the name of the trained run of that variant (loss) with the lowest training
+# seed (the plot's and the grid's); fails when there is none.
 first_run() {
   local m
-  m=$(printf '%s\n' "${models[@]}" | grep "/flow_${1}_seed" | sort -V | head -1)
+  m=$(printf '%s\n' "${models[@]}" | grep "/flow_${1}_seed[0-9]*/" | sort -V | head -1)
   [ -n "$m" ] && basename "$m" .srkit
 }
 
@@ -69,6 +76,7 @@ quality() {
     run=$(basename "$m" .srkit)
     for steps in ${FLOW_EVAL_STEPS:-1 4 28}; do
       for seed in 0 1; do
+        [ "$out/${run}_${steps}_s$seed.noref.json" -nt "$m" ] && continue  # sampled already
         upscale "${run}_${steps}_s$seed" --model "$m" --steps "$steps" --seed "$seed"
       done
       local spread=0 n=0
@@ -89,15 +97,15 @@ quality() {
     if [ -d "$out/$label" ]; then specs+=("$label=$out/$label"); else specs+=("$label=$out/${label}_s0"); fi
   done
   "$out/spectra" bands "$out/spectra_all.svg" "$out/hr" "${specs[@]}" >"$out/spectra.json"
-  # The plot shows bicubic, x4plus and each loss's first run at 1 and 28 steps.
+  # The plot shows bicubic, x4plus and each variant's first run at 1 and 28 steps.
   local plot=("bicubic=$out/bicubic" "realesrgan-x4plus=$out/realesrgan-x4plus") loss run steps seed
-  for loss in mse sobolev; do
+  for loss in ${FLOW_PLOT:-mse sobolev}; do
     run=$(first_run "$loss") || continue
-    for steps in 1 28; do
+    for steps in ${FLOW_PLOT_STEPS:-1 28}; do
       [ -d "$out/${run}_${steps}_s0" ] && plot+=("flow ${loss} ${steps} steps=$out/${run}_${steps}_s0")
     done
   done
-  "$out/spectra" bands docs/generative/spectra.svg "$out/hr" "${plot[@]}" >/dev/null
+  "$out/spectra" bands "${FLOW_SPECTRA:-docs/generative/spectra.svg}" "$out/hr" "${plot[@]}" >/dev/null
   python3 - "$out" "${labels[@]}" <<'EOF'
 import json, os, sys
 out, labels = sys.argv[1], sys.argv[2:]
@@ -130,14 +138,14 @@ EOF
   local name=graf1_0.png
   local grid=("LR x4 (nearest)=$out/lr/$name" "bicubic=$out/bicubic/$name"
     "Real-ESRGAN x4plus=$out/realesrgan-x4plus/$name")
-  for loss in mse sobolev; do
+  for loss in ${FLOW_PLOT:-mse sobolev}; do
     run=$(first_run "$loss") || continue
-    for seed in 0 1; do
+    for seed in ${FLOW_GRID_SEEDS:-0 1}; do
       [ -d "$out/${run}_28_s$seed" ] && grid+=("flow $loss, seed $seed=$out/${run}_28_s$seed/$name")
     done
   done
   grid+=("HR=$out/hr/$name")
-  "$out/crop_grid" docs/generative/flow_grid.png 64 64 128 2 "${grid[@]}"
+  "$out/crop_grid" "${FLOW_GRID:-docs/generative/flow_grid.png}" 64 64 128 2 "${grid[@]}"
 }
 
 conformal() {
