@@ -16,8 +16,9 @@
 # The preference study (bench/preference_study.sh) evaluates its runs the same way, choosing by
 #   FLOW_RUNS (default out/flow_study), FLOW_EVAL_OUT (out/flow_eval), FLOW_PLOT (the variants the
 #   plot and grid show: "mse sobolev"), FLOW_PLOT_STEPS ("1 28"), FLOW_GRID_SEEDS ("0 1"),
-#   FLOW_SPECTRA and FLOW_GRID (the figures' paths). A sampled folder whose metrics are newer than
-#   its model file is reused, not sampled again.
+#   FLOW_SPECTRA and FLOW_GRID (the figures' paths), FLOW_SAMPLING_SEEDS ("0 1"; with one seed
+#   there is no spread: "-"). A sampled folder whose metrics are newer than its model file is
+#   reused, not sampled again.
 # conformal: the MSE run of the lowest training seed, 4 Euler steps, calibrated on 96 px crops of data/samples
 #   (LR: MATLAB bicubic) with 8 samples, scored by the spread over seeds and, for comparison, over
 #   flips and rotations of the seed-0 sample; checked on 96 px crops of data/holdout.
@@ -75,10 +76,13 @@ quality() {
     local run
     run=$(basename "$m" .srkit)
     for steps in ${FLOW_EVAL_STEPS:-1 4 28}; do
-      for seed in 0 1; do
+      for seed in ${FLOW_SAMPLING_SEEDS:-0 1}; do
         [ "$out/${run}_${steps}_s$seed.noref.json" -nt "$m" ] && continue  # sampled already
         upscale "${run}_${steps}_s$seed" --model "$m" --steps "$steps" --seed "$seed"
       done
+      labels+=("${run}_${steps}")
+      rm -f "$out/${run}_${steps}.spread"
+      [ "${FLOW_SAMPLING_SEEDS:-0 1}" = "0 1" ] || continue
       local spread=0 n=0
       for f in "$out/hr"/*.png; do
         local name
@@ -88,7 +92,6 @@ quality() {
         n=$((n + 1))
       done
       python3 -c "print($spread / $n)" >"$out/${run}_${steps}.spread"
-      labels+=("${run}_${steps}")
     done
   done
   # The spectra: every method against the HR crops (sampled methods: seed 0).
@@ -106,14 +109,14 @@ quality() {
     done
   done
   "$out/spectra" bands "${FLOW_SPECTRA:-docs/generative/spectra.svg}" "$out/hr" "${plot[@]}" >/dev/null
-  python3 - "$out" "${labels[@]}" <<'EOF'
+  python3 - "$out" "${FLOW_SAMPLING_SEEDS:-0 1}" "${labels[@]}" <<'EOF'
 import json, os, sys
-out, labels = sys.argv[1], sys.argv[2:]
+out, seeds, labels = sys.argv[1], sys.argv[2].split(), sys.argv[3:]
 spectra = json.load(open(f"{out}/spectra.json"))["methods"]
 print("| method | PSNR-Y dB | SSIM-Y | LSD dB | BRISQUE | NIQE | spectrum error dB, bands 0-1/16, -1/8, -1/4, -1/2 | spread (Y) | s/Mpx |")
 print("|---|---|---|---|---|---|---|---|---|")
 for label in labels:
-    folders = [label] if os.path.isdir(f"{out}/{label}") else [f"{label}_s0", f"{label}_s1"]
+    folders = [label] if os.path.isdir(f"{out}/{label}") else [f"{label}_s{s}" for s in seeds]
     keys = ("psnr", "ssim", "lsd", "brisque", "niqe")
     sums = dict.fromkeys(keys, 0.0)
     seconds = pixels = 0.0
@@ -128,7 +131,9 @@ for label in labels:
             seconds += image["seconds"]
             pixels += image["out_width"] * image["out_height"]
     spread_file = f"{out}/{label}.spread"
-    spread = f"{float(open(spread_file).read()):.2f}" if os.path.exists(spread_file) else "0"
+    sampled = not os.path.isdir(f"{out}/{label}")
+    spread = (f"{float(open(spread_file).read()):.2f}" if os.path.exists(spread_file)
+              else "-" if sampled else "0")
     bands = ", ".join(f"{b:.1f}" for b in spectra[label]["band_error_db"])
     print(f"| {label} | {sums['psnr']:.2f} | {sums['ssim']:.4f} | {sums['lsd']:.2f} | "
           f"{sums['brisque']:.1f} | {sums['niqe']:.2f} | {bands} | {spread} | {seconds / pixels * 1e6:.1f} |")

@@ -9,7 +9,8 @@
 #   bash bench/preference_study.sh asdpo1        AS-DPO with each adversary, training seed 1
 #   bash bench/preference_study.sh asdpo2        the same, training seed 2
 #   bash bench/preference_study.sh evaluate      the table, spectra and crop grid (bench/flow_evaluate.sh,
-#                                                28 Euler steps, sampling seeds 0 and 1) and the DPO curves
+#                                                28 Euler steps, sampling seeds $PREFERENCE_SAMPLING_SEEDS,
+#                                                default "0 1") and the DPO curves
 # Training budget (CPU, stated in docs/generative.md): each run is its shipped config
 # (configs/flow_x4_{adversary_x4plus,adversary_rdn,dpo_euclidean,sdpo,asdpo,asdpo_rdn}.yaml) with
 # init = $PREFERENCE_SFT, data.seed = the training seed, schedule.steps = $ADVERSARY_STEPS for the
@@ -68,6 +69,7 @@ evaluate() {
   mkdir -p "$out/flow_sft_seed2"
   ln -sf "$(realpath "$sft")" "$out/flow_sft_seed2/flow_sft_seed2.srkit"
   FLOW_RUNS=$out FLOW_EVAL_OUT=out/preference_eval FLOW_EVAL_STEPS=28 \
+    FLOW_SAMPLING_SEEDS=${PREFERENCE_SAMPLING_SEEDS:-0 1} \
     FLOW_PLOT="sft dpo_euclidean sdpo asdpo asdpo_rdn" FLOW_PLOT_STEPS=28 FLOW_GRID_SEEDS=0 \
     FLOW_SPECTRA=docs/generative/preference_spectra.svg FLOW_GRID=docs/generative/preference_grid.png \
     bash bench/flow_evaluate.sh quality
