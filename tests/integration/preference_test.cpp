@@ -61,7 +61,8 @@ fs::path tuning_config(const TempDir& dir, const Folders& folders, const std::st
                        const std::string& data_extra = "", int steps = 6) {
   const auto path = dir / (name + ".yaml");
   std::ofstream(path) << "name: " << name << "\noutput: " << (dir / name).string()
-                      << "\ninit: " << init.string() << "\nmodel:\n  scale: 2\n"
+                      << "\ninit: " << init.string()
+                      << "\nmodel:\n  architecture: flow_unet\n  scale: 2\n"
                       << "lora:\n  rank: 2\n  alpha: 2\n  targets: ['.*\\.conv[12]']\n"
                       << section << "data:\n  train: " << folders.train.string()
                       << "\n  patch: 32\n  batch: 4\n  degradation: realesrgan\n"
@@ -206,11 +207,17 @@ TEST(Preference, ConfigsThatCannotAlignAreUsageErrorsNamingTheKey) {
   const auto config = [&](const std::string& init_line, const std::string& lora,
                           const std::string& rest) {
     return "name: bad\noutput: " + (dir / "bad").string() + "\n" + init_line +
-           "model:\n  scale: 2\n" + lora + rest + "data:\n  train: " + folders.train.string() +
+           "model:\n  architecture: flow_unet\n  scale: 2\n" + lora + rest +
+           "data:\n  train: " + folders.train.string() +
            "\n  patch: 32\n  batch: 4\n  patches_per_image: 8\n";
   };
   const std::string init_line = "init: " + init.string() + "\n";
   const std::string lora = "lora: {rank: 2, targets: ['.*conv1']}\n";
+  // A flow model's init is declared, so that a config reads without the file.
+  expect_refused("name: bad\noutput: " + (dir / "bad").string() + "\n" + init_line +
+                     "model:\n  scale: 2\ndata:\n  train: " + folders.train.string() +
+                     "\n  patch: 32\n  batch: 4\n  patches_per_image: 8\n",
+                 "model.architecture: flow_unet");
   expect_refused(config(init_line, "", kSobolevDpo + "ema: 0\n"), "add a lora section");
   expect_refused(config(init_line, lora, kSobolevDpo), "set ema: 0");
   expect_refused(config(init_line, lora, "preference:\n  energy: {type: l1}\nema: 0\n"),

@@ -4,6 +4,7 @@
 
 #include "srkit/core/error.h"
 #include "srkit/io/tfjs_model.h"
+#include "srkit/models/model_archive.h"
 #include "srkit/models/model_file.h"
 #include "srkit/models/registry.h"
 
@@ -13,6 +14,11 @@ Network initial_network(const TrainConfig& config) {
   if (config.init.empty()) return make_network(config.network);
   Network network;
   if (std::filesystem::path(config.init).extension() == kModelFileExtension) {
+    if (std::filesystem::is_regular_file(config.init) &&
+        ModelArchive(config.init).architecture() == "flow_unet") {
+      throw usage_error(config.source.string() + ": init " + config.init +
+                        " is a flow model: add model.architecture: flow_unet to fine-tune it");
+    }
     network = load_model_file(config.init).network;
   } else {
     const auto& entry = find_model(config.init);

@@ -3,7 +3,6 @@
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
-#include "srkit/models/model_archive.h"
 #include "srkit/train/yaml_config.h"
 
 namespace srkit {
@@ -25,12 +24,6 @@ LossTerm read_loss(ConfigSection term, const std::string& file) {
   }
   term.finish();
   return loss;
-}
-
-// Whether `init` is a flow model file (opening it: a setup Error naming a missing or damaged one).
-bool is_flow_model_file(const std::string& init) {
-  if (std::filesystem::path(init).extension() != kModelFileExtension) return false;
-  return ModelArchive(init).architecture() == "flow_unet";
 }
 
 PreferenceSettings read_preference(ConfigSection section, const std::string& file) {
@@ -76,13 +69,15 @@ TrainConfig read_train_config(const std::filesystem::path& yaml) {
     top.fail("needs model.architecture (rdn, rrdn or compact) or init (a registered model)");
   }
   if (!c.init.empty()) {
+    // A flow model's init is declared (model.architecture: flow_unet): the config reads without
+    // the file, which the flow steps open and check.
     for (const auto& [key, value] : c.network.items()) {
-      if (key != "scale") {
+      if (key != "scale" && !(key == "architecture" && value == "flow_unet")) {
         throw usage_error(file + ": model." + key + " cannot be set with init (the network is " +
-                          c.init + "'s); keep only model.scale");
+                          c.init + "'s); keep only model.scale (and architecture: flow_unet to " +
+                          "fine-tune a flow model)");
       }
     }
-    if (is_flow_model_file(c.init)) c.network["architecture"] = "flow_unet";
   }
   // make_network checks the model keys.
 
