@@ -119,10 +119,8 @@ FlowStep::FlowStep(const TrainConfig& config, ProcessGroup& group)
   network_->train();
   if (!config.imitate.empty()) imitated_ = imitated_model(config);
   if (config.has_lora) {
-    for (auto& p : network_->parameters()) p.requires_grad_(false);
-    adapter_ = new_adapter(*network_, config);
     stack_ = std::make_unique<LoraStack>(*network_);
-    stack_->add(config.name, adapter_);
+    adapter_ = add_trainable_adapter(*network_, config, *stack_);
     set_channels_last(*network_, true);
     optimizer_ = make_optimizer(config, adapter_->parameters());
     group.broadcast(adapter_->parameters());

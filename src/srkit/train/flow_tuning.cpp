@@ -33,13 +33,18 @@ InitialFlowModel read_initial_flow_model(const TrainConfig& config) {
   return base;
 }
 
-Lora new_adapter(torch::nn::Module& network, const TrainConfig& config) {
+Lora add_trainable_adapter(torch::nn::Module& network, const TrainConfig& config,
+                           LoraStack& stack) {
+  for (auto& p : network.parameters()) p.requires_grad_(false);
+  Lora adapter{nullptr};
   try {
-    return Lora(network, config.lora, config.seed);
+    adapter = Lora(network, config.lora, config.seed);
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::kUsage) throw;
     throw usage_error(config.source.string() + ": " + e.what());
   }
+  stack.add(config.name, adapter);
+  return adapter;
 }
 
 Lora load_adapter_for(const std::filesystem::path& path, const InitialFlowModel& base,

@@ -33,9 +33,10 @@ struct InitialFlowModel {
 // model.scale; setup Errors naming the file when it is missing or damaged.
 InitialFlowModel read_initial_flow_model(const TrainConfig& config);
 
-// A new adapter of config.lora on `network` (seeded by data.seed): a usage Error naming the config
-// when a target matches no layer.
-Lora new_adapter(torch::nn::Module& network, const TrainConfig& config);
+// A LoRA run's trainable part: freezes `network` and adds a new adapter of config.lora (seeded by
+// data.seed) to `stack` (the network's) as config.name. A usage Error naming the config when a
+// target matches no layer.
+Lora add_trainable_adapter(torch::nn::Module& network, const TrainConfig& config, LoraStack& stack);
 
 // The adapter file `path` rebuilt on `network` (base's architecture), after checking that it was
 // trained on `base` (the sha256 it records): a usage Error naming the config's `key` otherwise.

@@ -18,7 +18,6 @@ PreferenceStep::PreferenceStep(const TrainConfig& config, ProcessGroup& group)
       world_(group.world_size()) {
   std::filesystem::create_directories(config.output);
   torch::manual_seed(config.seed);
-  for (auto& p : network_->parameters()) p.requires_grad_(false);
   if (!config.preference.adversary.empty()) {
     auto adversary = load_adapter_for(config.preference.adversary, base_, *network_, config,
                                       "preference.adversary");
@@ -27,9 +26,8 @@ PreferenceStep::PreferenceStep(const TrainConfig& config, ProcessGroup& group)
     adversary_->eval();
     set_channels_last(*adversary_, true);
   }
-  adapter_ = new_adapter(*network_, config);
   stack_ = std::make_unique<LoraStack>(*network_);
-  stack_->add(config.name, adapter_);
+  adapter_ = add_trainable_adapter(*network_, config, *stack_);
   set_channels_last(*network_, true);
   optimizer_ = make_optimizer(config, adapter_->parameters());
   group.broadcast(adapter_->parameters());
