@@ -27,17 +27,7 @@ using testing::TempDir;
 
 // A small x2 flow model with random weights (a trained one samples the same way, slower).
 fs::path random_flow_model(const TempDir& dir) {
-  torch::manual_seed(1);
-  FlowUNet network(testing::tiny_flow_options());
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& p : network->parameters()) p.normal_(0, 0.1);
-  }
-  FlowModelSettings settings;
-  settings.scale = 2;
-  settings.residual = true;
-  settings.sampling = {FlowSolver::kEuler, 3};
-  save_flow_model(dir / "flow.srkit", *network, settings, {{"name", "flow-test"}});
+  testing::save_random_flow_model(dir / "flow.srkit", "flow-test", 1, 3);
   return dir / "flow.srkit";
 }
 

@@ -28,17 +28,7 @@ using testing::TempDir;
 
 // An x2 flow model with random weights, standing in for the SFT model (`seed` tells two apart).
 fs::path sft_model(const TempDir& dir, const std::string& name, uint64_t seed) {
-  torch::manual_seed(seed);
-  FlowUNet network(testing::tiny_flow_options());
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& p : network->parameters()) p.normal_(0, 0.1);
-  }
-  FlowModelSettings settings;
-  settings.scale = 2;
-  settings.residual = true;
-  settings.sampling = {FlowSolver::kEuler, 2};
-  save_flow_model(dir / (name + ".srkit"), *network, settings, {{"name", name}});
+  testing::save_random_flow_model(dir / (name + ".srkit"), name, seed, 2);
   return dir / (name + ".srkit");
 }
 
@@ -219,6 +209,9 @@ TEST(Preference, ConfigsThatCannotAlignAreUsageErrorsNamingTheKey) {
                      "\n  patch: 32\n  batch: 4\n  patches_per_image: 8\n",
                  "model.architecture: flow_unet");
   expect_refused(config(init_line, "", kSobolevDpo + "ema: 0\n"), "add a lora section");
+  // The adversary imitates a single-image upscaler of the model's scale, not a sampler.
+  expect_refused(config(init_line, lora, "ema: 0\n") + "  imitate: " + init.string() + "\n",
+                 "is not a single-image x2 upscaler");
   expect_refused(config(init_line, lora, kSobolevDpo), "set ema: 0");
   expect_refused(config(init_line, lora, "preference:\n  energy: {type: l1}\nema: 0\n"),
                  "preference.energy");
