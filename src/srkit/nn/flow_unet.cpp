@@ -216,9 +216,21 @@ int64_t FlowUNetImpl::parameter_count() const {
   return count;
 }
 
+std::vector<int64_t> FlowUNetImpl::level_widths() const {
+  std::vector<int64_t> widths;
+  for (int64_t m : options_.multipliers) widths.push_back(m * options_.channels);
+  return widths;
+}
+
 torch::Tensor FlowUNetImpl::forward(const torch::Tensor& x_s, const torch::Tensor& condition,
-                                    const torch::Tensor& s) {
+                                    const torch::Tensor& s,
+                                    const std::vector<torch::Tensor>& encoder_features) {
   const int64_t multiple = size_multiple();
+  if (!encoder_features.empty() && encoder_features.size() != options_.multipliers.size()) {
+    throw usage_error("flow network: " + std::to_string(encoder_features.size()) +
+                      " encoder feature maps given for " +
+                      std::to_string(options_.multipliers.size()) + " levels");
+  }
   if (x_s.size(-1) % multiple != 0 || x_s.size(-2) % multiple != 0) {
     throw usage_error("flow network: image sides must be multiples of " + std::to_string(multiple) +
                       ", got " + std::to_string(x_s.size(-2)) + "x" + std::to_string(x_s.size(-1)));
@@ -234,6 +246,7 @@ torch::Tensor FlowUNetImpl::forward(const torch::Tensor& x_s, const torch::Tenso
     for (int64_t b = 0; b < options_.blocks; ++b) {
       h = down_blocks_[block++]->as<FlowResBlock>()->forward(h, embedding);
     }
+    if (!encoder_features.empty()) h = h + encoder_features[level];
     skips.push_back(h);
     if (level + 1 < levels) h = downsamples_[level]->as<torch::nn::Conv2d>()->forward(h);
   }

@@ -74,8 +74,15 @@ class FlowUNetImpl : public torch::nn::Module {
 
   // x_s [N,image_channels,H,W], condition [N,condition_channels,H,W], s [N] in [0,1] ->
   // velocity [N,image_channels,H,W]. H and W are multiples of size_multiple().
+  // `encoder_features`, when given, has one map per level ([N, level_widths()[l], H/2^l, W/2^l]),
+  // added to the encoder's features at the end of that level (what its skip connection carries
+  // and the next level reads): a structure adapter's conditioning (nn/structure_adapter.h).
   torch::Tensor forward(const torch::Tensor& x_s, const torch::Tensor& condition,
-                        const torch::Tensor& s);
+                        const torch::Tensor& s,
+                        const std::vector<torch::Tensor>& encoder_features = {});
+
+  // Channels of each level's features, from full resolution down.
+  std::vector<int64_t> level_widths() const;
 
   const FlowUNetOptions& options() const { return options_; }
   // Sides a multiple of this (2^(levels-1)); windows start at multiples of it.
