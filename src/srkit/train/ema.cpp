@@ -27,6 +27,9 @@ void ExponentialMovingAverage::update(torch::nn::Module& source) {
   ++updates_;
   const auto from = source.parameters();
   auto to = average_.parameters();
+  if (from.size() != to.size()) {
+    throw std::logic_error("moving average: updated from another network than its own");
+  }
   for (size_t i = 0; i < to.size(); ++i) to[i].mul_(d).add_(from[i], 1.0 - d);
 }
 

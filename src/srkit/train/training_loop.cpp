@@ -130,6 +130,7 @@ TrainResult run_training(TrainingStep& step, const RunSettings& settings,
     const auto step_start = Clock::now();
     const double lr = warmup_cosine_lr(result.step, schedule);
     UpdateResult first;
+    std::vector<torch::Tensor> values;  // of each update
     bool stop_requested = false;
     for (size_t u = 0; u < updates.size(); ++u) {
       set_learning_rate(*updates[u].optimizer, lr);
@@ -139,6 +140,7 @@ TrainResult run_training(TrainingStep& step, const RunSettings& settings,
       const bool wants_stop = !report(options.progress, result.step, settings.steps) || out_of_time;
       auto applied = apply_update(updates[u], losses, wants_stop, clip, group);
       stop_requested = stop_requested || applied.stop_requested;
+      values.push_back(applied.values);
       if (u == 0) first = std::move(applied);
     }
     step.after_updates();
@@ -153,7 +155,7 @@ TrainResult run_training(TrainingStep& step, const RunSettings& settings,
         (options.stop_after > 0 && result.step - result.first_step >= options.stop_after) ||
         stop_requested;
     if (result.step % settings.log_every == 0 || last || stop_now) {
-      auto record = step.log_record(first.values);
+      auto record = step.log_updates(values);
       record.update({{"step", result.step},
                      {"lr", lr},
                      {"loss", first.total},

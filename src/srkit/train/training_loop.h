@@ -4,11 +4,10 @@
 // the all-reduce of gradients and losses over data-parallel ranks, gradient clipping, the
 // optimiser updates, checkpoints with exact resumption, validation and log cadence, the JSON-lines
 // log, throughput, Ctrl-C, --stop-after and time limits. A TrainingStep owns what differs: its
-// networks, its data, its losses, what it exports. Four steps exist (train/regression_step.h,
-// train/guided_step.h, train/flow_step.h, train/preference_step.h); a step may hold several
-// networks and optimisers: a
-// frozen reference scored on the same batch as a policy, or two networks updated alternately
-// (docs/architecture.md).
+// networks, its data, its losses, what it exports. Five steps exist (train/regression_step.h,
+// train/guided_step.h, train/flow_step.h, train/preference_step.h, train/distillation_step.h); a
+// step may hold several networks and optimisers: a frozen reference scored on the same batch as a
+// policy, or two networks updated alternately (train/distillation_step.h; docs/architecture.md).
 //
 //   RegressionStep step(config, group);
 //   TrainResult result = srkit::run_training(step, config, options, group);
@@ -67,6 +66,11 @@ class TrainingStep {
   // The log record of a step besides step, lr, loss, grad_norm and patches_per_s, from the losses
   // of the step's first update averaged over the ranks.
   virtual nlohmann::json log_record(const torch::Tensor& values) const = 0;
+  // The log record from every update's losses, in order (each averaged over the ranks): by
+  // default log_record of the first's. Steps with several updates report the others' here.
+  virtual nlohmann::json log_updates(const std::vector<torch::Tensor>& values) const {
+    return log_record(values.front());
+  }
   // Patches of one training step over all processes, for the throughput.
   virtual int64_t patches_per_step() const = 0;
 

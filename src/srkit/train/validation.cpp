@@ -52,11 +52,16 @@ ValidationScores ValidationSet::evaluate(NetworkImpl& network) const {
 }
 
 ValidationScores ValidationSet::evaluate(const UpscaleFn& upscale) const {
+  return evaluate_with_reference(
+      [&](const torch::Tensor& lr, const torch::Tensor&) { return upscale(lr); });
+}
+
+ValidationScores ValidationSet::evaluate_with_reference(const ReferencedUpscaleFn& upscale) const {
   torch::NoGradGuard no_grad;
   const MetricOptions protocol{.crop_border = scale_, .y_channel = true};
   ValidationScores scores;
   for (size_t i = 0; i < hr_.size(); ++i) {
-    const auto sr = to_8bit(upscale(lr_[i][0]));
+    const auto sr = to_8bit(upscale(lr_[i][0], hr_[i]));
     scores.psnr_y += psnr(sr, hr_[i], protocol);
     scores.ssim_y += ssim(sr, hr_[i], protocol);
     scores.lsd += lsd(sr, hr_[i], protocol);

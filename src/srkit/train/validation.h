@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <vector>
 
 #include <torch/types.h>
@@ -26,6 +27,11 @@ class ValidationSet {
   ValidationScores evaluate(NetworkImpl& network) const;
   // Any upscaler of the set's scale: [3,h,w] in [0,1] -> [3,h*scale,w*scale].
   ValidationScores evaluate(const UpscaleFn& upscale) const;
+  // An upscaler that also sees the photo it is scored against ([3,h,w] LR, [3,H,W] HR): a
+  // teacher conditioned on the photo's own structure (train/flow_step.h).
+  using ReferencedUpscaleFn =
+      std::function<torch::Tensor(const torch::Tensor& lr, const torch::Tensor& hr)>;
+  ValidationScores evaluate_with_reference(const ReferencedUpscaleFn& upscale) const;
   int64_t size() const { return static_cast<int64_t>(hr_.size()); }
 
  private:
