@@ -14,6 +14,7 @@
 #include "srkit/models/imported_model.h"
 #include "srkit/models/model_file.h"
 #include "srkit/models/ncnn_model.h"
+#include "srkit/models/one_step_flow_model.h"
 
 namespace srkit {
 namespace {
@@ -282,6 +283,8 @@ const Opener& opener_of(const ModelArchive& archive) {
       {"compact", single_image},
       {"flow_unet",
        [](const ModelArchive& a) -> std::unique_ptr<Model> { return read_flow_model(a); }},
+      {"flow_unet_one_step",
+       [](const ModelArchive& a) -> std::unique_ptr<Model> { return read_one_step_flow_model(a); }},
       {"magnet",
        [](const ModelArchive& a) -> std::unique_ptr<Model> {
          return std::make_unique<GuidedModel>(read_guided_network(a), a.description(),
@@ -294,6 +297,12 @@ const Opener& opener_of(const ModelArchive& archive) {
                       "names as \"base\"); give a model file");
   }
   const auto architecture = archive.architecture();
+  if (architecture == "flow_unet_conditioned") {
+    throw setup_error(archive.path().string() +
+                      ": a flow teacher conditioned on the structure of the ground truth (a "
+                      "distillation teacher for `srkit train`), not an upscaler; give the "
+                      "one-step model the distillation exported");
+  }
   const auto opener = kArchitectures.find(architecture);
   if (opener == kArchitectures.end()) {
     throw setup_error(archive.path().string() + ": a model of architecture '" + architecture +
@@ -327,6 +336,9 @@ void upgrade_model_file(const std::filesystem::path& from, const std::filesystem
   auto description = archive.description();
   if (archive.architecture() == "flow_unet") {
     auto model = read_flow_model(archive);
+    save_model_archive(to, model->network(), description);
+  } else if (archive.architecture() == "flow_unet_one_step") {
+    auto model = read_one_step_flow_model(archive);
     save_model_archive(to, model->network(), description);
   } else if (archive.architecture() == "magnet") {
     auto network = read_guided_network(archive);

@@ -8,6 +8,7 @@
 #include "srkit/core/error.h"
 #include "srkit/models/registry.h"
 #include "srkit/nn/layers.h"
+#include "srkit/train/structure_teacher.h"
 
 namespace srkit {
 namespace {
@@ -126,11 +127,19 @@ FlowStep::FlowStep(const TrainConfig& config, ProcessGroup& group)
     group.broadcast(adapter_->parameters());
   } else {
     average_network_ = FlowUNet(options);
-    average_ = std::make_unique<ExponentialMovingAverage>(*network_, *average_network_, config.ema);
-    set_channels_last(*network_, true);
-    set_channels_last(*average_network_, true);
-    optimizer_ = make_optimizer(config, network_->parameters());
-    group.broadcast(network_->parameters());
+    if (config.has_structure) {
+      const auto adapter = structure_adapter_options(config, *network_);
+      conditioned_ = ConditionedFlowUNet(network_, adapter);
+      average_conditioned_ = ConditionedFlowUNet(average_network_, adapter);
+      conditioned_->train();
+    }
+    auto& average = average_conditioned_ ? static_cast<torch::nn::Module&>(*average_conditioned_)
+                                         : *average_network_;
+    average_ = std::make_unique<ExponentialMovingAverage>(trained(), average, config.ema);
+    set_channels_last(trained(), true);
+    set_channels_last(average, true);
+    optimizer_ = make_optimizer(config, trained().parameters());
+    group.broadcast(trained().parameters());
   }
 
   if (!config.val_folder.empty() && group.rank() == 0) {
@@ -138,14 +147,22 @@ FlowStep::FlowStep(const TrainConfig& config, ProcessGroup& group)
   }
 }
 
+torch::nn::Module& FlowStep::trained() {
+  if (conditioned_) return *conditioned_;
+  return *network_;
+}
+
 std::vector<std::pair<std::string, torch::nn::Module*>> FlowStep::modules() {
   if (adapter_) return {{"adapter", adapter_.get()}};  // the base is init's, unchanged
+  if (conditioned_) {
+    return {{"network", conditioned_.get()}, {"average", average_conditioned_.get()}};
+  }
   return {{"network", network_.get()}, {"average", average_network_.get()}};
 }
 
 std::vector<StepUpdate> FlowStep::updates() {
   if (adapter_) return {{optimizer_.get(), adapter_->parameters()}};
-  return {{optimizer_.get(), network_->parameters()}};
+  return {{optimizer_.get(), trained().parameters()}};
 }
 
 torch::Tensor FlowStep::target(const Batch& batch) {
@@ -159,7 +176,8 @@ torch::Tensor FlowStep::target(const Batch& batch) {
 StepLosses FlowStep::losses(size_t, int64_t step) {
   const auto batch = batches_.next();
   const auto condition = flow_condition(batch.lr, settings_);
-  const auto x = flow_target(target(batch), condition, settings_);
+  const auto image = target(batch);
+  const auto x = flow_target(image, condition, settings_);
   if (stack_) stack_->apply();  // the layers read base + the adapter, with the graph to it
   // The noise and levels of the whole batch over all ranks, of which this rank takes the rows
   // of its samples (the loader deals sample i of a step to rank i mod world): data-parallel runs
@@ -176,14 +194,26 @@ StepLosses FlowStep::losses(size_t, int64_t step) {
   const auto level = levels.index_select(0, rows);
   const auto s = level.view({-1, 1, 1, 1});
   const auto x_s = ((1 - s) * x + s * noise).contiguous(torch::MemoryFormat::ChannelsLast);
-  const auto velocity =
-      network_->forward(x_s, condition.contiguous(torch::MemoryFormat::ChannelsLast), level);
+  const auto grid = condition.contiguous(torch::MemoryFormat::ChannelsLast);
+  torch::Tensor velocity;
+  if (conditioned_) {
+    // Each sample keeps its structure with probability 1 - dropout (the same draws over ranks).
+    const auto keep =
+        (torch::rand({config_.batch}, generator, x.options()) >= config_.structure.dropout)
+            .to(x.dtype())
+            .index_select(0, rows);
+    auto structure = structure_conditions(image, config_.structure.conditioning);
+    for (auto& map : structure) map = map.contiguous(torch::MemoryFormat::ChannelsLast);
+    velocity = conditioned_->forward(x_s, grid, level, structure, keep);
+  } else {
+    velocity = network_->forward(x_s, grid, level);
+  }
   auto loss = compute_loss(config_.losses, velocity, noise - x);
   return {loss.total, torch::tensor(loss.terms, torch::kDouble)};
 }
 
 void FlowStep::after_updates() {
-  if (average_) average_->update(*network_);
+  if (average_) average_->update(trained());
 }
 
 nlohmann::json FlowStep::log_record(const torch::Tensor& values) const {
@@ -203,8 +233,12 @@ nlohmann::json FlowStep::state(int /*world_size*/) const {
 void FlowStep::restore(const nlohmann::json& state, int /*world_size*/) {
   if (average_) average_->set_updates(state.at("ema_updates").get<int64_t>());
   batches_.restore(state);
-  set_channels_last(*network_, true);
-  if (average_network_) set_channels_last(*average_network_, true);
+  set_channels_last(trained(), true);
+  if (average_conditioned_) {
+    set_channels_last(*average_conditioned_, true);
+  } else if (average_network_) {
+    set_channels_last(*average_network_, true);
+  }
 }
 
 FlowUNet& FlowStep::exported() { return average_ && config_.ema > 0 ? average_network_ : network_; }
@@ -218,6 +252,11 @@ void FlowStep::export_model(const std::filesystem::path& path, int64_t steps) {
   if (!config_.imitate.empty()) about["imitates"] = config_.imitate;
   if (adapter_) {
     export_adapted_flow_model(path, base_, config_.name, adapter_, about);
+  } else if (conditioned_) {
+    if (!config_.init.empty()) about["base"] = base_.identity;
+    about["dropout"] = config_.structure.dropout;
+    save_conditioned_flow_teacher(path, config_.ema > 0 ? *average_conditioned_ : *conditioned_,
+                                  settings_, config_.structure.conditioning, about);
   } else {
     if (!config_.init.empty()) about["base"] = base_.identity;
     save_flow_model(path, *exported(), settings_, about);
@@ -228,7 +267,46 @@ nlohmann::json FlowStep::validate() {
   if (!validation_) return nullptr;
   torch::NoGradGuard no_grad;
   if (stack_) stack_->apply();  // constants: base + the adapter as trained so far
+  if (conditioned_) return validate_conditioned();
   return validate_flow_network(*validation_, exported(), settings_, config_);
+}
+
+nlohmann::json FlowStep::validate_conditioned() {
+  auto& teacher = config_.ema > 0 ? average_conditioned_ : conditioned_;
+  const bool was_training = teacher->is_training();
+  FlowModel model(exported(), settings_, {{"name", config_.name}}, "");  // puts it in eval mode
+  teacher->eval();
+  auto sampling = settings_.sampling;
+  sampling.steps = config_.val_steps;
+  const auto scores = validation_->evaluate_with_reference([&](const torch::Tensor& lr,
+                                                               const torch::Tensor& hr) {
+    // The structure of the photo itself, on the sampler's grid (padded as the condition is).
+    const auto structure_of = [&](const torch::Tensor& grid) {
+      namespace F = torch::nn::functional;
+      const auto padded =
+          F::pad(hr.unsqueeze(0),
+                 F::PadFuncOptions({0, grid.size(3) - hr.size(2), 0, grid.size(2) - hr.size(1)})
+                     .mode(torch::kReplicate));
+      return structure_conditions(padded, config_.structure.conditioning);
+    };
+    std::vector<torch::Tensor> structure;
+    const GridVelocityFn velocity = [&](const torch::Tensor& x, const torch::Tensor& condition,
+                                        double s) {
+      if (structure.empty()) structure = structure_of(condition);
+      return teacher->forward(x, condition, torch::full({x.size(0)}, s, x.options()), structure);
+    };
+    return model.sample(lr.unsqueeze(0), 0, sampling, velocity)[0];
+  });
+  teacher->train(was_training);
+  return {{"psnr_y", scores.psnr_y},
+          {"ssim_y", scores.ssim_y},
+          {"lsd", scores.lsd},
+          {"images", scores.images},
+          {"structure", "the photo's own"},
+          {"sampling",
+           {{"solver", flow_solver_name(settings_.sampling.solver)},
+            {"steps", config_.val_steps},
+            {"seed", 0}}}};
 }
 
 }  // namespace srkit

@@ -10,6 +10,10 @@
 // all weights, or (a `lora` section) only a new LoRA adapter, exported merged into the model and
 // apart (train/flow_tuning.h). `data.imitate: MODEL` trains toward MODEL's output on each LR patch
 // instead of the HR patch: AS-DPO's adversary, which learns what a baseline upscaler paints.
+// A `structure` section trains seed 002's conditioned teacher instead: the network with a
+// structure adapter (nn/structure_adapter.h) that sees the colour map and edges (or the dense
+// image) of each target patch, dropped for a random share of the samples; it is exported as a
+// conditioned teacher (train/structure_teacher.h) and validated with the photos' own structure.
 //
 //   model: {architecture: flow_unet, scale: 4, channels: 32, residual: true, steps: 28}
 //   flow: {logit_mean: 0, logit_std: 1}
@@ -23,6 +27,7 @@
 #include "srkit/data/datasets.h"
 #include "srkit/models/flow_model.h"
 #include "srkit/nn/lora.h"
+#include "srkit/nn/structure_adapter.h"
 #include "srkit/train/ema.h"
 #include "srkit/train/flow_tuning.h"
 #include "srkit/train/train_config.h"
@@ -64,6 +69,9 @@ class FlowStep : public TrainingStep {
 
  private:
   FlowUNet& exported();
+  // What the optimiser trains: the network, or the network with its structure adapter.
+  torch::nn::Module& trained();
+  nlohmann::json validate_conditioned();
   // The patch the flow is trained toward: the HR patch, or the imitated model's output.
   torch::Tensor target(const Batch& batch);
 
@@ -72,6 +80,8 @@ class FlowStep : public TrainingStep {
   InitialFlowModel base_;    // of a fine-tuning run (config.init)
   FlowModelSettings settings_;
   FlowUNet network_{nullptr}, average_network_{nullptr};
+  // A structure-conditioned teacher's: network_ (average_network_) with the adapter.
+  ConditionedFlowUNet conditioned_{nullptr}, average_conditioned_{nullptr};
   Lora adapter_{nullptr};  // a LoRA run's: the only weights trained
   std::unique_ptr<LoraStack> stack_;
   std::unique_ptr<Model> imitated_;  // data.imitate

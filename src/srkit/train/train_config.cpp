@@ -47,6 +47,73 @@ PreferenceSettings read_preference(ConfigSection section, const std::string& fil
   return p;
 }
 
+StructureSettings read_structure(ConfigSection section, const std::string& file) {
+  StructureSettings st;
+  nlohmann::json conditioning = nlohmann::json::object();
+  for (const char* key : {"kind", "cells", "canny"}) {
+    if (section.has(key)) conditioning[key] = section.value(key);
+  }
+  try {
+    st.conditioning = structure_conditioning(conditioning);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::kUsage) throw;
+    throw usage_error(file + ": " + e.what());
+  }
+  const auto branches = structure_channels(st.conditioning).size();
+  const auto& weights = section.value("weights");
+  if (weights.is_null()) {
+    st.weights.assign(branches, 1.0);
+  } else {
+    if (!weights.is_array() || weights.size() != branches) {
+      throw usage_error(
+          file + ": structure.weights must be a list of " + std::to_string(branches) +
+          " numbers (one per condition: " + (branches == 2 ? "colour map, edges" : "image") + ")");
+    }
+    for (const auto& w : weights) {
+      if (!w.is_number() || w.get<double>() < 0 || w.get<double>() > 100) {
+        throw usage_error(file + ": structure.weights must be numbers in 0..100");
+      }
+      st.weights.push_back(w.get<double>());
+    }
+  }
+  st.channels = section.integer("channels", 32, 1, 4096);
+  st.blocks = section.integer("blocks", 1, 1, 16);
+  st.dropout = section.number("dropout", 0.1, 0, 1);
+  section.finish();
+  return st;
+}
+
+DistillSettings read_distill(ConfigSection section, const std::string& file) {
+  DistillSettings d;
+  d.teacher = section.required<std::string>("teacher");
+  d.vsd_weight = section.number("vsd_weight", 1, 0, 1e6);
+  d.level_min = section.number("level_min", 0.02, 0, 1);
+  d.level_max = section.number("level_max", 0.98, 0, 1);
+  if (d.level_min >= d.level_max) {
+    throw usage_error(file + ": distill.level_min must be below distill.level_max");
+  }
+  d.guidance = section.number("guidance", 1, 0, 100);
+  d.source = section.get<std::string>("source", "gt");
+  if (d.source != "gt" && d.source != "lr" && d.source != "output") {
+    throw usage_error(file + ": distill.source " + d.source +
+                      ": use gt (the HR patch), lr (the upsampled LR patch) or output (the "
+                      "generator's)");
+  }
+  d.generator_level = section.number("generator_level", 1, 1e-3, 1);
+  auto fake = section.value("fake");
+  if (fake.is_null()) {
+    fake = {{"rank", 8}, {"alpha", 8}, {"targets", {".*\\.conv[12]", ".*\\.film"}}};
+  }
+  try {
+    d.fake = lora_options(fake);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::kUsage) throw;
+    throw usage_error(file + ": distill.fake: " + e.what());
+  }
+  section.finish();
+  return d;
+}
+
 }  // namespace
 
 TrainConfig read_train_config(const std::filesystem::path& yaml) {
@@ -125,11 +192,29 @@ TrainConfig read_train_config(const std::filesystem::path& yaml) {
       c.has_preference = true;
       c.preference = read_preference(top.section("preference"), file);
     }
-    const bool tunes = c.has_lora || c.has_preference || !c.imitate.empty();
+    if (top.has("structure")) {
+      c.has_structure = true;
+      c.structure = read_structure(top.section("structure"), file);
+    }
+    if (top.has("distill")) {
+      c.has_distill = true;
+      c.distill = read_distill(top.section("distill"), file);
+    }
+    if (c.has_structure && (c.has_lora || c.has_preference || c.has_distill)) {
+      throw usage_error(file +
+                        ": structure trains a conditioned teacher (all its weights and its "
+                        "adapter): leave out lora, preference and distill");
+    }
+    if (c.has_distill && (c.has_lora || c.has_preference || !c.imitate.empty())) {
+      throw usage_error(file +
+                        ": distill trains the one-step generator from init (the fake score's "
+                        "adapter is distill.fake): leave out lora, preference and data.imitate");
+    }
+    const bool tunes = c.has_lora || c.has_preference || !c.imitate.empty() || c.has_distill;
     if (tunes && c.init.empty()) {
       throw usage_error(file +
-                        ": lora, preference and data.imitate fine-tune a trained flow "
-                        "model: set init to its .srkit file");
+                        ": lora, preference, distill and data.imitate fine-tune a trained "
+                        "flow model: set init to its .srkit file");
     }
     if (c.has_preference && !c.has_lora) {
       throw usage_error(file +
@@ -160,6 +245,11 @@ TrainConfig read_train_config(const std::filesystem::path& yaml) {
   c.ema = top.number("ema", 0.999, 0, 0.999999);
   if ((c.has_lora || c.has_preference) && c.ema > 0) {
     throw usage_error(file + ": ema: a LoRA run exports its adapter's own weights; set ema: 0");
+  }
+  if (c.has_distill && c.ema > 0) {
+    throw usage_error(file +
+                      ": ema: distillation exports the generator's own weights (as "
+                      "OSEDiff); set ema: 0");
   }
   c.checkpoint_every = top.integer("checkpoint_every", 500, 1, INT64_MAX);
   c.log_every = top.integer("log_every", 10, 1, INT64_MAX);

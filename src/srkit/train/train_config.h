@@ -13,6 +13,7 @@
 
 #include "srkit/data/datasets.h"
 #include "srkit/nn/lora.h"
+#include "srkit/ops/structure_conditions.h"
 #include "srkit/train/losses.h"
 #include "srkit/train/run_settings.h"
 
@@ -39,6 +40,33 @@ struct PreferenceSettings {
   // with data.imitate), and the trust region lambda of the adversarial loser; empty = S-DPO.
   std::filesystem::path adversary;
   double trust_region = 0.1;
+};
+
+// A flow teacher conditioned on structure (seed 002, ICM-SR; the `structure` section of a flow
+// config): an adapter (nn/structure_adapter.h) trained with the network on the structure of each
+// HR patch.
+struct StructureSettings {
+  StructureConditioning conditioning;  // kind (icm / dense), cells, canny thresholds
+  std::vector<double> weights;         // each condition's adapter weight (1 each by default)
+  int64_t channels = 32;               // the adapter's width
+  int64_t blocks = 1;                  // its residual blocks per level
+  double dropout = 0.1;  // a sample's conditioning is dropped with this probability (guidance)
+};
+
+// One-step distillation of a flow model by variational score distillation (seed 002; the
+// `distill` section; train/distillation_step.h). The generator starts from init.
+struct DistillSettings {
+  // The "real score": a flow model file, conditioned on structure (a run with a `structure`
+  // section) or not (the plain SFT model).
+  std::filesystem::path teacher;
+  double vsd_weight = 1;                      // lambda_vsd (OSEDiff's 1)
+  double level_min = 0.02, level_max = 0.98;  // the VSD's noise levels (OSEDiff's t in 20..979)
+  double guidance = 1;  // classifier-free guidance of the conditioned teacher; 1 = none
+  // What the teacher's structure is computed from: gt (the HR patch), lr (the upsampled LR
+  // patch) or output (the generator's output).
+  std::string source = "gt";
+  double generator_level = 1;  // the noise level the one-step generator runs at
+  LoraOptions fake;            // the fake score: the teacher + this adapter, trained on G's output
 };
 
 // The optimiser, schedule and output fields (lr, steps, name, output, ...) come from RunSettings.
@@ -79,6 +107,12 @@ struct TrainConfig : RunSettings {
   // Flow models: preference alignment instead of the flow loss (`preference` section).
   bool has_preference = false;
   PreferenceSettings preference;
+  // Flow models: train a structure-conditioned teacher (`structure` section).
+  bool has_structure = false;
+  StructureSettings structure;
+  // Flow models: one-step distillation (`distill` section) instead of the flow loss.
+  bool has_distill = false;
+  DistillSettings distill;
 };
 
 // Reads and checks a config. Throws a usage Error naming the file and the key for unknown keys,
