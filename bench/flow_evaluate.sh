@@ -18,7 +18,8 @@
 #   plot and grid show: "mse sobolev"), FLOW_PLOT_STEPS ("1 28"), FLOW_GRID_SEEDS ("0 1"),
 #   FLOW_SPECTRA and FLOW_GRID (the figures' paths), FLOW_SAMPLING_SEEDS ("0 1"; with one seed
 #   there is no spread: "-"). A sampled folder whose metrics are newer than its model file is
-#   reused, not sampled again.
+#   reused, not sampled again. A distilled one-step model (bench/icm_study.sh) is run once, as the
+#   regression models are.
 # conformal: the MSE run of the lowest training seed, 4 Euler steps, calibrated on 96 px crops of data/samples
 #   (LR: MATLAB bicubic) with 8 samples, scored by the spread over seeds and, for comparison, over
 #   flips and rotations of the seed-0 sample; checked on 96 px crops of data/holdout.
@@ -45,6 +46,13 @@ first_run() {
   local m
   m=$(printf '%s\n' "${models[@]}" | grep "/flow_${1}_seed[0-9]*/" | sort -V | head -1)
   [ -n "$m" ] && basename "$m" .srkit
+}
+
+# one_step MODEL: whether the model file is a distilled one-step model (bench/icm_study.sh's runs).
+one_step() {
+  python3 -c 'import json, sys, zipfile
+d = json.loads(zipfile.ZipFile(sys.argv[1]).read("srkit.json"))
+sys.exit(0 if d["network"]["architecture"] == "flow_unet_one_step" else 1)' "$1"
 }
 
 # metrics LABEL DIR: one JSON line of the folder's mean metrics against the HR crops.
@@ -75,6 +83,11 @@ quality() {
   for m in "${models[@]}"; do
     local run
     run=$(basename "$m" .srkit)
+    if one_step "$m"; then  # a distilled one-step model: deterministic, one run
+      [ "$out/$run.noref.json" -nt "$m" ] || upscale "$run" --model "$m"
+      labels+=("$run")
+      continue
+    fi
     for steps in ${FLOW_EVAL_STEPS:-1 4 28}; do
       for seed in ${FLOW_SAMPLING_SEEDS:-0 1}; do
         [ "$out/${run}_${steps}_s$seed.noref.json" -nt "$m" ] && continue  # sampled already
@@ -104,6 +117,7 @@ quality() {
   local plot=("bicubic=$out/bicubic" "realesrgan-x4plus=$out/realesrgan-x4plus") loss run steps seed
   for loss in ${FLOW_PLOT:-mse sobolev}; do
     run=$(first_run "$loss") || continue
+    [ -d "$out/$run" ] && plot+=("one-step ${loss}=$out/$run")
     for steps in ${FLOW_PLOT_STEPS:-1 28}; do
       [ -d "$out/${run}_${steps}_s0" ] && plot+=("flow ${loss} ${steps} steps=$out/${run}_${steps}_s0")
     done
@@ -145,6 +159,7 @@ EOF
     "Real-ESRGAN x4plus=$out/realesrgan-x4plus/$name")
   for loss in ${FLOW_PLOT:-mse sobolev}; do
     run=$(first_run "$loss") || continue
+    [ -d "$out/$run" ] && grid+=("one-step $loss=$out/$run/$name")
     for seed in ${FLOW_GRID_SEEDS:-0 1}; do
       [ -d "$out/${run}_28_s$seed" ] && grid+=("flow $loss, seed $seed=$out/${run}_28_s$seed/$name")
     done

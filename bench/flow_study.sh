@@ -12,6 +12,7 @@
 # ship (20000 steps) or larger (FlowUNetOptions::gpu).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/generative/train_runs.sh
 srkit=${SRKIT:-build/srkit}
 out=out/flow_study
 steps=${FLOW_STEPS:-2000}
@@ -40,17 +41,9 @@ config() {
 # train VARIANT:SEED...: the runs at once (one thread each), each resumed when its checkpoint
 # exists.
 train() {
-  local pids=() run cfg name resume
-  for run in "$@"; do
-    cfg=$(config "${run%%:*}" "${run##*:}")
-    name=$(basename "$cfg" .yaml)
-    resume=()
-    [ -f "$out/$name/checkpoint.pt" ] && resume=(--resume)
-    "$srkit" train --config "$cfg" "${resume[@]}" --threads "$threads" --json \
-      >"$out/train_$name.json" 2>"$out/train_$name.log" &
-    pids+=($!)
-  done
-  for pid in "${pids[@]}"; do wait "$pid"; done
+  local run cfgs=()
+  for run in "$@"; do cfgs+=("$(config "${run%%:*}" "${run##*:}")"); done
+  train_runs "$srkit" "$out" "$threads" "${cfgs[@]}"
 }
 
 for part in "${parts[@]}"; do

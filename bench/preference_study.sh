@@ -19,6 +19,7 @@
 # thread each. A GPU takes the configs as they ship (1000 steps).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/generative/train_runs.sh
 srkit=${SRKIT:-build/srkit}
 out=out/preference_study
 sft=${PREFERENCE_SFT:-out/flow_study/flow_mse_seed2/flow_mse_seed2.srkit}
@@ -51,17 +52,9 @@ config() {
 # train VARIANT:SEED...: the runs at once (one thread each), each resumed when its checkpoint
 # exists and skipped when finished.
 train() {
-  local pids=() run cfg name resume
-  for run in "$@"; do
-    cfg=$(config "${run%%:*}" "${run##*:}")
-    name=$(basename "$cfg" .yaml)
-    resume=()
-    [ -f "$out/$name/checkpoint.pt" ] && resume=(--resume)
-    "$srkit" train --config "$cfg" "${resume[@]}" --threads 1 --json \
-      >"$out/train_$name.json" 2>"$out/train_$name.log" &
-    pids+=($!)
-  done
-  for pid in "${pids[@]}"; do wait "$pid"; done
+  local run cfgs=()
+  for run in "$@"; do cfgs+=("$(config "${run%%:*}" "${run##*:}")"); done
+  train_runs "$srkit" "$out" 1 "${cfgs[@]}"
 }
 
 evaluate() {
