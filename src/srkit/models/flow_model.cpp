@@ -111,24 +111,30 @@ torch::Tensor flow_image(const torch::Tensor& x, const torch::Tensor& condition,
   return (flow + 1) * 0.5;
 }
 
+torch::Tensor padded_flow_condition(const torch::Tensor& lr, const FlowUNetImpl& network,
+                                    const FlowModelSettings& settings, const std::string& name) {
+  if (lr.dim() != 4 || lr.size(1) != network.options().condition_channels) {
+    throw usage_error("{{model}} " + name + " takes [N," +
+                      std::to_string(network.options().condition_channels) + ",h,w] images");
+  }
+  const auto condition = flow_condition(lr, settings);
+  const int64_t multiple = network.size_multiple();
+  const int64_t height = condition.size(2), width = condition.size(3);
+  namespace F = torch::nn::functional;
+  return F::pad(condition, F::PadFuncOptions({0, (multiple - width % multiple) % multiple, 0,
+                                              (multiple - height % multiple) % multiple})
+                               .mode(torch::kReplicate));
+}
+
 torch::Tensor FlowModel::sample(const torch::Tensor& lr, uint64_t seed,
                                 const FlowSampling& sampling, const GridVelocityFn& velocity,
                                 int64_t top, int64_t left,
                                 const std::function<void(int64_t, int64_t)>& evaluated) {
   torch::NoGradGuard no_grad;
-  if (lr.dim() != 4 || lr.size(1) != network_->options().condition_channels) {
-    throw usage_error("{{model}} " + card_.name + " takes [N," +
-                      std::to_string(network_->options().condition_channels) + ",h,w] images");
-  }
-  const auto condition = flow_condition(lr, settings_);
-  const int64_t height = condition.size(2), width = condition.size(3);
-  const int64_t multiple = network_->size_multiple();
-  const int64_t padded_height = (height + multiple - 1) / multiple * multiple;
-  const int64_t padded_width = (width + multiple - 1) / multiple * multiple;
-  namespace F = torch::nn::functional;
-  const auto padded =
-      F::pad(condition, F::PadFuncOptions({0, padded_width - width, 0, padded_height - height})
-                            .mode(torch::kReplicate));
+  const auto padded = padded_flow_condition(lr, *network_, settings_, card_.name);
+  const int64_t height = lr.size(2) * settings_.scale, width = lr.size(3) * settings_.scale;
+  const int64_t padded_height = padded.size(2), padded_width = padded.size(3);
+  const auto condition = padded.slice(2, 0, height).slice(3, 0, width);
   std::vector<torch::Tensor> noise;
   for (int64_t k = 0; k < lr.size(0); ++k) {
     noise.push_back(pixel_noise({seed + static_cast<uint64_t>(k), 0},

@@ -48,6 +48,12 @@ torch::Tensor flow_target(const torch::Tensor& hr, const torch::Tensor& conditio
 torch::Tensor flow_image(const torch::Tensor& x, const torch::Tensor& condition,
                          const FlowModelSettings& settings);
 
+// The condition of `network` for low-resolution images lr [N,C,h,w] (a usage Error naming the
+// model `name` for another shape), replicate-padded on the bottom and right to the network's size
+// multiple: the grid the network runs on; the image is its top-left h*scale x w*scale.
+torch::Tensor padded_flow_condition(const torch::Tensor& lr, const FlowUNetImpl& network,
+                                    const FlowModelSettings& settings, const std::string& name);
+
 // The velocity over a whole (padded) output grid: the network in one pass, or in windows.
 using GridVelocityFn = std::function<torch::Tensor(const torch::Tensor& x_s,
                                                    const torch::Tensor& condition, double s)>;

@@ -47,20 +47,12 @@ void OneStepFlowModel::prepare(const torch::Device& device, bool channels_last) 
 
 torch::Tensor OneStepFlowModel::forward(const torch::Tensor& input) {
   torch::NoGradGuard no_grad;
-  if (input.dim() != 4 || input.size(1) != network_->options().condition_channels) {
-    throw usage_error("{{model}} " + card_.name + " takes [N," +
-                      std::to_string(network_->options().condition_channels) + ",h,w] images");
-  }
-  const auto condition = flow_condition(input, settings_);
-  const int64_t height = condition.size(2), width = condition.size(3);
-  const int64_t multiple = network_->size_multiple();
-  namespace F = torch::nn::functional;
-  auto padded = F::pad(condition, F::PadFuncOptions({0, (multiple - width % multiple) % multiple, 0,
-                                                     (multiple - height % multiple) % multiple})
-                                      .mode(torch::kReplicate));
+  auto padded = padded_flow_condition(input, *network_, settings_, card_.name);
+  const int64_t height = input.size(2) * settings_.scale, width = input.size(3) * settings_.scale;
   if (channels_last_) padded = padded.contiguous(torch::MemoryFormat::ChannelsLast);
   const auto x = one_step_generate(*network_, padded, settings_, level_);
-  return flow_image(x.slice(2, 0, height).slice(3, 0, width), condition, settings_);
+  return flow_image(x.slice(2, 0, height).slice(3, 0, width),
+                    padded.slice(2, 0, height).slice(3, 0, width), settings_);
 }
 
 void save_one_step_flow_model(const std::filesystem::path& path, FlowUNetImpl& network,
