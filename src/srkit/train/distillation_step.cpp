@@ -225,11 +225,9 @@ nlohmann::json DistillationStep::validate() {
   const auto scores = validation_->evaluate(
       [&](const torch::Tensor& lr) { return model.forward(lr.unsqueeze(0))[0]; });
   generator_->train(was_training);
-  return {{"psnr_y", scores.psnr_y},
-          {"ssim_y", scores.ssim_y},
-          {"lsd", scores.lsd},
-          {"images", scores.images},
-          {"steps", 1}};
+  auto record = to_json(scores);
+  record["steps"] = 1;
+  return record;
 }
 
 }  // namespace srkit

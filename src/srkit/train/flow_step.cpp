@@ -27,6 +27,17 @@ auto from_model_section(const TrainConfig& config, Parse parse) {
   }
 }
 
+// The validation record of a sampled flow: the scores and how it sampled.
+nlohmann::json flow_validation_record(const ValidationScores& scores,
+                                      const FlowModelSettings& settings,
+                                      const TrainConfig& config) {
+  auto record = to_json(scores);
+  record["sampling"] = {{"solver", flow_solver_name(settings.sampling.solver)},
+                        {"steps", config.val_steps},
+                        {"seed", 0}};
+  return record;
+}
+
 }  // namespace
 
 at::Generator step_generator(uint64_t seed, int64_t step) {
@@ -46,14 +57,7 @@ nlohmann::json validate_flow_network(ValidationSet& validation, FlowUNet& networ
     return model.run(input)[0];
   });
   network->train(was_training);
-  return {{"psnr_y", scores.psnr_y},
-          {"ssim_y", scores.ssim_y},
-          {"lsd", scores.lsd},
-          {"images", scores.images},
-          {"sampling",
-           {{"solver", flow_solver_name(settings.sampling.solver)},
-            {"steps", config.val_steps},
-            {"seed", 0}}}};
+  return flow_validation_record(scores, settings, config);
 }
 
 bool is_flow_config(const TrainConfig& config) {
@@ -298,15 +302,9 @@ nlohmann::json FlowStep::validate_conditioned() {
     return model.sample(lr.unsqueeze(0), 0, sampling, velocity)[0];
   });
   teacher->train(was_training);
-  return {{"psnr_y", scores.psnr_y},
-          {"ssim_y", scores.ssim_y},
-          {"lsd", scores.lsd},
-          {"images", scores.images},
-          {"structure", "the photo's own"},
-          {"sampling",
-           {{"solver", flow_solver_name(settings_.sampling.solver)},
-            {"steps", config_.val_steps},
-            {"seed", 0}}}};
+  auto record = flow_validation_record(scores, settings_, config_);
+  record["structure"] = "the photo's own";
+  return record;
 }
 
 }  // namespace srkit

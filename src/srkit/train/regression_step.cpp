@@ -112,10 +112,7 @@ nlohmann::json RegressionStep::validate() {
   if (!validation_) return nullptr;
   Network& judged = config_.ema > 0 ? average_network_ : network_;
   const auto scores = validation_->evaluate(*judged);
-  return {{"psnr_y", scores.psnr_y},
-          {"ssim_y", scores.ssim_y},
-          {"lsd", scores.lsd},
-          {"images", scores.images}};
+  return to_json(scores);
 }
 
 }  // namespace srkit

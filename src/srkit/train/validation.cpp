@@ -40,6 +40,13 @@ ValidationSet::ValidationSet(const std::filesystem::path& folder, int64_t scale,
   }
 }
 
+nlohmann::json to_json(const ValidationScores& scores) {
+  return {{"psnr_y", scores.psnr_y},
+          {"ssim_y", scores.ssim_y},
+          {"lsd", scores.lsd},
+          {"images", scores.images}};
+}
+
 ValidationScores ValidationSet::evaluate(NetworkImpl& network) const {
   torch::NoGradGuard no_grad;
   const bool was_training = network.is_training();

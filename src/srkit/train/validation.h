@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <torch/types.h>
+#include <nlohmann/json.hpp>
 
 #include "srkit/models/model.h"
 #include "srkit/nn/network.h"
@@ -19,6 +20,9 @@ struct ValidationScores {
   double psnr_y = 0, ssim_y = 0, lsd = 0;  // means over the photos
   int64_t images = 0;
 };
+
+// {"psnr_y", "ssim_y", "lsd", "images"}: the log's validation record, to which steps add theirs.
+nlohmann::json to_json(const ValidationScores& scores);
 
 class ValidationSet {
  public:
