@@ -3,11 +3,13 @@
 // batch (preference optimisation's reference). The loop must update each network with its own
 // optimiser, leave the reference alone, and resume such a run exactly.
 #include <algorithm>
+#include <cmath>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "srkit/core/error.h"
 #include "srkit/models/model_archive.h"
 #include "srkit/train/training_loop.h"
 #include "test_data.h"
@@ -112,6 +114,45 @@ TEST(TrainingLoop, TwoAlternatingUpdatesAndAFrozenReferenceTrainAndResumeExactly
   EXPECT_LT(max_difference(*second_part.first_, *whole.first_), 1e-6);
   EXPECT_LT(max_difference(*second_part.second_, *whole.second_), 1e-6);
   EXPECT_EQ(max_difference(*second_part.reference_, *untouched.reference_), 0);
+}
+
+// The same step whose second update's loss turns NaN at one step (a diverged run).
+class DivergingStep : public TwoNetworkStep {
+ public:
+  explicit DivergingStep(int64_t at) : at_(at) {}
+  StepLosses losses(size_t update, int64_t step) override {
+    auto losses = TwoNetworkStep::losses(update, step);
+    if (update == 1 && step == at_) losses.total = losses.total * std::nan("");
+    return losses;
+  }
+
+ private:
+  int64_t at_;
+};
+
+TEST(TrainingLoop, ARunWhoseLossIsNotFiniteStopsWithAnErrorAndKeepsItsLastCheckpoint) {
+  testing::TempDir dir;
+  ProcessGroup single(DistributedEnvironment{});
+  auto settings = settings_in(dir.path());
+  settings.checkpoint_every = 2;
+  DivergingStep step(/*at=*/5);  // the sixth step
+  try {
+    run_training(step, settings, {}, single);
+    FAIL() << "a NaN loss was trained on";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kUsage);
+    const std::string message = e.what();
+    EXPECT_NE(message.find("not finite at step 6 (update 2)"), std::string::npos) << message;
+    EXPECT_NE(message.find("optimizer.lr"), std::string::npos) << message;
+  }
+  // Nothing of the NaN step reached the weights or the files: the checkpoint of step 4 resumes.
+  for (const auto& p : step.second_->parameters())
+    EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
+  TrainOptions resume;
+  resume.resume = true;
+  resume.stop_after = 1;
+  TwoNetworkStep healthy;
+  EXPECT_EQ(run_training(healthy, settings, resume, single).first_step, 4);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "srkit/train/training_loop.h"
 
 #include <chrono>
+#include <cmath>
 #include <limits>
 
 #include <torch/torch.h>
@@ -33,6 +34,7 @@ struct UpdateResult {
   double total = 0;      // averaged over the ranks
   double grad_norm = 0;
   bool stop_requested = false;
+  bool diverged = false;  // the loss was not finite: no update was made
 };
 
 UpdateResult apply_update(const StepUpdate& update, const StepLosses& losses, bool wants_stop,
@@ -49,9 +51,13 @@ UpdateResult apply_update(const StepUpdate& update, const StepLosses& losses, bo
   reduced.push_back(total);
   reduced.push_back(stop_request);
   if (group.world_size() > 1) group.average(reduced);
+  result.total = total.item<double>();
+  if (!std::isfinite(result.total)) {  // every rank sees the same average
+    result.diverged = true;
+    return result;
+  }
   result.grad_norm = torch::nn::utils::clip_grad_norm_(update.parameters, clip);
   update.optimizer->step();
-  result.total = total.item<double>();
   result.stop_requested = stop_request.item<double>() > 0;
   return result;
 }
@@ -139,6 +145,13 @@ TrainResult run_training(TrainingStep& step, const RunSettings& settings,
                                seconds_since(run_start) > 60 * settings.time_limit_minutes;
       const bool wants_stop = !report(options.progress, result.step, settings.steps) || out_of_time;
       auto applied = apply_update(updates[u], losses, wants_stop, clip, group);
+      if (applied.diverged) {
+        throw usage_error(settings.source.string() + ": the loss is not finite at step " +
+                          std::to_string(result.step + 1) +
+                          (updates.size() > 1 ? " (update " + std::to_string(u + 1) + ")" : "") +
+                          ": the run diverged; its last checkpoint is kept. Lower optimizer.lr "
+                          "or set optimizer.clip_grad_norm, and resume or start again");
+      }
       stop_requested = stop_requested || applied.stop_requested;
       values.push_back(applied.values);
       if (u == 0) first = std::move(applied);
