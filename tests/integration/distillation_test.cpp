@@ -92,6 +92,7 @@ TEST(StructureConditions, IcmGivesColoursAndEdgesAndDenseGivesTheImage) {
 namespace fs = std::filesystem;
 using testing::contains;
 using testing::run_srkit;
+using testing::step_records;
 using testing::TempDir;
 
 struct Runs {
@@ -134,17 +135,6 @@ const std::string kIcm = "structure:\n  kind: icm\n  cells: 4\n  channels: 8\n  
 std::string distill_section(const fs::path& teacher, const std::string& extra = "") {
   return "distill:\n  teacher: " + teacher.string() +
          "\n  fake: {rank: 2, alpha: 2, targets: ['.*\\.conv[12]']}\n" + extra;
-}
-
-std::vector<nlohmann::json> step_records(const fs::path& log) {
-  std::ifstream in(log);
-  std::vector<nlohmann::json> records;
-  std::string line;
-  while (std::getline(in, line)) {
-    auto record = nlohmann::json::parse(line);
-    if (record.contains("loss")) records.push_back(record);
-  }
-  return records;
 }
 
 // The weights a flow model file holds (plain, one-step or conditioned), by name.

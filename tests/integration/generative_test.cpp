@@ -206,12 +206,9 @@ TEST(Generative, ABudgetTooSmallForTheSamplersWindowsIsSaidAndRecorded) {
 }
 
 std::vector<double> logged_losses(const fs::path& log) {
-  std::ifstream in(log);
   std::vector<double> losses;
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto record = nlohmann::json::parse(line);
-    if (record.contains("loss")) losses.push_back(record["loss"].get<double>());
+  for (const auto& record : testing::step_records(log)) {
+    losses.push_back(record["loss"].get<double>());
   }
   return losses;
 }

@@ -21,6 +21,7 @@ namespace {
 
 using testing::contains;
 using testing::data_path;
+using testing::log_records;
 using testing::run_srkit;
 using testing::TempDir;
 
@@ -139,14 +140,6 @@ log_every: 1
 )";
 }
 
-std::vector<nlohmann::json> read_log(const std::filesystem::path& path) {
-  std::vector<nlohmann::json> records;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) records.push_back(nlohmann::json::parse(line));
-  return records;
-}
-
 TEST(GuidedTraining, ResumesTheSameRunAndTheModelServesSrkitGuide) {
   TempDir dir;
   write_config(dir / "whole.yaml", dir / "whole", 6);
@@ -161,7 +154,8 @@ TEST(GuidedTraining, ResumesTheSameRunAndTheModelServesSrkitGuide) {
   const auto second = run_srkit("train --config " + (dir / "parts.yaml").string() +
                                 " --threads 2 --resume -q");
   ASSERT_EQ(second.exit_code, 0) << second.err;
-  const auto a = read_log(dir / "whole" / "log.jsonl"), b = read_log(dir / "parts" / "log.jsonl");
+  const auto a = log_records(dir / "whole" / "log.jsonl");
+  const auto b = log_records(dir / "parts" / "log.jsonl");
   ASSERT_EQ(a.size(), 6u);
   ASSERT_EQ(b.size(), 6u);
   std::set<std::string> tasks;

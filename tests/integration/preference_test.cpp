@@ -24,6 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::contains;
 using testing::run_srkit;
+using testing::step_records;
 using testing::TempDir;
 
 // An x2 flow model with random weights, standing in for the SFT model (`seed` tells two apart).
@@ -69,17 +70,6 @@ fs::path tuning_config(const TempDir& dir, const Folders& folders, const std::st
 const std::string kSobolevDpo =
     "preference:\n  beta: 4000\n  energy: {type: sobolev, s: 1.5, transform: fft-half, "
     "frequency_scale: 0.125}\n";
-
-std::vector<nlohmann::json> step_records(const fs::path& log) {
-  std::ifstream in(log);
-  std::vector<nlohmann::json> records;
-  std::string line;
-  while (std::getline(in, line)) {
-    auto record = nlohmann::json::parse(line);
-    if (record.contains("loss")) records.push_back(record);
-  }
-  return records;
-}
 
 std::map<std::string, torch::Tensor> weights_of(const fs::path& model_file) {
   const ModelArchive archive(model_file);

@@ -18,6 +18,22 @@ std::string slurp(const std::filesystem::path& path) {
   return buffer.str();
 }
 
+std::vector<nlohmann::json> log_records(const std::filesystem::path& log) {
+  std::ifstream in(log);
+  std::vector<nlohmann::json> records;
+  std::string line;
+  while (std::getline(in, line)) records.push_back(nlohmann::json::parse(line));
+  return records;
+}
+
+std::vector<nlohmann::json> step_records(const std::filesystem::path& log) {
+  std::vector<nlohmann::json> steps;
+  for (auto& record : log_records(log)) {
+    if (record.contains("loss")) steps.push_back(std::move(record));
+  }
+  return steps;
+}
+
 std::filesystem::path data_path(const std::string& relative) {
   const auto path = std::filesystem::path(SRKIT_SOURCE_DIR) / "data" / relative;
   EXPECT_TRUE(std::filesystem::exists(path)) << path << " is missing: run scripts/setup.sh";

@@ -5,6 +5,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "support/temp_dir.h"
 
@@ -30,6 +33,11 @@ std::string case_name(const std::string& model, int64_t scale);
 
 // A file's bytes ("" when it cannot be read).
 std::string slurp(const std::filesystem::path& path);
+
+// The records of a training log (srkit train's log.jsonl), in order: every one, or only the
+// training steps' (those with a "loss"; not the validation records).
+std::vector<nlohmann::json> log_records(const std::filesystem::path& log);
+std::vector<nlohmann::json> step_records(const std::filesystem::path& log);
 
 // Runs `srkit <arguments>` (arguments are passed to the shell as written) with optional
 // environment assignments prefixed (e.g. "SRKIT_MODELS=/tmp/x").

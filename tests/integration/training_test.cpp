@@ -64,14 +64,9 @@ struct LogRecord {
 };
 
 std::vector<LogRecord> training_records(const fs::path& log) {
-  std::ifstream in(log);
   std::vector<LogRecord> records;
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto record = nlohmann::json::parse(line);
-    if (record.contains("loss")) {
-      records.push_back({record["step"], record["loss"], record["grad_norm"]});
-    }
+  for (const auto& record : testing::step_records(log)) {
+    records.push_back({record["step"], record["loss"], record["grad_norm"]});
   }
   return records;
 }
