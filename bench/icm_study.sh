@@ -8,6 +8,8 @@
 #   bash bench/icm_study.sh seed1      the three distillations of training seed 1: from the ICM
 #                                      teacher, the dense one, and the SFT model itself (none)
 #   bash bench/icm_study.sh seed2 / seed3   the same with training seeds 2 and 3
+#   bash bench/icm_study.sh guidance   the ICM distillation of seed 1 with classifier-free guidance
+#                                      $ICM_GUIDANCE (default 3) of the teacher (flow_icmcfg_seed1)
 #   bash bench/icm_study.sh evaluate   the table (bench/flow_evaluate.sh: the SFT teacher at 1, 4 and
 #                                      28 Euler steps, sampling seeds 0 and 1; every one-step run once;
 #                                      bicubic, x4fast, x4plus), spectra, crop grid, and the gradient
@@ -31,11 +33,12 @@ parts=("$@")
 [ -f "$sft" ] || { echo "icm_study: no SFT model $sft (bash bench/flow_study.sh train2)" >&2; exit 2; }
 mkdir -p "$out"
 
-# config SOURCE NAME SEED STEPS: writes the study's version of configs/SOURCE.yaml as NAME and prints
-# its path.
+# config SOURCE NAME SEED STEPS [GUIDANCE]: writes the study's version of configs/SOURCE.yaml as NAME
+# and prints its path.
 config() {
-  local source=configs/$1.yaml name=$2 seed=$3 steps=$4
+  local source=configs/$1.yaml name=$2 seed=$3 steps=$4 guidance=${5:-1}
   sed -e "s|^name: .*|name: $name|" -e "s|^output: .*|output: $out/$name|" \
+    -e "s|^  guidance: 1 |  guidance: $guidance |" \
     -e "s|^init: [^ ]*|init: $sft|" -e "s|^  seed: 1$|  seed: $seed|" \
     -e "s|^  steps: 2000$|  steps: $steps|" -e "s|^  warmup: .*|  warmup: $((steps / 10))|" \
     -e "s|^  teacher: runs/flow_x4_mse/flow_x4_mse.srkit|  teacher: $sft|" \
@@ -53,6 +56,12 @@ distil() {
   dense=$(config icm_x4_dense flow_dense_seed$seed "$seed" "$distill_steps")
   none=$(config icm_x4_none flow_none_seed$seed "$seed" "$distill_steps")
   train_runs "$srkit" "$out" 1 "$icm" "$dense" "$none"
+}
+
+guidance() {
+  local cfg
+  cfg=$(config icm_x4 flow_icmcfg_seed1 1 "$distill_steps" "${ICM_GUIDANCE:-3}")
+  train_runs "$srkit" "$out" 2 "$cfg"
 }
 
 teachers() {
@@ -79,7 +88,8 @@ for part in "${parts[@]}"; do
   case $part in
     teachers) teachers ;;
     seed[0-9]) distil "${part#seed}" ;;
+    guidance) guidance ;;
     evaluate) evaluate ;;
-    *) echo "icm_study: unknown part $part (teachers, seed1, seed2, seed3, evaluate)" >&2; exit 2 ;;
+    *) echo "icm_study: unknown part $part (teachers, seed1, seed2, seed3, guidance, evaluate)" >&2; exit 2 ;;
   esac
 done

@@ -7,6 +7,8 @@
     10 bins of s; solid: the second half of training, dashed: the first half.
   curves figure: the generator's L2 term, the VSD term and the fake score's flow loss against the
     training step, one line per run (running mean of 5 logs).
+Prints (markdown) each arm's median gradient RMS per level bin in the second half of training,
+over all its runs, and per run the largest logged VSD term and the last logged L2 and VSD terms.
 
   python3 bench/generative/icm_curves.py GRADIENT.svg CURVES.svg RUN/log.jsonl...
 """
@@ -85,6 +87,29 @@ def main():
     panels += panel(470, "normaliser mean|x_hat - x0_real| (median)", normaliser, "normaliser",
                     x_label="noise level s")
     write_svg(gradient_out, panels, legend)
+
+    print("| arm (runs), second half | " + " | ".join(f"s {0.02 + (k + 0.5) * 0.096:.2f}" for k in range(BINS)) + " |")
+    print("|---" * (BINS + 1) + "|")
+    for index, arm in enumerate(ARMS):
+        late = [x for name, (run_arm, records) in runs.items() if run_arm == arm
+                for r in records if r["step"] > records[-1]["step"] / 2 for x in r["vsd_samples"]]
+        if not late:
+            continue
+        xs, ys = binned(late, 1)
+        seeds = sum(1 for run_arm, _ in runs.values() if run_arm == arm)
+        cells = {round(x, 3): y for x, y in zip(xs, ys)}
+        row = [f"{cells[round(0.02 + (k + 0.5) * 0.096, 3)]:.3f}" if round(0.02 + (k + 0.5) * 0.096, 3) in cells
+               else "-" for k in range(BINS)]
+        print(f"| {arm} ({seeds}) | " + " | ".join(row) + " |")
+    print()
+    print("| run | largest VSD term | last L2 | last VSD | last gradient RMS | non-finite losses |")
+    print("|---|---|---|---|---|---|")
+    for name, (arm, records) in runs.items():
+        vsd_values = [r["vsd"] for r in records]
+        bad = sum(1 for r in records if not math.isfinite(r["loss"]))
+        last = records[-1]
+        print(f"| {name} | {max(vsd_values):.3f} | {next(iter(last['terms'].values())):.4f} | "
+              f"{last['vsd']:.4f} | {last['vsd_grad_rms']:.3f} | {bad} |")
 
     # The curves figure.
     l2, vsd, fake, legend = [], [], [], []
