@@ -63,31 +63,39 @@ FlowModelSettings flow_model_settings(const nlohmann::json& json) {
   return settings;
 }
 
+ModelCard flow_network_card(const FlowUNetImpl& network, const FlowModelSettings& settings,
+                            const nlohmann::json& about, const std::string& source) {
+  ModelCard card;
+  card.name = about.value("name", std::filesystem::path(source).stem().string());
+  card.scale = settings.scale;
+  card.parameters = network.parameter_count();
+  // The network runs on the output grid.
+  const double pixels = static_cast<double>(settings.scale * settings.scale);
+  card.flops_per_input_pixel = network.flops_per_pixel() * pixels;
+  card.peak_bytes_per_input_pixel = network.peak_bytes_per_pixel() * pixels;
+  card.licence = about.value("licence", std::string("see the training data's licence"));
+  card.source = source;
+  if (about.contains("adapters") && about.at("adapters").is_array()) {
+    card.adapters = about.at("adapters");
+  }
+  if (!source.empty()) {
+    card.sha256[std::filesystem::path(source).filename().string()] = sha256_file(source);
+  }
+  return card;
+}
+
 FlowModel::FlowModel(FlowUNet network, FlowModelSettings settings, const nlohmann::json& about,
                      const std::string& source)
     : network_(std::move(network)), settings_(settings) {
   network_->eval();
-  card_.name = about.value("name", std::filesystem::path(source).stem().string());
+  card_ = flow_network_card(*network_, settings, about, source);
   card_.task = "generative";
   card_.architecture = "flow_unet " + to_json(network_->options()).dump();
-  card_.scale = settings.scale;
-  card_.parameters = network_->parameter_count();
-  // Per velocity: the network runs on the output grid.
-  const double pixels = static_cast<double>(settings.scale * settings.scale);
+  // Per velocity.
   card_.receptive_radius = static_cast<double>(network_->receptive_radius()) / settings.scale;
-  card_.flops_per_input_pixel = network_->flops_per_pixel() * pixels;
-  card_.peak_bytes_per_input_pixel = network_->peak_bytes_per_pixel() * pixels;
   // Each output pixel of a sample depends on the input within (velocities x radius): tiles that
   // are sampled apart are not independent; engine/flow_upscale.h tiles each velocity instead.
   card_.global_context = true;
-  card_.licence = about.value("licence", std::string("see the training data's licence"));
-  card_.source = source;
-  if (about.contains("adapters") && about.at("adapters").is_array()) {
-    card_.adapters = about.at("adapters");
-  }
-  if (!source.empty()) {
-    card_.sha256[std::filesystem::path(source).filename().string()] = sha256_file(source);
-  }
 }
 
 void FlowModel::prepare(const torch::Device& device, bool channels_last) {

@@ -58,6 +58,12 @@ torch::Tensor padded_flow_condition(const torch::Tensor& lr, const FlowUNetImpl&
 using GridVelocityFn = std::function<torch::Tensor(const torch::Tensor& x_s,
                                                    const torch::Tensor& condition, double s)>;
 
+// The card fields a model of a flow network shares (name, scale, parameters, costs on the output
+// grid, licence, source and its digest, merged adapters); the model sets its task, architecture
+// and receptive radius.
+ModelCard flow_network_card(const FlowUNetImpl& network, const FlowModelSettings& settings,
+                            const nlohmann::json& about, const std::string& source);
+
 class FlowModel : public Model {
  public:
   // `about`: the file's description ("name", "licence", ...); `source`: the file it came from,

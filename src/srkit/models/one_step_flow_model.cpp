@@ -5,7 +5,6 @@
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
-#include "srkit/io/sha256.h"
 #include "srkit/nn/layers.h"
 
 namespace srkit {
@@ -21,22 +20,12 @@ OneStepFlowModel::OneStepFlowModel(FlowUNet network, FlowModelSettings settings,
                                    const nlohmann::json& about, const std::string& source)
     : network_(std::move(network)), settings_(settings), level_(level) {
   network_->eval();
-  card_.name = about.value("name", std::filesystem::path(source).stem().string());
+  card_ = flow_network_card(*network_, settings, about, source);
   card_.task = "sr";
   card_.architecture = "flow_unet_one_step " + to_json(network_->options()).dump();
-  card_.scale = settings.scale;
-  card_.parameters = network_->parameter_count();
-  const double pixels = static_cast<double>(settings.scale * settings.scale);
   // The network's reach on the output grid, plus the bicubic upsampling's 2 input pixels.
   card_.receptive_radius =
       std::ceil(static_cast<double>(network_->receptive_radius()) / settings.scale) + 2;
-  card_.flops_per_input_pixel = network_->flops_per_pixel() * pixels;
-  card_.peak_bytes_per_input_pixel = network_->peak_bytes_per_pixel() * pixels;
-  card_.licence = about.value("licence", std::string("see the training data's licence"));
-  card_.source = source;
-  if (!source.empty()) {
-    card_.sha256[std::filesystem::path(source).filename().string()] = sha256_file(source);
-  }
 }
 
 void OneStepFlowModel::prepare(const torch::Device& device, bool channels_last) {
