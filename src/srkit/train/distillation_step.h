@@ -12,8 +12,8 @@
 //     G's outputs by the flow loss at a level drawn as flow training draws it.
 //
 // The teacher and the fake score are one network: the adapter disabled is the teacher. The
-// export is the one-step model; the log carries, per logged step, each sample's VSD level,
-// gradient RMS and normaliser (the conditioning study's collapse plot).
+// export is the one-step model; each log record carries every sample's VSD level, gradient RMS
+// and normaliser since the previous record (this process's: the conditioning study's plot).
 //
 //   distill: {teacher: runs/flow_x4_teacher_icm/flow_x4_teacher_icm.srkit, vsd_weight: 1}
 #pragma once
