@@ -7,6 +7,7 @@
 #include "srkit/core/runtime.h"
 #include "srkit/engine/external_program.h"
 #include "srkit/engine/flow_upscale.h"
+#include "srkit/engine/multimodal_upscale.h"
 #include "srkit/models/flow_model.h"
 #include "srkit/models/registry.h"
 #include "srkit/ops/resize.h"
@@ -36,8 +37,9 @@ Upscaler open_program(const UpscalerChoice& choice) {
 }
 
 // This engine upscales images; models that need more (a guide) run through guided_upscale.h.
+// A multi-modal model's maps are made from the image (multimodal_upscale.h).
 void require_single_image(const Model& model) {
-  if (model.card().inputs.empty()) return;
+  if (model.card().inputs.empty() || model.card().task == "multimodal") return;
   throw usage_error("{{model}} " + model.card().name + " is a " + model.card().task +
                     " model that needs more than an image: run it with `srkit guide --model` "
                     "and a guide image");
@@ -140,6 +142,17 @@ Upscaler open_upscaler(const UpscalerChoice& choice, const torch::Device& device
     out.seed = sampling.seed;
     out.run = [sample = out.sample, seed = out.seed](const torch::Tensor& lr) {
       return sample(lr, seed, {}, nullptr);
+    };
+    return out;
+  }
+  if (out.multimodal()) {
+    if (out.scale != static_cast<double>(out.native_scale)) {
+      throw usage_error("{{scale}}: " + out.name + " upscales x" +
+                        std::to_string(out.native_scale) + " only");
+    }
+    const auto tiling = out.options.tiling;
+    out.run = [model, tiling, device](const torch::Tensor& lr) {
+      return multimodal_upscale(*model, lr.to(device), {}, tiling).image;
     };
     return out;
   }

@@ -68,6 +68,9 @@ struct Upscaler {
   // Whether the model samples (a generative model: `run` gives the sample of the chosen seed; it
   // is neither tiled by `options` nor streamed, engine/flow_upscale.h tiles each velocity).
   bool generative() const { return model && model->card().task == "generative"; }
+  // Whether the model takes modality maps besides the image (M3ESR): `run` computes the maps it
+  // can from the image; engine/multimodal_upscale.h takes a user's maps too.
+  bool multimodal() const { return model && model->card().task == "multimodal"; }
   // Whether the scale is reached by resizing the model's output.
   bool resized() const { return model && static_cast<double>(native_scale) != scale; }
   // Input pixels of context an output pixel depends on: the model's receptive radius, and the

@@ -13,6 +13,7 @@
 #include "srkit/models/guided_model.h"
 #include "srkit/models/imported_model.h"
 #include "srkit/models/model_file.h"
+#include "srkit/models/multimodal_model.h"
 #include "srkit/models/ncnn_model.h"
 #include "srkit/models/one_step_flow_model.h"
 
@@ -285,6 +286,8 @@ const Opener& opener_of(const ModelArchive& archive) {
        [](const ModelArchive& a) -> std::unique_ptr<Model> { return read_flow_model(a); }},
       {"flow_unet_one_step",
        [](const ModelArchive& a) -> std::unique_ptr<Model> { return read_one_step_flow_model(a); }},
+      {"m3esr",
+       [](const ModelArchive& a) -> std::unique_ptr<Model> { return read_multimodal_model(a); }},
       {"magnet",
        [](const ModelArchive& a) -> std::unique_ptr<Model> {
          return std::make_unique<GuidedModel>(read_guided_network(a), a.description(),
@@ -339,6 +342,9 @@ void upgrade_model_file(const std::filesystem::path& from, const std::filesystem
     save_model_archive(to, model->network(), description);
   } else if (archive.architecture() == "flow_unet_one_step") {
     auto model = read_one_step_flow_model(archive);
+    save_model_archive(to, model->network(), description);
+  } else if (archive.architecture() == "m3esr") {
+    auto model = read_multimodal_model(archive);
     save_model_archive(to, model->network(), description);
   } else if (archive.architecture() == "magnet") {
     auto network = read_guided_network(archive);
