@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
+#include "srkit/nn/m3esr.h"
 #include "srkit/train/yaml_config.h"
 
 namespace srkit {
@@ -114,6 +115,31 @@ DistillSettings read_distill(ConfigSection section, const std::string& file) {
   return d;
 }
 
+MultimodalSettings read_multimodal(ConfigSection section, const std::string& file) {
+  MultimodalSettings m;
+  auto t = section.section("temperature");
+  m.temperature.kind = t.get<std::string>("schedule", "cosine");
+  if (m.temperature.kind != "cosine" && m.temperature.kind != "adaptive" &&
+      m.temperature.kind != "fixed") {
+    throw usage_error(file + ": multimodal.temperature.schedule " + m.temperature.kind +
+                      ": use cosine, adaptive or fixed");
+  }
+  m.temperature.max = t.number("max", 2.0, 1e-3, 100);
+  m.temperature.min = t.number("min", 0.5, 1e-3, 100);
+  m.temperature.value = t.number("value", 1.0, 1e-3, 100);
+  m.temperature.alpha = t.number("alpha", 0.5, 0, 4);
+  t.finish();
+  m.align_weight = section.number("align_weight", 0.01, 0, 1e3);
+  m.contribution_temperature = section.number("contribution_temperature", 0.5, 1e-3, 100);
+  m.contribution_every = section.integer("contribution_every", 10, 1, 1 << 20);
+  m.contribution_decay = section.number("contribution_decay", 0.9, 0, 0.9999);
+  m.logit_penalty = section.number("logit_penalty", 1e-4, 0, 1e3);
+  m.modality_dropout = section.number("modality_dropout", 0.1, 0, 1);
+  m.segmentation_region = section.integer("segmentation_region", 8, 2, 256);
+  section.finish();
+  return m;
+}
+
 }  // namespace
 
 TrainConfig read_train_config(const std::filesystem::path& yaml) {
@@ -146,7 +172,30 @@ TrainConfig read_train_config(const std::filesystem::path& yaml) {
       }
     }
   }
-  // make_network checks the model keys.
+  // make_network checks the model keys; m3esr_config those of M3ESR.
+  c.is_multimodal = c.network.value("architecture", std::string()) == "m3esr";
+  if (c.is_multimodal) {
+    if (!c.init.empty()) {
+      throw usage_error(file + ": init: an m3esr model trains from scratch (leave out init)");
+    }
+    M3esrConfig network;
+    try {
+      network = m3esr_config(c.network);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::kUsage) throw;
+      throw usage_error(file + ": " + e.what());
+    }
+    for (const auto& name : network.modalities) {
+      if (name != "edges" && name != "segmentation") {
+        throw usage_error(file + ": model.modalities: " + name +
+                          " maps cannot be made for training patches (training computes edges "
+                          "and segmentation from each LR patch); keep edges and segmentation");
+      }
+    }
+    c.multimodal = read_multimodal(top.section("multimodal"), file);
+  } else if (top.has("multimodal")) {
+    top.fail("multimodal is a section of m3esr models (model.architecture: m3esr)");
+  }
 
   auto data = top.section("data");
   c.train_folder = data.required<std::string>("train");

@@ -15,6 +15,7 @@
 #include "srkit/nn/lora.h"
 #include "srkit/ops/structure_conditions.h"
 #include "srkit/train/losses.h"
+#include "srkit/train/modality_fusion.h"
 #include "srkit/train/run_settings.h"
 
 namespace srkit {
@@ -69,6 +70,19 @@ struct DistillSettings {
   LoraOptions fake;            // the fake score: the teacher + this adapter, trained on G's output
 };
 
+// Multi-modal fusion (seed 000, M3ESR; model.architecture m3esr; the `multimodal` section;
+// train/multimodal_step.h): how the modality weights are trained.
+struct MultimodalSettings {
+  TemperatureSchedule temperature;
+  double align_weight = 0.01;             // lambda of L_align (0: no alignment)
+  double contribution_temperature = 0.5;  // tau_c of the alignment target
+  int64_t contribution_every = 10;        // steps between drop-one measurements
+  double contribution_decay = 0.9;        // the contributions' moving average
+  double logit_penalty = 1e-4;            // on the mean squared gate logit (dynamic fusion)
+  double modality_dropout = 0.1;          // a sample's map is dropped with this probability
+  int64_t segmentation_region = 8;        // superpixel size, LR pixels (ops/modality_maps.h)
+};
+
 // The optimiser, schedule and output fields (lr, steps, name, output, ...) come from RunSettings.
 struct TrainConfig : RunSettings {
   nlohmann::json network;  // model: {architecture, scale, hyperparameters} for make_network
@@ -113,6 +127,9 @@ struct TrainConfig : RunSettings {
   // Flow models: one-step distillation (`distill` section) instead of the flow loss.
   bool has_distill = false;
   DistillSettings distill;
+  // M3ESR (model.architecture m3esr).
+  bool is_multimodal = false;
+  MultimodalSettings multimodal;
 };
 
 // Reads and checks a config. Throws a usage Error naming the file and the key for unknown keys,
