@@ -16,6 +16,8 @@
 #include "srkit/engine/batch.h"
 #include "srkit/engine/flow_upscale.h"
 #include "srkit/engine/input_rows.h"
+#include "srkit/engine/multimodal_upscale.h"
+#include "srkit/models/multimodal_model.h"
 #include "srkit/models/registry.h"
 #include "upscaler_flags.h"
 
@@ -32,6 +34,8 @@ struct UpscaleArgs {
   std::string mask;
   std::string overlay;
   int64_t samples = 1;  // of a generative model: seeds seed .. seed + samples - 1
+  std::vector<std::string> modalities;  // of a multi-modal model: NAME=FILE or NAME=FOLDER
+  std::string weights_map;
   bool overwrite = false;
   bool skip_existing = false;
   bool model_chosen = false;  // --model or --model-cmd given
@@ -50,6 +54,50 @@ struct MaskJob {
   // local score), or held whole (a program, or noise or clipping in the score).
   bool windowed = false;
 };
+
+// --modality NAME=PATH, by name. A usage error for a value without '=' or a name given twice.
+std::map<std::string, std::filesystem::path> modality_files(const std::vector<std::string>& values) {
+  std::map<std::string, std::filesystem::path> files;
+  for (const auto& value : values) {
+    const auto eq = value.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == value.size()) {
+      throw usage_error("--modality " + value +
+                        ": give NAME=FILE or NAME=FOLDER, e.g. --modality depth=photo_depth.png");
+    }
+    const auto name = value.substr(0, eq);
+    if (files.count(name)) throw usage_error("--modality " + name + " is given twice");
+    files[name] = value.substr(eq + 1);
+  }
+  return files;
+}
+
+// Says why a multi-modal run's extra flags do not apply; nothing when they do.
+void check_multimodal_flags(const UpscaleArgs& args, const Upscaler& upscaler) {
+  if (args.modalities.empty() && args.weights_map.empty()) return;
+  if (!upscaler.multimodal()) {
+    throw usage_error("--modality and --weights-map are for multi-modal models (M3ESR, trained "
+                      "by `srkit train --config configs/m3esr_x4.yaml`); " + upscaler.name +
+                      " takes the image alone");
+  }
+  if (!args.calibration.empty()) {
+    throw usage_error("--calibration scores the model with the maps it computes itself: leave "
+                      "out --modality and --weights-map");
+  }
+  const auto& network = dynamic_cast<MultimodalModel&>(*upscaler.model).network();
+  const auto fusion = network.config().fusion;
+  if (!args.weights_map.empty() && fusion != Fusion::kDynamic && fusion != Fusion::kStatic &&
+      fusion != Fusion::kScalar) {
+    throw usage_error("--weights-map: " + upscaler.name + " fuses by " + fusion_name(fusion) +
+                      ", which has no per-modality weights");
+  }
+  for (const auto& [name, path] : modality_files(args.modalities)) {
+    const auto& names = network.config().modalities;
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      throw usage_error("--modality " + name + ": " + upscaler.name + " takes " +
+                        (names.empty() ? std::string("none") : nlohmann::json(names).dump()));
+    }
+  }
+}
 
 int run_upscale(const UpscaleArgs& args) {
   const auto device = apply_runtime(args.common);
@@ -76,7 +124,7 @@ int run_upscale(const UpscaleArgs& args) {
                                 upscaler.scale);
     if (!(args.alpha > 0)) throw usage_error("--alpha must be > 0");
     masks->threshold = conformal::threshold(masks->calibration, args.alpha);
-    masks->windowed = upscaler.model && !upscaler.generative() &&
+    masks->windowed = upscaler.model && !upscaler.generative() && !upscaler.multimodal() &&
                       upscaler.scale == std::round(upscaler.scale) &&
                       conformal::scores_locally(masks->calibration.settings);
     if (args.mask.empty() && args.overlay.empty() && !args.common.json) {
@@ -86,16 +134,21 @@ int run_upscale(const UpscaleArgs& args) {
     throw usage_error("--mask and --overlay need --calibration (make one with srkit calibrate)");
   }
 
+  check_multimodal_flags(args, upscaler);
+  const auto given_maps = modality_files(args.modalities);
+
   BatchOptions batch;
   batch.output = args.output;
   if (!args.format.empty()) batch.extension = "." + args.format;
   if (!args.mask.empty()) batch.extras["mask"] = args.mask;
   if (!args.overlay.empty()) batch.extras["overlay"] = args.overlay;
+  if (!args.weights_map.empty()) batch.extras["weights"] = args.weights_map;
   batch.overwrite = args.overwrite;
   batch.skip_existing = args.skip_existing;
   // The model path reads a PNG or TIFF a band of rows at a time, and holds other 8-bit inputs as
   // their samples, scaled a window at a time (a quarter of the float image).
-  if (upscaler.model && !upscaler.generative() && (!masks || masks->windowed)) {
+  if (upscaler.model && !upscaler.generative() && !upscaler.multimodal() &&
+      (!masks || masks->windowed)) {
     batch.storage = PixelStorage::kStreamed;
   }
   batch.max_memory =
@@ -200,7 +253,8 @@ int run_upscale(const UpscaleArgs& args) {
     out.facts["sampling"] = upscaler.sampling;
     out.facts["sampling"]["seed"] = seed;
   };
-  const FileWork work = [&](const Image& image, size_t, const ProgressFn& progress) {
+  const auto files = expand_inputs(args.inputs);
+  const FileWork work = [&](const Image& image, size_t index, const ProgressFn& progress) {
     FileResult out;
     out.facts["scale"] = upscaler.scale;
     if (masks && masks->windowed) {
@@ -229,6 +283,15 @@ int run_upscale(const UpscaleArgs& args) {
                         {"threshold", conformal::threshold_to_json(masks->threshold)},
                         {"trusted_fraction", trusted.to(torch::kFloat64).mean().item<double>()}});
       if (upscaler.generative()) record_sampling(out);
+    } else if (upscaler.multimodal()) {
+      // The maps are whole-image (computed or the user's), so the output is made whole.
+      const auto given = read_modality_inputs(given_maps, files[index]);
+      auto result = multimodal_upscale(*upscaler.model, image.pixels.to(device), given,
+                                       upscaler.options.tiling, progress);
+      out.image = result.image;
+      if (!args.weights_map.empty()) out.extras["weights"] = weights_picture(result.weights);
+      out.facts["modalities"] = {
+          {"given", result.given}, {"computed", result.computed}, {"missing", result.missing}};
     } else if (upscaler.model && !upscaler.generative()) {
       // The output is made and written a band of rows at a time: it never exists whole.
       const auto in = image_shape(image);
@@ -322,6 +385,17 @@ int run_upscale(const UpscaleArgs& args) {
       trust = fmt::format(", {:.1f} % trusted at alpha {}",
                           100.0 * record["trusted_fraction"].get<double>(), args.alpha);
     }
+    if (record.contains("modalities")) {
+      const auto list = [&](const char* origin) {
+        std::string names;
+        for (const auto& name : record["modalities"][origin]) {
+          names += (names.empty() ? "" : ", ") + name.get<std::string>();
+        }
+        return names.empty() ? std::string("none") : names;
+      };
+      trust += fmt::format("; modalities given: {}, computed: {}, missing: {}", list("given"),
+                           list("computed"), list("missing"));
+    }
     say(args.common,
         fmt::format("{} -> {} ({}x{} -> {}x{}, {:.2f} s{})", record["input"].get<std::string>(),
                     record["output"].get<std::string>(), record["width"].get<int64_t>(),
@@ -329,7 +403,6 @@ int run_upscale(const UpscaleArgs& args) {
                     record["out_height"].get<int64_t>(), record["seconds"].get<double>(), trust));
   };
 
-  const auto files = expand_inputs(args.inputs);
   // K samples: K batches, each file named by its seed (photo_seed3.png).
   BatchReport report;
   for (int64_t k = 0; k < args.samples; ++k) {
@@ -397,6 +470,14 @@ void register_upscale(CLI::App& app, Runner& run) {
                       "mask file (one input) or folder: white = trusted pixels");
   command->add_option("--overlay", args->overlay,
                       "file or folder: the output with untrusted pixels tinted red");
+  command->add_option("--modality", args->modalities,
+                      "multi-modal models: NAME=FILE (or NAME=FOLDER of files named as the "
+                      "inputs) gives a modality map instead of the computed one (edges, "
+                      "segmentation) or one srkit cannot compute (depth; text: a caption file or "
+                      "an embedding .npy); NAME=none leaves it out; repeatable");
+  command->add_option("--weights-map", args->weights_map,
+                      "multi-modal models: file (one input) or folder for a picture of the "
+                      "per-pixel modality weights (one colour per modality; docs/multimodal.md)");
   command->add_flag("--overwrite", args->overwrite, "replace existing outputs");
   command
       ->add_flag("--skip-existing", args->skip_existing,

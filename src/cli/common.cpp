@@ -109,6 +109,7 @@ std::string describe(const Error& error) {
       {"precision", "--precision"},
       {"scale", "--scale"},
       {"seed", "--seed"},
+      {"modality", "--modality"},
       {"steps", "--steps"},
       {"sampler", "--sampler"},
       {"device", "--device"},
