@@ -1,5 +1,7 @@
 #include "srkit/models/multimodal_model.h"
 
+#include <stdexcept>
+
 #include <torch/torch.h>
 
 #include "srkit/core/error.h"
@@ -97,14 +99,14 @@ std::unique_ptr<MultimodalModel> read_multimodal_model(const ModelArchive& archi
     network = M3esr(m3esr_config(archive.description().at("network")));
     temperatures = archive.description().at("temperatures").get<std::vector<double>>();
     if (temperatures.size() != network->config().modalities.size()) {
-      throw damaged_model_file(archive.path());
+      throw std::runtime_error("damaged description");
     }
     for (double t : temperatures) {
-      if (!(t > 0)) throw damaged_model_file(archive.path());
+      if (!(t > 0)) throw std::runtime_error("damaged description");
     }
     const auto& about = archive.description();
     if (about.contains("maps") && about.at("maps").value("segmentation_region", int64_t{8}) < 2) {
-      throw damaged_model_file(archive.path());
+      throw std::runtime_error("damaged description");
     }
     archive.load_weights(*network);
   } catch (const Error& e) {

@@ -1,6 +1,7 @@
 #include "srkit/models/one_step_flow_model.h"
 
 #include <cmath>
+#include <stdexcept>
 
 #include <torch/torch.h>
 
@@ -65,7 +66,7 @@ std::unique_ptr<OneStepFlowModel> read_one_step_flow_model(const ModelArchive& a
     network = FlowUNet(flow_unet_options(options));
     settings = flow_model_settings(archive.description().at("flow"));
     level = archive.description().at("one_step").at("level").get<double>();
-    if (!(level > 0 && level <= 1)) throw damaged_model_file(archive.path());
+    if (!(level > 0 && level <= 1)) throw std::runtime_error("damaged description");
     archive.load_weights(*network);
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::kUsage) throw;
