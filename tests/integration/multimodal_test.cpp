@@ -1,6 +1,7 @@
 // Seed 000 (M3ESR) from outside: the modality maps srkit computes from an image, a model upscaled
 // whole and in tiles, training that resumes exactly and exports a model `srkit upscale` runs with
 // computed and user-given maps and whose weights it draws, and the errors a user meets.
+#include <cmath>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include "srkit/core/error.h"
 #include "srkit/engine/multimodal_upscale.h"
 #include "srkit/io/image_io.h"
+#include "srkit/io/numpy_file.h"
 #include "srkit/models/multimodal_model.h"
 #include "srkit/models/registry.h"
 #include "srkit/nn/m3esr.h"
@@ -275,6 +277,35 @@ TEST(MultimodalCli, FlagsThatCannotApplyAreUsageErrorsNamingTheFlag) {
   ASSERT_EQ(none.exit_code, 0) << none.err;
   EXPECT_EQ(nlohmann::json::parse(none.out)["images"][0]["modalities"]["missing"],
             nlohmann::json({"edges", "depth"}));
+}
+
+TEST(MultimodalFiles, DamagedModelsAndUnusableMapFilesAreErrorsNamingTheFile) {
+  TempDir dir;
+  // A file whose temperatures do not match its modalities is damaged.
+  M3esr net(m3esr_config({{"scale", 2}, {"features", 8}, {"modalities", {"edges", "depth"}}}));
+  save_multimodal_model(dir / "bad.srkit", *net, {0.5}, {{"name", "bad"}});
+  try {
+    load_model({(dir / "bad.srkit").string()});
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kSetup);
+    EXPECT_TRUE(contains(e.what(), "bad.srkit")) << e.what();
+  }
+  const auto refused = [&](const std::string& name, const fs::path& file) {
+    try {
+      read_modality_inputs({{name, file}}, dir / "photo.png");
+      ADD_FAILURE() << file;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kUsage);
+      EXPECT_TRUE(contains(e.what(), file.filename().string())) << e.what();
+    }
+  };
+  std::ofstream(dir / "empty.txt");
+  refused("text", dir / "empty.txt");
+  write_npy(dir / "unknown.npy", torch::full({4, 4}, std::nanf("")));
+  refused("depth", dir / "unknown.npy");
+  std::ofstream(dir / "broken.png") << "not a png";
+  refused("edges", dir / "broken.png");
 }
 
 TEST(MultimodalTraining, ConfigsThatCannotTrainAreUsageErrorsNamingTheKey) {
